@@ -1,0 +1,45 @@
+"""Where things live. Every path and connection detail comes from here (env vars with defaults)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _path(var: str, default: Path) -> Path:
+    value = os.environ.get(var)
+    return Path(value).resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths of one journeymap installation.
+
+    JOURNEYMAP_DATA_DIR     generated data and landing files (default ./data)
+    JOURNEYMAP_DUCKDB_PATH  the warehouse file (default ./warehouse/journeymap.duckdb)
+    JOURNEYMAP_BUILD_DIR    report and other outputs (default ./build)
+    """
+
+    project_dir: Path = PROJECT_DIR
+    data_dir: Path = field(default_factory=lambda: _path("JOURNEYMAP_DATA_DIR", PROJECT_DIR / "data"))
+    duckdb_path: Path = field(
+        default_factory=lambda: _path(
+            "JOURNEYMAP_DUCKDB_PATH", PROJECT_DIR / "warehouse" / "journeymap.duckdb"
+        )
+    )
+    build_dir: Path = field(default_factory=lambda: _path("JOURNEYMAP_BUILD_DIR", PROJECT_DIR / "build"))
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.data_dir / "ground_truth"
+
+
+def get_settings() -> Settings:
+    return Settings()
