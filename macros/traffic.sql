@@ -1,0 +1,18 @@
+{#- The marketing channel that brought a visit, from its campaign tags and referrer
+    (the usual GA-style default channel grouping, simplified). -#}
+{% macro acquisition_channel(utm_source, utm_medium, referrer) -%}
+    case
+        when {{ utm_medium }} in ('cpc', 'ppc', 'paid_search', 'sem') then 'paid_search'
+        when {{ utm_medium }} in ('paid_social', 'social_paid', 'cpm') then 'paid_social'
+        when {{ utm_medium }} in ('social', 'social_organic') then 'organic_social'
+        when {{ utm_medium }} in ('email', 'newsletter') then 'email'
+        when {{ utm_medium }} in ('affiliate', 'referral', 'partner') then 'referral'
+        when {{ utm_medium }} is not null then 'other_campaign'
+        when {{ referrer }} like '%google.%' or {{ referrer }} like '%bing.%'
+            or {{ referrer }} like '%duckduckgo.%' then 'organic_search'
+        when {{ referrer }} like '%facebook.%' or {{ referrer }} like '%instagram.%'
+            or {{ referrer }} like '%linkedin.%' or {{ referrer }} like '%t.co%' then 'organic_social'
+        when {{ referrer }} is not null then 'referral'
+        else 'direct'
+    end
+{%- endmacro %}

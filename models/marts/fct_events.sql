@@ -1,0 +1,207 @@
+{#- One row per customer interaction, from every source, in the canonical taxonomy, with the
+    web/app session it belongs to.
+
+    Incremental: a run processes the events loaded since the last run, the events whose
+    identity changed since then (a device or email newly stitched), and - per device - every
+    later event of a device with new events, so that sessions are recut exactly where a late
+    event lands. Sessions only look backwards (a gap from the previous event), so everything
+    before a device's earliest new event keeps its session; the last such event seeds the
+    recut. A full refresh and any sequence of incremental runs give the same rows. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        tmp_relation_type='transient',
+    )
+}}
+
+with events as (
+
+    select * from {{ ref('int_events_unified') }}
+
+),
+
+{% if is_incremental() %}
+
+watermark as (
+
+    select max(loaded_at) as last_loaded_at from {{ this }}
+
+),
+
+changed_events as (
+
+    select events.*
+    from events
+    cross join watermark
+    where events.loaded_at > watermark.last_loaded_at
+        or events.identity_loaded_at > watermark.last_loaded_at
+
+),
+
+recut_from as (
+
+    select session_partition, min(occurred_at) as recut_from_at
+    from changed_events
+    where session_partition is not null
+    group by session_partition
+
+),
+
+events_to_process as (
+
+    select events.*
+    from events
+    inner join recut_from
+        on events.session_partition = recut_from.session_partition
+        and events.occurred_at >= recut_from.recut_from_at
+
+    union all
+
+    select *
+    from changed_events
+    where session_partition is null
+
+),
+
+-- The last already-built event before each recut: its session continues into the new events.
+session_seeds as (
+
+    select session_partition, occurred_at, session_started_at
+    from (
+        select
+            built.session_partition,
+            built.occurred_at,
+            built.session_started_at,
+            row_number() over (
+                partition by built.session_partition
+                order by built.occurred_at desc, built.event_key desc
+            ) as recency_rank
+        from {{ this }} as built
+        inner join recut_from
+            on built.session_partition = recut_from.session_partition
+            and built.occurred_at < recut_from.recut_from_at
+    ) as ranked
+    where recency_rank = 1
+
+),
+
+{% else %}
+
+events_to_process as (
+
+    select * from events
+
+),
+
+session_seeds as (
+
+    select
+        cast(null as {{ dbt.type_string() }}) as session_partition,
+        cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
+        cast(null as {{ dbt.type_timestamp() }}) as session_started_at
+    where 1 = 0
+
+),
+
+{% endif %}
+
+session_timeline as (
+
+    select session_partition, event_key, occurred_at, cast(null as {{ dbt.type_timestamp() }}) as seeded_start
+    from events_to_process
+    where session_partition is not null
+
+    union all
+
+    select session_partition, cast(null as {{ dbt.type_string() }}), occurred_at, session_started_at
+    from session_seeds
+
+),
+
+session_gaps as (
+
+    select
+        *,
+        lag(occurred_at) over (
+            partition by session_partition order by occurred_at, event_key
+        ) as previous_occurred_at
+    from session_timeline
+
+),
+
+session_starts as (
+
+    select
+        *,
+        case
+            when seeded_start is not null then seeded_start
+            when previous_occurred_at is null then occurred_at
+            when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }}
+                > {{ var('session_timeout_minutes') }} * 60 then occurred_at
+        end as started_at_if_new
+    from session_gaps
+
+),
+
+-- Session starts only grow along the timeline, so a running max carries each forward.
+sessionized as (
+
+    select
+        event_key,
+        max(started_at_if_new) over (
+            partition by session_partition
+            order by occurred_at, event_key
+            rows between unbounded preceding and current row
+        ) as session_started_at
+    from session_starts
+    where event_key is not null
+
+),
+
+final as (
+
+    select
+        events_to_process.event_key,
+        events_to_process.source,
+        events_to_process.source_event_id,
+        events_to_process.customer_key,
+        events_to_process.customer_id,
+        events_to_process.identity_source,
+        events_to_process.occurred_at,
+        cast(events_to_process.occurred_at as date) as event_date,
+        events_to_process.raw_event_name,
+        events_to_process.canonical_event,
+        events_to_process.channel,
+        events_to_process.touchpoint,
+        events_to_process.journey_stage,
+        events_to_process.is_conversion,
+        events_to_process.revenue,
+        case
+            when sessionized.session_started_at is not null
+                then {{ journeymap.surrogate_key(['events_to_process.session_partition', 'sessionized.session_started_at']) }}
+        end as session_key,
+        sessionized.session_started_at,
+        events_to_process.session_partition,
+        events_to_process.anonymous_id,
+        events_to_process.platform,
+        events_to_process.device_type,
+        events_to_process.page_url,
+        events_to_process.referrer,
+        events_to_process.utm_source,
+        events_to_process.utm_medium,
+        events_to_process.utm_campaign,
+        events_to_process.acquisition_channel,
+        events_to_process.context_id,
+        events_to_process.loaded_at,
+        events_to_process.identity_loaded_at,
+        {{ dbt.current_timestamp() }} as processed_at
+    from events_to_process
+    left join sessionized
+        on events_to_process.event_key = sessionized.event_key
+
+)
+
+select * from final

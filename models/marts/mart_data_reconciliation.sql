@@ -1,0 +1,84 @@
+{#- Every landed row accounted for, per source: rows in the landing files (from the loader's
+    ledger) = rows staged + duplicates removed + rows quarantined. `is_reconciled` is checked
+    by a test on every build. -#}
+
+{%- set sources = {
+    'web_events': ('tracking', 'web_events', 'stg_tracking__web_events', ['event_id']),
+    'app_events': ('tracking', 'app_events', 'stg_tracking__app_events', ['event_id']),
+    'identifies': ('tracking', 'identifies', 'stg_tracking__identifies', ['identify_id']),
+    'email_events': ('esp', 'email_events', 'stg_esp__email_events', ['email_event_id']),
+    'crm_contacts': ('crm', 'crm_contacts', 'stg_crm__contacts', ['customer_id', 'updated_at']),
+    'orders': ('commerce', 'orders', 'stg_commerce__orders', ['order_id']),
+    'subscriptions': ('commerce', 'subscriptions', 'stg_commerce__subscriptions', ['subscription_id', 'updated_at']),
+    'support_messages': ('support', 'support_messages', 'stg_support__messages', ['message_id']),
+    'reviews': ('reviews', 'reviews', 'stg_reviews__reviews', ['review_id']),
+} %}
+
+with ledger as (
+
+    select * from {{ ref('stg_loader__load_ledger') }}
+
+),
+
+quarantine as (
+
+    select * from {{ ref('stg_loader__quarantine') }}
+
+),
+
+landed as (
+
+    select source_name, sum(rows_in_file) as landed_rows, count(*) as files
+    from ledger
+    group by source_name
+
+),
+
+quarantined as (
+
+    select source_name, count(*) as quarantined_rows
+    from quarantine
+    group by source_name
+
+),
+
+counted as (
+
+    {% for name, (source_name, table, staging_model, key) in sources.items() %}
+    select
+        '{{ name }}' as source_name,
+        (select count(*) from {{ source(source_name, table) }}) as raw_rows,
+        (select count(*) from (
+            select distinct {{ key | join(', ') }} from {{ source(source_name, table) }}
+        ) as distinct_keys) as distinct_raw_keys,
+        (select count(*) from {{ ref(staging_model) }}) as staged_rows
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        counted.source_name,
+        coalesce(landed.files, 0) as files,
+        coalesce(landed.landed_rows, 0) as landed_rows,
+        counted.raw_rows,
+        counted.staged_rows,
+        counted.raw_rows - counted.distinct_raw_keys as deduplicated_rows,
+        coalesce(quarantined.quarantined_rows, 0) as quarantined_rows,
+        coalesce(landed.landed_rows, 0)
+            - counted.staged_rows
+            - (counted.raw_rows - counted.distinct_raw_keys)
+            - coalesce(quarantined.quarantined_rows, 0) as unaccounted_rows,
+        coalesce(landed.landed_rows, 0)
+            = counted.staged_rows
+            + (counted.raw_rows - counted.distinct_raw_keys)
+            + coalesce(quarantined.quarantined_rows, 0) as is_reconciled
+    from counted
+    left join landed on counted.source_name = landed.source_name
+    left join quarantined on counted.source_name = quarantined.source_name
+
+)
+
+select * from final

@@ -1,0 +1,60 @@
+{#- Step-to-step flows between canonical events, position by position, for a Sankey diagram:
+    node "2. product_viewed" flows to node "3. product_added" for so many paths. The last step of
+    a path flows to "converted" or "dropped off". Cut at var max_path_steps. -#}
+
+with steps as (
+
+    select * from {{ ref('int_path_steps') }}
+    where step_index <= {{ var('max_path_steps') }}
+
+),
+
+with_next as (
+
+    select
+        path_grain,
+        path_owner_key,
+        step_index,
+        canonical_event,
+        converted,
+        lead(canonical_event) over (
+            partition by path_grain, path_owner_key order by step_index
+        ) as next_event
+    from steps
+
+),
+
+transitions as (
+
+    select
+        path_grain,
+        step_index,
+        canonical_event as from_event,
+        coalesce(next_event, case when converted then 'converted' else 'dropped off' end) as to_event,
+        next_event is null as is_path_end
+    from with_next
+
+),
+
+final as (
+
+    select
+        {{ journeymap.surrogate_key(['path_grain', 'step_index', 'from_event', 'to_event']) }}
+            as transition_key,
+        path_grain,
+        step_index,
+        from_event,
+        to_event,
+        cast(step_index as {{ dbt.type_string() }}) || '. ' || from_event as source_node,
+        case
+            when is_path_end then to_event
+            else cast(step_index + 1 as {{ dbt.type_string() }}) || '. ' || to_event
+        end as target_node,
+        is_path_end,
+        count(*) as paths
+    from transitions
+    group by path_grain, step_index, from_event, to_event, is_path_end
+
+)
+
+select * from final

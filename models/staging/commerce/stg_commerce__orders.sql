@@ -1,0 +1,29 @@
+with source as (
+
+    select * from {{ source('commerce', 'orders') }}
+
+),
+
+deduplicated as (
+
+    {{ journeymap.deduplicate('source', ['order_id']) }}
+
+),
+
+renamed as (
+
+    select
+        order_id,
+        customer_id,
+        occurred_at as ordered_at,
+        status as order_status,
+        amount,
+        upper(currency) as currency,
+        _loaded_at as loaded_at,
+        _file_name as source_file
+
+    from deduplicated
+
+)
+
+select * from renamed

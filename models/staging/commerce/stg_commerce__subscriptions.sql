@@ -1,0 +1,30 @@
+with source as (
+
+    select * from {{ source('commerce', 'subscriptions') }}
+
+),
+
+deduplicated as (
+
+    {{ journeymap.deduplicate('source', ['subscription_id', 'updated_at']) }}
+
+),
+
+renamed as (
+
+    select
+        {{ journeymap.surrogate_key(['subscription_id', 'updated_at']) }} as subscription_version_key,
+        subscription_id,
+        customer_id,
+        plan,
+        started_at,
+        cancelled_at,
+        updated_at,
+        _loaded_at as loaded_at,
+        _file_name as source_file
+
+    from deduplicated
+
+)
+
+select * from renamed

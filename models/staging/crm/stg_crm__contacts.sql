@@ -1,0 +1,34 @@
+with source as (
+
+    select * from {{ source('crm', 'crm_contacts') }}
+
+),
+
+deduplicated as (
+
+    {{ journeymap.deduplicate('source', ['customer_id', 'updated_at']) }}
+
+),
+
+renamed as (
+
+    select
+        {{ journeymap.surrogate_key(['customer_id', 'updated_at']) }} as contact_version_key,
+        customer_id,
+        {{ journeymap.normalize_email('email') }} as email,
+        {{ journeymap.nullif_blank('phone') }} as phone,
+        created_at,
+        lifecycle_stage,
+        {{ journeymap.nullif_blank('plan') }} as plan,
+        {{ journeymap.nullif_blank('region') }} as region,
+        coalesce(consent_email, false) as has_email_consent,
+        coalesce(consent_sms, false) as has_sms_consent,
+        updated_at,
+        _loaded_at as loaded_at,
+        _file_name as source_file
+
+    from deduplicated
+
+)
+
+select * from renamed

@@ -1,0 +1,29 @@
+with source as (
+
+    select * from {{ source('esp', 'email_events') }}
+
+),
+
+deduplicated as (
+
+    {{ journeymap.deduplicate('source', ['email_event_id']) }}
+
+),
+
+renamed as (
+
+    select
+        email_event_id,
+        {{ journeymap.nullif_blank('customer_id') }} as customer_id,
+        {{ journeymap.normalize_email('email') }} as email,
+        campaign_id,
+        event_type,
+        occurred_at,
+        _loaded_at as loaded_at,
+        _file_name as source_file
+
+    from deduplicated
+
+)
+
+select * from renamed

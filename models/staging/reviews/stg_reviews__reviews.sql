@@ -1,0 +1,30 @@
+with source as (
+
+    select * from {{ source('reviews', 'reviews') }}
+
+),
+
+deduplicated as (
+
+    {{ journeymap.deduplicate('source', ['review_id']) }}
+
+),
+
+renamed as (
+
+    select
+        review_id,
+        {{ journeymap.nullif_blank('customer_id') }} as customer_id,
+        {{ journeymap.normalize_email('email') }} as email,
+        review_type,
+        occurred_at as submitted_at,
+        score,
+        {{ journeymap.nullif_blank('body') }} as body,
+        _loaded_at as loaded_at,
+        _file_name as source_file
+
+    from deduplicated
+
+)
+
+select * from renamed

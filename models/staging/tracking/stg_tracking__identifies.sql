@@ -1,0 +1,27 @@
+with source as (
+
+    select * from {{ source('tracking', 'identifies') }}
+
+),
+
+deduplicated as (
+
+    {{ journeymap.deduplicate('source', ['identify_id']) }}
+
+),
+
+renamed as (
+
+    select
+        identify_id,
+        anonymous_id,
+        user_id,
+        occurred_at as identified_at,
+        _loaded_at as loaded_at,
+        _file_name as source_file
+
+    from deduplicated
+
+)
+
+select * from renamed

@@ -1,0 +1,1 @@
+{{ journeymap.stage_tracking_events(source('tracking', 'web_events'), 'web') }}
