@@ -3,7 +3,8 @@
     first step-n event within the funnel's window from entry and - for `strict` funnels - not
     before step n-1. The entry event's device and channel label the whole attempt. -#}
 
-{%- set max_steps = journeymap.funnel_max_steps() %}
+{#- Steps are unrolled up to var funnel_max_steps; a step nobody can reach costs an empty join. -#}
+{%- set max_steps = var('funnel_max_steps') %}
 
 with events as (
 

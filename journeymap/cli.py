@@ -1,0 +1,133 @@
+"""journeymap's command line: generate, load, import-events, build, summary, demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from journeymap.settings import Settings, get_settings
+
+
+def _say(message: str) -> None:
+    print(f"[journeymap] {message}", flush=True)
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
+    from journeymap.generator import generate
+
+    out = Path(args.out) if args.out else settings.data_dir
+    _say(f"generating {args.customers:,} customers over {args.days} days into {out} (seed {args.seed})")
+    summary = generate(
+        out,
+        customers=args.customers,
+        days=args.days,
+        end_date=date.fromisoformat(args.end_date),
+        seed=args.seed,
+    )
+    total = sum(summary.rows_per_source.values())
+    _say(f"wrote {total:,} rows in {summary.seconds:.1f}s; ground truth in {out / 'ground_truth'}")
+
+
+def cmd_load(args: argparse.Namespace, settings: Settings) -> None:
+    from journeymap.load import load_landing
+    from journeymap.warehouse import DuckDBWarehouse
+
+    landing = Path(args.landing) if args.landing else settings.landing_dir
+    _say(f"loading new files from {landing} into {settings.duckdb_path}")
+    with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+        report = load_landing(warehouse, landing)
+    _say(report.summary())
+
+
+def cmd_import_events(args: argparse.Namespace, settings: Settings) -> None:
+    from journeymap.byo import import_events
+
+    report = import_events(Path(args.file), source=args.source, landing_dir=settings.landing_dir, strict=args.strict)
+    _say(report.summary())
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
+    from journeymap.transform import build
+
+    _say(f"dbt build on {settings.duckdb_path}{' (full refresh)' if args.full_refresh else ''}")
+    build(settings, full_refresh=args.full_refresh, select=args.select)
+
+
+def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
+    from journeymap.summary import summarize
+    from journeymap.warehouse import DuckDBWarehouse
+
+    with DuckDBWarehouse(settings.duckdb_path, read_only=True) as warehouse:
+        print(summarize(warehouse))
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    started = time.perf_counter()
+    cmd_generate(args, settings)
+    cmd_load(argparse.Namespace(landing=None), settings)
+    cmd_build(argparse.Namespace(full_refresh=False, select=None), settings)
+    print()
+    cmd_summary(args, settings)
+    print()
+    _say(f"done in {time.perf_counter() - started:.0f}s. Warehouse: {settings.duckdb_path}")
+    _say("query it with any DuckDB client, e.g. `duckdb warehouse/journeymap.duckdb \"from marts.mart_journey_map\"`")
+
+
+def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customers", type=int, default=5000, help="known customers (default 5000)")
+    parser.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    parser.add_argument("--end-date", default="2026-10-31", help="last day simulated (default 2026-10-31)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--out", default=None, help="output folder (default $JOURNEYMAP_DATA_DIR or ./data)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="journeymap", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write the sample business's landing files")
+    _add_generation_flags(generate)
+    generate.set_defaults(handler=cmd_generate)
+
+    load = commands.add_parser("load", help="load new landing files into the raw schema")
+    load.add_argument("--landing", default=None, help="landing folder (default <data>/landing)")
+    load.set_defaults(handler=cmd_load)
+
+    byo = commands.add_parser("import-events", help="bring your own events: an export from GA4, Segment, Mixpanel, a CSV...")
+    byo.add_argument("file", help="the export file (CSV, JSONL or Parquet)")
+    byo.add_argument("--source", default="web_events", choices=["web_events", "app_events"])
+    byo.add_argument("--strict", action="store_true", help="stop at the first bad row instead of quarantining it")
+    byo.set_defaults(handler=cmd_import_events)
+
+    build = commands.add_parser("build", help="dbt build (seeds, models, tests)")
+    build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    build.add_argument("--select", default=None, help="dbt selection, e.g. 'marts'")
+    build.set_defaults(handler=cmd_build)
+
+    summary = commands.add_parser("summary", help="print rows per mart, funnel and top paths")
+    summary.set_defaults(handler=cmd_summary)
+
+    demo = commands.add_parser("demo", help="generate, load, build and summarize in one go")
+    _add_generation_flags(demo)
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args, get_settings())
+    except Exception as error:  # one readable line for users; JOURNEYMAP_DEBUG=1 for the traceback
+        if os.environ.get("JOURNEYMAP_DEBUG"):
+            raise
+        print(f"journeymap: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""A short text summary of a built warehouse: what a user reads after `make demo`."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from journeymap.warehouse import DuckDBWarehouse
+
+MART_TABLES = (
+    "fct_events",
+    "fct_sessions",
+    "fct_journey_paths",
+    "fct_funnel_steps",
+    "fct_stage_transitions",
+    "dim_customers",
+    "mart_journey_map",
+    "mart_path_transitions",
+    "mart_unmapped_events",
+)
+
+
+def _rows(warehouse: DuckDBWarehouse, sql: str) -> list[tuple]:
+    """Result rows with missing values as None (not pandas' NaN)."""
+    frame = warehouse.query_df(sql).astype(object)
+    return [tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False)]
+
+
+def _share(value: float | None) -> str:
+    return "   n/a" if value is None else f"{value:6.1%}"
+
+
+def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> str:
+    lines = ["Rows per mart:"]
+    for table in MART_TABLES:
+        (count,) = _rows(warehouse, f"select count(*) from marts.{table}")[0]
+        lines.append(f"  {table:<24} {count:>12,}")
+
+    lines.append("")
+    lines.append("Journey stages (customers reached -> share going on to the next stage):")
+    for stage, reached, conversion in _rows(
+        warehouse,
+        "select stage_label, customers_reached, conversion_to_next_stage "
+        "from marts.mart_journey_stages order by stage_order",
+    ):
+        share = "" if conversion is None else f"  -> {_share(conversion)}"
+        lines.append(f"  {stage:<14} {reached:>9,}{share}")
+
+    lines.append("")
+    lines.append(f"Funnel '{primary_funnel}' (all / desktop / mobile, conversion from previous step):")
+    for step, name, overall, desktop, mobile in _rows(
+        warehouse,
+        f"""
+        select step_number, step_name,
+            max(case when breakdown = 'all' then conversion_from_previous end),
+            max(case when breakdown_value = 'desktop' then conversion_from_previous end),
+            max(case when breakdown_value = 'mobile' then conversion_from_previous end)
+        from marts.fct_funnel_steps
+        where funnel_name = '{primary_funnel}'
+        group by step_number, step_name order by step_number
+        """,
+    ):
+        cells = "  ".join(_share(v) for v in (overall, desktop, mobile))
+        lines.append(f"  {step}. {name:<20} {cells}")
+
+    lines.append("")
+    lines.append("Top customer paths to purchase:")
+    for path, occurrences, rate in _rows(
+        warehouse,
+        "select path, occurrences, conversion_rate from marts.mart_path_summary "
+        "where path_grain = 'customer' order by frequency_rank limit 5",
+    ):
+        lines.append(f"  {occurrences:>7,}  {_share(rate)}  {path}")
+
+    lines.append("")
+    unreconciled = _rows(
+        warehouse,
+        "select source_name, unaccounted_rows from marts.mart_data_reconciliation "
+        "where not is_reconciled",
+    )
+    landed, quarantined, deduplicated = (int(v or 0) for v in _rows(
+        warehouse,
+        "select sum(landed_rows), sum(quarantined_rows), sum(deduplicated_rows) "
+        "from marts.mart_data_reconciliation",
+    )[0])
+    status = "every row accounted for" if not unreconciled else f"NOT reconciled: {unreconciled}"
+    lines.append(
+        f"Data: {landed:,} landed rows, {deduplicated:,} duplicates removed, "
+        f"{quarantined:,} quarantined ({status})."
+    )
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Run dbt on the journeymap project against the configured warehouse.
+
+dbt runs as a subprocess of the venv's own `dbt`: its output streams to the console, its memory
+is its own (benchmarks measure it), and one process per command keeps dbt's global state clean.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from journeymap.settings import Settings
+
+
+class DbtError(RuntimeError):
+    """A dbt command failed; dbt's own output above says which node and why."""
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["JOURNEYMAP_DUCKDB_PATH"] = str(settings.duckdb_path)
+    env["DBT_PROFILES_DIR"] = str(settings.project_dir)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def run_dbt(settings: Settings, *args: str, quiet: bool = False) -> None:
+    """Run one dbt command (e.g. "build", "--full-refresh") in the project directory."""
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [dbt_executable(), *args, "--project-dir", str(settings.project_dir)]
+    if quiet:
+        command.insert(1, "--quiet")
+    completed = subprocess.run(command, cwd=settings.project_dir, env=dbt_env(settings), check=False)
+    if completed.returncode != 0:
+        raise DbtError(f"dbt {' '.join(args)} failed (exit {completed.returncode}); see dbt's output above")
+
+
+def build(settings: Settings, full_refresh: bool = False, select: str | None = None) -> None:
+    """Seeds, models and tests in dependency order (`dbt build`)."""
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    run_dbt(settings, *args)
