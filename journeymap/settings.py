@@ -21,6 +21,7 @@ class Settings:
     JOURNEYMAP_DATA_DIR     generated data and landing files (default ./data)
     JOURNEYMAP_DUCKDB_PATH  the warehouse file (default ./warehouse/journeymap.duckdb)
     JOURNEYMAP_BUILD_DIR    report and other outputs (default ./build)
+    JOURNEYMAP_DBT_TARGET   dbt's target folder (default ./target); separate it to run two builds at once
     """
 
     project_dir: Path = PROJECT_DIR
@@ -31,6 +32,9 @@ class Settings:
         )
     )
     build_dir: Path = field(default_factory=lambda: _path("JOURNEYMAP_BUILD_DIR", PROJECT_DIR / "build"))
+    dbt_target_dir: Path = field(
+        default_factory=lambda: _path("JOURNEYMAP_DBT_TARGET", PROJECT_DIR / "target")
+    )
 
     @property
     def landing_dir(self) -> Path:
@@ -39,6 +43,18 @@ class Settings:
     @property
     def truth_dir(self) -> Path:
         return self.data_dir / "ground_truth"
+
+
+    @classmethod
+    def for_workspace(cls, root: Path) -> Settings:
+        """Everything under one folder: data, warehouse, outputs and dbt target (tests, benchmarks)."""
+        root = Path(root).resolve()
+        return cls(
+            data_dir=root / "data",
+            duckdb_path=root / "warehouse" / "journeymap.duckdb",
+            build_dir=root / "build",
+            dbt_target_dir=root / "target",
+        )
 
 
 def get_settings() -> Settings:

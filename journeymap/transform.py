@@ -27,6 +27,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env["JOURNEYMAP_DUCKDB_PATH"] = str(settings.duckdb_path)
     env["DBT_PROFILES_DIR"] = str(settings.project_dir)
+    env["DBT_TARGET_PATH"] = str(settings.dbt_target_dir)
+    env["DBT_LOG_PATH"] = str(settings.dbt_target_dir / "logs")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     return env
 

@@ -1,6 +1,6 @@
 {#- One row per customer key: known customers (CRM) and people only seen anonymously. Their
     identity and profile, first and last touch, engagement, orders and revenue, time to first
-    order, and where they are in the journey. -#}
+    order, where they are in the journey, and their churn risk (from the ML churn asset). -#}
 
 with contacts as (
 
@@ -29,6 +29,12 @@ sessions as (
 stage_transitions as (
 
     select * from {{ ref('fct_stage_transitions') }}
+
+),
+
+churn_scores as (
+
+    select * from {{ ref('stg_ml__churn_scores') }}
 
 ),
 
@@ -179,7 +185,14 @@ final as (
             and coalesce(subscription_summary.cancelled_subscriptions, 0)
                 = coalesce(subscription_summary.subscriptions, 0) as has_churned,
         journey_position.current_stage,
-        journey_position.current_stage_order
+        journey_position.current_stage_order,
+        churn_scores.churn_score,
+        churn_scores.churn_risk_band,
+        churn_scores.churn_reason_1,
+        churn_scores.churn_reason_2,
+        churn_scores.churn_reason_3,
+        churn_scores.churn_model_version,
+        churn_scores.churn_scored_at
     from all_customers
     left join latest_contacts on all_customers.customer_key = latest_contacts.customer_id
     left join event_summary on all_customers.customer_key = event_summary.customer_key
@@ -191,6 +204,7 @@ final as (
         on all_customers.customer_key = last_touch.customer_key and last_touch.from_last = 1
     left join subscription_summary on all_customers.customer_key = subscription_summary.customer_id
     left join journey_position on all_customers.customer_key = journey_position.customer_key
+    left join churn_scores on all_customers.customer_key = churn_scores.customer_key
 
 )
 

@@ -1,0 +1,68 @@
+"""Shared fixtures. The expensive one, `built_warehouse`, generates a sample business, loads
+it and runs `dbt build` once per test session; tests that change a warehouse copy it first."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from journeymap.settings import Settings
+
+# Big enough for stable planted truths (funnel drop-off, churn driver), small enough for CI.
+FIXTURE_CUSTOMERS = 2000
+FIXTURE_DAYS = 90
+FIXTURE_SEED = 7
+
+
+@dataclass(frozen=True)
+class BuiltWarehouse:
+    settings: Settings
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.settings.duckdb_path
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.settings.landing_dir
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.settings.truth_dir
+
+    def truth(self) -> dict:
+        return json.loads((self.truth_dir / "truth.json").read_text())
+
+
+def build_workspace(root: Path, customers: int, days: int, seed: int) -> Settings:
+    """Generate, load and build a complete warehouse under `root`."""
+    from journeymap.generator import generate
+    from journeymap.load import load_landing
+    from journeymap.transform import build
+    from journeymap.warehouse import DuckDBWarehouse
+
+    settings = Settings.for_workspace(root)
+    generate(settings.data_dir, customers=customers, days=days, seed=seed)
+    with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+        load_landing(warehouse, settings.landing_dir)
+    build(settings)
+    return settings
+
+
+def copy_workspace(source: Settings, root: Path) -> Settings:
+    """A private copy of a built workspace (data and warehouse) that a test may change."""
+    target = Settings.for_workspace(root)
+    shutil.copytree(source.data_dir, target.data_dir)
+    target.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source.duckdb_path, target.duckdb_path)
+    return target
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
+    root = tmp_path_factory.mktemp("built_warehouse")
+    return BuiltWarehouse(build_workspace(root, FIXTURE_CUSTOMERS, FIXTURE_DAYS, FIXTURE_SEED))
