@@ -28,7 +28,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
         end_date=date.fromisoformat(args.end_date),
         seed=args.seed,
     )
-    total = sum(summary.rows_per_source.values())
+    total = sum(summary.rows.values())
     _say(f"wrote {total:,} rows in {summary.seconds:.1f}s; ground truth in {out / 'ground_truth'}")
 
 

@@ -4,6 +4,7 @@ it and runs `dbt build` once per test session; tests that change a warehouse cop
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,5 +65,15 @@ def copy_workspace(source: Settings, root: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
+    """Built once per session. For quick local iterations set JOURNEYMAP_FIXTURE_DIR to a
+    folder: the first run builds there and later runs reuse it (delete it after model changes)."""
+    reuse = os.environ.get("JOURNEYMAP_FIXTURE_DIR")
+    if reuse:
+        root = Path(reuse)
+        done = root / ".built"
+        if not done.exists():
+            build_workspace(root, FIXTURE_CUSTOMERS, FIXTURE_DAYS, FIXTURE_SEED)
+            done.touch()
+        return BuiltWarehouse(Settings.for_workspace(root))
     root = tmp_path_factory.mktemp("built_warehouse")
     return BuiltWarehouse(build_workspace(root, FIXTURE_CUSTOMERS, FIXTURE_DAYS, FIXTURE_SEED))

@@ -146,7 +146,8 @@ session_starts as (
 
 ),
 
--- Session starts only grow along the timeline, so a running max carries each forward.
+-- Session starts only grow along the timeline, so a running max carries each forward
+-- (seed rows take part in the window; they have no event_key, so the join below drops them).
 sessionized as (
 
     select
@@ -157,7 +158,6 @@ sessionized as (
             rows between unbounded preceding and current row
         ) as session_started_at
     from session_starts
-    where event_key is not null
 
 ),
 

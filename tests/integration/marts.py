@@ -1,0 +1,53 @@
+"""Helpers to read and compare marts in tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+# Everything BI and ML read; processed_at is run bookkeeping, not content.
+MARTS = (
+    "fct_events",
+    "fct_sessions",
+    "fct_journey_paths",
+    "fct_funnel_steps",
+    "fct_stage_transitions",
+    "dim_customers",
+    "mart_journey_map",
+    "mart_journey_stages",
+    "mart_path_summary",
+    "mart_path_transitions",
+    "mart_unmapped_events",
+    "mart_data_reconciliation",
+)
+BOOKKEEPING_COLUMNS = ("processed_at", "loaded_at", "identity_loaded_at")
+
+
+def query(duckdb_path: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        return connection.sql(sql).df()
+
+
+def scalar(duckdb_path: Path, sql: str):
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        return connection.execute(sql).fetchone()[0]
+
+
+def mart_snapshot(duckdb_path: Path, ignore: tuple[str, ...] = ("processed_at",)) -> dict[str, pd.DataFrame]:
+    """Every mart as a frame sorted on all its columns, ready for assert_frame_equal."""
+    snapshot = {}
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        for mart in MARTS:
+            frame = connection.sql(f"select * from marts.{mart}").df()
+            frame = frame.drop(columns=[c for c in ignore if c in frame.columns])
+            snapshot[mart] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return snapshot
+
+
+def assert_same_marts(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:
+    assert left.keys() == right.keys()
+    for mart in left:
+        assert len(left[mart]) == len(right[mart]), f"{mart}: {len(left[mart])} vs {len(right[mart])} rows"
+        pd.testing.assert_frame_equal(left[mart], right[mart], check_exact=False, rtol=1e-9, obj=mart)
