@@ -1,5 +1,5 @@
-{#- The median of a numeric expression as an aggregate (ordered-set form: DuckDB,
-    Snowflake, Postgres and BigQuery-less ANSI engines all accept it). -#}
+{#- The median of a numeric expression as an aggregate (the ordered-set form, which DuckDB,
+    Snowflake and Postgres all accept). -#}
 {% macro median(expression) -%}
     percentile_cont(0.5) within group (order by {{ expression }})
 {%- endmacro %}

@@ -1,6 +1,8 @@
 {#- One row per customer and journey stage reached: when the customer first reached it, the
     stage reached just before (in time), and whether and when they went on to the next stage
-    of the journey order (awareness > consideration > purchase > retention > advocacy). -#}
+    of the journey order (awareness > consideration > purchase > retention > advocacy).
+    "Went on" means an event of the next stage at or after first reaching this one: a customer
+    who used the app (retention) before buying still goes on to retention if they use it after. -#}
 
 with events as (
 
@@ -14,18 +16,46 @@ journey_stages as (
 
 ),
 
-stage_reach as (
+staged_events as (
 
     select
         events.customer_key,
-        events.journey_stage,
-        journey_stages.stage_order,
-        min(events.occurred_at) as first_reached_at,
-        max(events.occurred_at) as last_active_at,
-        count(*) as stage_events
+        events.occurred_at,
+        journey_stages.journey_stage,
+        journey_stages.stage_order
     from events
     inner join journey_stages on events.journey_stage = journey_stages.journey_stage
-    group by events.customer_key, events.journey_stage, journey_stages.stage_order
+
+),
+
+stage_reach as (
+
+    select
+        customer_key,
+        journey_stage,
+        stage_order,
+        min(occurred_at) as first_reached_at,
+        max(occurred_at) as last_active_at,
+        count(*) as stage_events
+    from staged_events
+    group by customer_key, journey_stage, stage_order
+
+),
+
+-- The first event of the next stage at or after the customer first reached each stage.
+next_stage_reach as (
+
+    select
+        stage_reach.customer_key,
+        stage_reach.journey_stage as from_stage,
+        min(staged_events.journey_stage) as journey_stage,
+        min(staged_events.occurred_at) as first_reached_at
+    from stage_reach
+    inner join staged_events
+        on stage_reach.customer_key = staged_events.customer_key
+        and staged_events.stage_order = stage_reach.stage_order + 1
+        and staged_events.occurred_at >= stage_reach.first_reached_at
+    group by stage_reach.customer_key, stage_reach.journey_stage
 
 ),
 
@@ -68,10 +98,9 @@ final as (
             as hours_to_next_stage,
         sequenced.depth_rank = 1 as is_furthest_stage
     from sequenced
-    left join stage_reach as next_stage
+    left join next_stage_reach as next_stage
         on sequenced.customer_key = next_stage.customer_key
-        and next_stage.stage_order = sequenced.stage_order + 1
-        and next_stage.first_reached_at >= sequenced.first_reached_at
+        and sequenced.journey_stage = next_stage.from_stage
 
 )
 
