@@ -1,0 +1,62 @@
+"""What the generator needs to know about each source, derived from the raw contract.
+
+Rows are plain tuples of strings in contract column order; the indexes below say where the key,
+the event time and the closed-value columns sit, so defects can be planted generically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from journeymap.contract import SOURCES
+
+SOURCE_NAMES: tuple[str, ...] = tuple(SOURCES)
+WEB = SOURCE_NAMES.index("web_events")
+APP = SOURCE_NAMES.index("app_events")
+IDENTIFIES = SOURCE_NAMES.index("identifies")
+EMAIL = SOURCE_NAMES.index("email_events")
+CRM = SOURCE_NAMES.index("crm_contacts")
+ORDERS = SOURCE_NAMES.index("orders")
+SUBSCRIPTIONS = SOURCE_NAMES.index("subscriptions")
+SUPPORT = SOURCE_NAMES.index("support_messages")
+REVIEWS = SOURCE_NAMES.index("reviews")
+
+
+@dataclass(frozen=True)
+class SourceMeta:
+    index: int
+    name: str
+    columns: tuple[str, ...]
+    key_idx: tuple[int, ...]
+    time_idx: int
+    allowed_idx: tuple[int, ...]  # columns with a closed value set
+
+    @property
+    def width(self) -> int:
+        return len(self.columns)
+
+    def record_key(self, row: tuple[str, ...]) -> str:
+        return "|".join(row[i] for i in self.key_idx)
+
+
+def _meta(index: int, name: str) -> SourceMeta:
+    src = SOURCES[name]
+    cols = src.column_names
+    return SourceMeta(
+        index=index,
+        name=name,
+        columns=cols,
+        key_idx=tuple(cols.index(k) for k in src.key),
+        time_idx=cols.index(src.event_time),
+        allowed_idx=tuple(i for i, c in enumerate(src.columns) if c.allowed),
+    )
+
+
+META: tuple[SourceMeta, ...] = tuple(_meta(i, n) for i, n in enumerate(SOURCE_NAMES))
+
+
+def csv_field(value: str) -> str:
+    """Quote a field the way csv.writer would (rows are joined by hand: it is 5x faster)."""
+    if '"' in value or "," in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
