@@ -1,0 +1,1040 @@
+"""Great Expectations suites kept as code: one per raw source (derived from the data contract,
+so they never drift from what the loader writes) and one per main mart.
+
+A suite validates one or more *relations*: SQL ``select`` statements over the suite's table,
+each validated as one GX batch. ``rows`` selects only the columns its checks need (plus a few
+derived columns computed in SQL); ``schema`` is the table with no rows; aggregate relations
+(``freshness``) and reconciliation relations (``ledger``, ``session_keys``...) push work that
+spans the whole table into the warehouse, so GX validates a small result.
+
+Every check is a GX expectation with a severity: ``blocking`` failures fail the suite (and
+stop downstream Dagster assets), ``warning`` failures are reported but do not.
+Times that depend on *now* (freshness, "not in the future") are ``RelativeTime`` values,
+resolved when a suite runs, so tests can inject the reference time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import great_expectations.expectations as gxe
+from great_expectations.expectations.expectation import Expectation
+
+from journeymap.contract import (
+    FUTURE_TOLERANCE_HOURS,
+    SOURCES,
+    Source,
+)
+from journeymap.load import (
+    LEDGER_TABLE,
+    QUARANTINE_TABLE,
+    RAW_SCHEMA,
+    source_table_columns,
+)
+
+MARTS_SCHEMA = "marts"
+ML_SCHEMA = "ml"
+MARTS_YAML = Path(__file__).resolve().parents[2] / "models" / "marts" / "_marts__models.yml"
+
+# Relation names.
+ROWS = "rows"
+SCHEMA = "schema"
+FRESHNESS = "freshness"
+
+# Clock skew allowed between the loader's clock and the reference time.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Severity(StrEnum):
+    BLOCKING = "blocking"  # fails the suite, stops downstream assets
+    WARNING = "warning"  # reported, does not fail the suite
+
+    @property
+    def gx(self) -> str:
+        """GX's own severity for the expectation (shown in data docs)."""
+        return "critical" if self is Severity.BLOCKING else "warning"
+
+
+# ------------------------------------------------------------------ freshness settings
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the newest data may be before the freshness checks warn.
+
+    JOURNEYMAP_QUALITY_MAX_LOAD_AGE_HOURS   newest load (_loaded_at, loaded_at), default 36
+    JOURNEYMAP_QUALITY_MAX_EVENT_AGE_HOURS  newest event (occurred_at in fct_events), default 72
+    JOURNEYMAP_QUALITY_MAX_SCORE_AGE_HOURS  newest churn score (scored_at), default 192 (8 days)
+    """
+
+    max_load_age: timedelta = timedelta(hours=36)
+    max_event_age: timedelta = timedelta(hours=72)
+    max_score_age: timedelta = timedelta(hours=192)
+
+    ENV = {
+        "max_load_age": "JOURNEYMAP_QUALITY_MAX_LOAD_AGE_HOURS",
+        "max_event_age": "JOURNEYMAP_QUALITY_MAX_EVENT_AGE_HOURS",
+        "max_score_age": "JOURNEYMAP_QUALITY_MAX_SCORE_AGE_HOURS",
+    }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Freshness:
+        env = os.environ if env is None else env
+        values: dict[str, timedelta] = {}
+        for name, var in cls.ENV.items():
+            raw = env.get(var)
+            if raw:
+                try:
+                    values[name] = timedelta(hours=float(raw))
+                except ValueError:
+                    raise ValueError(f"{var} must be a number of hours, not {raw!r}") from None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RelativeTime:
+    """A time relative to the reference time of a run: ``now - <freshness age> + plus``."""
+
+    age: str | None = None  # a Freshness field, subtracted from now
+    plus: timedelta = timedelta(0)
+
+    def resolve(self, now: datetime, freshness: Freshness) -> datetime:
+        value = now + self.plus
+        if self.age is not None:
+            value -= getattr(freshness, self.age)
+        return value
+
+    def __str__(self) -> str:
+        text = "now"
+        if self.age:
+            text += f" - {self.age}"
+        if self.plus:
+            text += f" + {self.plus}"
+        return text
+
+
+NOT_IN_FUTURE = RelativeTime(plus=CLOCK_SKEW)
+
+
+# ------------------------------------------------------------------ definitions
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation of a suite, on one relation, with a severity."""
+
+    expectation: type[Expectation]
+    kwargs: Mapping[str, Any]
+    severity: Severity = Severity.BLOCKING
+    relation: str = ROWS
+    description: str = ""
+
+    @property
+    def type(self) -> str:
+        return self.expectation.expectation_type  # type: ignore[attr-defined]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The relation columns the expectation reads."""
+        out: list[str] = []
+        for name in ("column", "column_A", "column_B"):
+            if name in self.kwargs:
+                out.append(self.kwargs[name])
+        out.extend(self.kwargs.get("column_list", ()))
+        return tuple(out)
+
+    def resolved_kwargs(self, now: datetime, freshness: Freshness) -> dict[str, Any]:
+        return {
+            key: value.resolve(now, freshness) if isinstance(value, RelativeTime) else value
+            for key, value in self.kwargs.items()
+        }
+
+    def build(self, index: int, now: datetime, freshness: Freshness) -> Expectation:
+        """The GX expectation; ``meta`` carries what maps its result back to this check."""
+        kwargs = self.resolved_kwargs(now, freshness)
+        for key, value in kwargs.items():
+            if isinstance(value, list | tuple):
+                kwargs[key] = list(value)
+        return self.expectation(
+            **kwargs,
+            severity=self.severity.gx,
+            description=self.description or None,
+            meta={
+                "journeymap_check": index,
+                "severity": str(self.severity),
+                "relation": self.relation,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A SQL select a suite validates as one batch.
+
+    ``sample_columns`` name an offending row in failure samples (``_file_name, _row_number``
+    for raw tables, the primary key for marts). A relation with ``partition_by`` is row-level:
+    the bounded-memory (pandas) engine may validate it in chunks split by a hash of those
+    columns, so rows sharing a key always land in the same chunk and uniqueness on those
+    columns holds across chunks. Only map expectations (row by row) may use such a relation.
+    """
+
+    name: str
+    sql: str
+    sample_columns: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+
+    @property
+    def row_level(self) -> bool:
+        return bool(self.partition_by)
+
+    @property
+    def query(self) -> str:
+        """The SQL as one ``select`` (GX's query assets must start with SELECT)."""
+        if self.sql.lstrip().lower().startswith("select "):
+            return self.sql
+        return f"select * from (\n{self.sql}\n) as relation"
+
+
+@dataclass(frozen=True)
+class SuiteDefinition:
+    name: str  # e.g. "raw.web_events"
+    table: str  # the table it guards, e.g. "raw.web_events"
+    description: str
+    relations: tuple[Relation, ...]
+    checks: tuple[Check, ...]
+    key: tuple[str, ...] = ()  # the table's key (informational)
+
+    def __post_init__(self) -> None:
+        names = [r.name for r in self.relations]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: relation names repeat: {names}")
+        for check in self.checks:
+            relation = self.relation(check.relation)
+            if relation.row_level and not _is_map_expectation(check.expectation):
+                raise ValueError(
+                    f"{self.name}: {check.type} is not row by row, so it cannot use the "
+                    f"row-level relation {relation.name!r}"
+                )
+            unique_check = check.type in UNIQUENESS_TYPES
+            if relation.row_level and unique_check and check.columns != relation.partition_by:
+                raise ValueError(
+                    f"{self.name}: uniqueness of {check.columns} needs a relation "
+                    f"partitioned by those columns (not {relation.partition_by})"
+                )
+
+    def relation(self, name: str) -> Relation:
+        for relation in self.relations:
+            if relation.name == name:
+                return relation
+        raise KeyError(f"{self.name} has no relation {name!r}")
+
+    def checks_on(self, relation: str) -> list[tuple[int, Check]]:
+        return [(i, c) for i, c in enumerate(self.checks) if c.relation == relation]
+
+    @property
+    def blocking_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.severity is Severity.BLOCKING)
+
+
+UNIQUENESS_TYPES = frozenset(
+    {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+)
+
+
+def _is_map_expectation(expectation: type[Expectation]) -> bool:
+    from great_expectations.expectations.expectation import (
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
+
+    return issubclass(
+        expectation, ColumnMapExpectation | ColumnPairMapExpectation | MulticolumnMapExpectation
+    )
+
+
+# ------------------------------------------------------------------ building blocks
+
+
+def not_null(
+    columns: Iterable[str], severity: Severity = Severity.BLOCKING, why: str = ""
+) -> list[Check]:
+    return [
+        Check(
+            gxe.ExpectColumnValuesToNotBeNull,
+            {"column": c},
+            severity,
+            description=why or f"{c} is never empty",
+        )
+        for c in columns
+    ]
+
+
+def in_set(
+    column: str, values: Iterable[Any], severity: Severity = Severity.BLOCKING, why: str = ""
+) -> Check:
+    values = list(values)
+    return Check(
+        gxe.ExpectColumnValuesToBeInSet,
+        {"column": column, "value_set": values},
+        severity,
+        description=why or f"{column} is one of {', '.join(map(str, values))}",
+    )
+
+
+def between(
+    column: str,
+    min_value: Any = None,
+    max_value: Any = None,
+    severity: Severity = Severity.BLOCKING,
+    why: str = "",
+    relation: str = ROWS,
+) -> Check:
+    kwargs: dict[str, Any] = {"column": column}
+    if min_value is not None:
+        kwargs["min_value"] = min_value
+    if max_value is not None:
+        kwargs["max_value"] = max_value
+    if not why:
+        if min_value is not None and max_value is not None:
+            why = f"{column} lies between {min_value} and {max_value}"
+        elif min_value is not None:
+            why = f"{column} is at least {min_value}"
+        else:
+            why = f"{column} is at most {max_value}"
+    return Check(gxe.ExpectColumnValuesToBeBetween, kwargs, severity, relation, why)
+
+
+def at_least(
+    column_a: str,
+    column_b: str,
+    severity: Severity = Severity.BLOCKING,
+    why: str = "",
+    relation: str = ROWS,
+) -> Check:
+    """column_a >= column_b on every row where both are present."""
+    return Check(
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+        {
+            "column_A": column_a,
+            "column_B": column_b,
+            "or_equal": True,
+            "ignore_row_if": "either_value_is_missing",
+        },
+        severity,
+        relation,
+        why or f"{column_a} is not before/below {column_b}",
+    )
+
+
+def equal(
+    column_a: str, column_b: str, relation: str, why: str, severity: Severity = Severity.BLOCKING
+) -> Check:
+    return Check(
+        gxe.ExpectColumnPairValuesToBeEqual,
+        {"column_A": column_a, "column_B": column_b, "ignore_row_if": "either_value_is_missing"},
+        severity,
+        relation,
+        why,
+    )
+
+
+def flag_is(
+    column: str, value: bool, relation: str, why: str, severity: Severity = Severity.BLOCKING
+) -> Check:
+    """A boolean column computed in SQL (a derived or reconciliation flag) has ``value``."""
+    return Check(
+        gxe.ExpectColumnValuesToBeInSet,
+        {"column": column, "value_set": [value]},
+        severity,
+        relation,
+        why,
+    )
+
+
+def unique(
+    columns: tuple[str, ...],
+    severity: Severity = Severity.BLOCKING,
+    mostly: float | None = None,
+    why: str = "",
+) -> Check:
+    kwargs: dict[str, Any]
+    if len(columns) == 1:
+        expectation: type[Expectation] = gxe.ExpectColumnValuesToBeUnique
+        kwargs = {"column": columns[0]}
+    else:
+        expectation = gxe.ExpectCompoundColumnsToBeUnique
+        kwargs = {"column_list": list(columns)}
+    if mostly is not None:
+        kwargs["mostly"] = mostly
+    return Check(
+        expectation, kwargs, severity, description=why or f"{', '.join(columns)} identifies one row"
+    )
+
+
+def columns_match(
+    columns: Iterable[str], exact: bool, severity: Severity = Severity.BLOCKING, why: str = ""
+) -> Check:
+    columns = list(columns)
+    return Check(
+        gxe.ExpectTableColumnsToMatchSet,
+        {"column_set": columns, "exact_match": exact},
+        severity,
+        SCHEMA,
+        why
+        or (
+            "the table has exactly the expected columns"
+            if exact
+            else "the table has every column downstream code reads"
+        ),
+    )
+
+
+def rows_relation(
+    table: str,
+    checks: Iterable[Check],
+    sample_columns: tuple[str, ...],
+    partition_by: tuple[str, ...],
+    derived: Mapping[str, str] | None = None,
+) -> Relation:
+    """``select`` of only the columns the row checks read, plus derived columns (name -> SQL)."""
+    derived = dict(derived or {})
+    columns: list[str] = []
+    for name in (*sample_columns, *partition_by):
+        if name not in columns:
+            columns.append(name)
+    for check in checks:
+        if check.relation != ROWS:
+            continue
+        for name in check.columns:
+            if name not in columns and name not in derived:
+                columns.append(name)
+    select = [*columns, *(f"{expression} as {name}" for name, expression in derived.items())]
+    return Relation(ROWS, f"select {', '.join(select)} from {table}", sample_columns, partition_by)
+
+
+def schema_relation(table: str) -> Relation:
+    return Relation(SCHEMA, f"select * from {table} limit 0")
+
+
+def documented_columns(model: str, path: Path = MARTS_YAML) -> list[str] | None:
+    """The columns a mart's YAML documents (None when the dbt project is not at hand)."""
+    if not path.is_file():
+        return None
+    import yaml
+
+    for entry in yaml.safe_load(path.read_text()).get("models", []):
+        if entry.get("name") == model:
+            return [c["name"] for c in entry.get("columns", [])] or None
+    return None
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def _plus_hours(column: str, hours: int) -> str:
+    # Portable (DuckDB and Snowflake) interval arithmetic.
+    return f"{column} + interval '{hours} hours'"
+
+
+# ------------------------------------------------------------------ raw suites
+
+
+# Ranges and cross-column rules the contract cannot express, per source.
+def _raw_extra_checks(source: Source) -> tuple[list[Check], dict[str, str]]:
+    checks: list[Check] = []
+    derived: dict[str, str] = {}
+    name = source.name
+    if name in ("web_events", "app_events"):
+        derived["has_identity"] = "(anonymous_id is not null or user_id is not null)"
+        checks.append(
+            flag_is(
+                "has_identity",
+                True,
+                ROWS,
+                "every tracked event carries an anonymous_id or a user_id",
+            )
+        )
+    if name in ("email_events", "support_messages", "reviews"):
+        derived["has_customer"] = "(customer_id is not null or email is not null)"
+        checks.append(
+            flag_is(
+                "has_customer",
+                True,
+                ROWS,
+                "the row names its customer by customer_id or email",
+                Severity.WARNING,
+            )
+        )
+    if name == "orders":
+        checks.append(between("amount", min_value=0, why="order amounts are not negative"))
+        checks.append(
+            Check(
+                gxe.ExpectColumnValueLengthsToEqual,
+                {"column": "currency", "value": 3},
+                Severity.WARNING,
+                description="currency is a three-letter ISO code",
+            )
+        )
+    if name == "reviews":
+        derived["score_in_range"] = (
+            "(case when review_type = 'review' then score between 1 and 5 "
+            "else score between 0 and 10 end)"
+        )
+        checks.append(
+            flag_is("score_in_range", True, ROWS, "review scores are 1-5 and NPS scores 0-10")
+        )
+    if name == "support_messages":
+        checks.append(between("csat", 1, 5, why="CSAT is 1-5 where given"))
+    if name == "subscriptions":
+        checks.append(
+            at_least(
+                "cancelled_at", "started_at", why="a subscription is cancelled after it started"
+            )
+        )
+        checks.append(
+            at_least(
+                "updated_at",
+                "started_at",
+                Severity.WARNING,
+                "a version is not older than the start",
+            )
+        )
+    if name == "crm_contacts":
+        checks.append(
+            at_least(
+                "updated_at",
+                "created_at",
+                Severity.WARNING,
+                "a contact version is not older than the contact",
+            )
+        )
+    return checks, derived
+
+
+def raw_suite(source: Source) -> SuiteDefinition:
+    table = f"{RAW_SCHEMA}.{source.name}"
+    rows: list[Check] = []
+    key_not_required = [k for k in source.key if k not in source.required]
+    rows += not_null((*source.required, *key_not_required))
+    rows += not_null(("_load_id", "_file_name", "_row_number", "_loaded_at"))
+    for column in source.columns:
+        if column.allowed:
+            rows.append(in_set(column.name, column.allowed))
+    rows.append(
+        unique(
+            source.key,
+            Severity.WARNING,
+            mostly=0.99,
+            why=f"{', '.join(source.key)} repeats on at most 1% of rows (staging deduplicates)",
+        )
+    )
+    derived = {"_latest_allowed_time": _plus_hours("_loaded_at", FUTURE_TOLERANCE_HOURS)}
+    rows.append(
+        at_least(
+            "_latest_allowed_time",
+            source.event_time,
+            why=f"{source.event_time} is at most {FUTURE_TOLERANCE_HOURS}h after its load",
+        )
+    )
+    rows.append(
+        between("_loaded_at", max_value=NOT_IN_FUTURE, why="_loaded_at is not in the future")
+    )
+    extra, extra_derived = _raw_extra_checks(source)
+    rows += extra
+    derived.update(extra_derived)
+
+    checks = [
+        columns_match(
+            source_table_columns(source),
+            exact=True,
+            why="the columns are the contract's, the load columns and _extra",
+        ),
+        *rows,
+        *_ledger_checks(),
+        Check(
+            gxe.ExpectColumnValuesToBeBetween,
+            {"column": "latest_loaded_at", "min_value": RelativeTime("max_load_age")},
+            Severity.WARNING,
+            FRESHNESS,
+            "the newest row was loaded within the max load age",
+        ),
+    ]
+    sample = ("_file_name", "_row_number")
+    relations = (
+        schema_relation(table),
+        rows_relation(table, checks, sample, source.key, derived),
+        Relation("ledger", _ledger_sql(source.name), ("file_name", "_load_id")),
+        Relation(
+            FRESHNESS,
+            f"select max(_loaded_at) as latest_loaded_at, count(*) as row_count from {table}",
+        ),
+    )
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description=f"Raw {source.name}: {source.description}",
+        relations=relations,
+        checks=tuple(checks),
+        key=source.key,
+    )
+
+
+def _ledger_sql(source: str) -> str:
+    """Per load: the ledger's counts next to the rows actually in raw and in quarantine."""
+    s = _sql_list([source])
+    return f"""
+with ledger as (
+    select _load_id, file_name, rows_in_file, rows_loaded, rows_quarantined
+    from {RAW_SCHEMA}.{LEDGER_TABLE} where source = {s}
+),
+raw_rows as (
+    select _load_id, max(_file_name) as file_name, count(*) as raw_rows
+    from {RAW_SCHEMA}.{source} group by _load_id
+),
+quarantined as (
+    select _load_id, max(_file_name) as file_name, count(*) as quarantined_rows
+    from {RAW_SCHEMA}.{QUARANTINE_TABLE} where source = {s} group by _load_id
+),
+loads as (
+    select _load_id from ledger
+    union select _load_id from raw_rows
+    union select _load_id from quarantined
+)
+select
+    loads._load_id,
+    coalesce(ledger.file_name, raw_rows.file_name, quarantined.file_name) as file_name,
+    coalesce(ledger.rows_in_file, 0) as rows_in_file,
+    coalesce(ledger.rows_loaded, 0) as rows_loaded,
+    coalesce(ledger.rows_quarantined, 0) as rows_quarantined,
+    coalesce(raw_rows.raw_rows, 0) as raw_rows,
+    coalesce(quarantined.quarantined_rows, 0) as quarantined_rows,
+    coalesce(raw_rows.raw_rows, 0) + coalesce(quarantined.quarantined_rows, 0) as accounted_rows
+from loads
+left join ledger on ledger._load_id = loads._load_id
+left join raw_rows on raw_rows._load_id = loads._load_id
+left join quarantined on quarantined._load_id = loads._load_id
+""".strip()
+
+
+def _ledger_checks() -> list[Check]:
+    return [
+        equal(
+            "rows_in_file",
+            "accounted_rows",
+            "ledger",
+            "per load: raw rows + quarantined rows = rows_in_file in the ledger",
+        ),
+        equal(
+            "rows_loaded", "raw_rows", "ledger", "per load: raw rows = rows_loaded in the ledger"
+        ),
+        equal(
+            "rows_quarantined",
+            "quarantined_rows",
+            "ledger",
+            "per load: quarantined rows = rows_quarantined in the ledger",
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ mart suites
+
+JOURNEY_STAGES = ("awareness", "consideration", "purchase", "retention", "advocacy")
+EVENT_SOURCES = (
+    "web_events",
+    "app_events",
+    "email_events",
+    "orders",
+    "subscriptions",
+    "support_messages",
+    "reviews",
+)
+CHANNELS = ("web", "app", "email", "store", "support", "reviews")
+IDENTITY_SOURCES = ("direct", "device", "email", "anonymous")
+DEVICE_TYPES = ("desktop", "mobile", "tablet", "unknown")
+RISK_BANDS = ("low", "medium", "high")
+# What ml/ writes (macros/ml_outputs.sql is the contract).
+CHURN_SCORE_COLUMNS = (
+    "customer_key",
+    "churn_score",
+    "risk_band",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "model_version",
+    "cutoff_at",
+    "scored_at",
+)
+
+
+def _mart_schema_checks(model: str, required: Iterable[str]) -> list[Check]:
+    checks = [columns_match(required, exact=False)]
+    documented = documented_columns(model)
+    if documented:
+        checks.append(
+            columns_match(
+                documented,
+                exact=True,
+                severity=Severity.WARNING,
+                why=f"the columns are exactly those documented in {MARTS_YAML.name}",
+            )
+        )
+    return checks
+
+
+def fct_events_suite() -> SuiteDefinition:
+    table = f"{MARTS_SCHEMA}.fct_events"
+    key = ("event_key",)
+    derived = {
+        "latest_allowed_occurred_at": _plus_hours("loaded_at", FUTURE_TOLERANCE_HOURS),
+        "revenue_without_conversion": "(revenue is not null and not is_conversion)",
+    }
+    checks = [
+        *_mart_schema_checks(
+            "fct_events",
+            (
+                "event_key",
+                "source",
+                "source_event_id",
+                "customer_key",
+                "occurred_at",
+                "canonical_event",
+                "channel",
+                "touchpoint",
+                "journey_stage",
+                "is_conversion",
+                "revenue",
+                "session_key",
+                "loaded_at",
+            ),
+        ),
+        *not_null(
+            (
+                "event_key",
+                "source",
+                "source_event_id",
+                "customer_key",
+                "occurred_at",
+                "canonical_event",
+                "channel",
+                "touchpoint",
+                "journey_stage",
+                "is_conversion",
+            )
+        ),
+        unique(key),
+        in_set("source", EVENT_SOURCES),
+        in_set("channel", CHANNELS),
+        in_set("journey_stage", (*JOURNEY_STAGES, "unmapped")),
+        in_set("identity_source", IDENTITY_SOURCES),
+        in_set("platform", ("web", "app")),
+        in_set("device_type", DEVICE_TYPES),
+        between("revenue", min_value=0, why="revenue is not negative"),
+        flag_is(
+            "revenue_without_conversion",
+            False,
+            ROWS,
+            "only conversions carry revenue",
+            Severity.WARNING,
+        ),
+        at_least(
+            "latest_allowed_occurred_at",
+            "occurred_at",
+            why=f"occurred_at is at most {FUTURE_TOLERANCE_HOURS}h after the row was loaded",
+        ),
+        between("loaded_at", max_value=NOT_IN_FUTURE, why="loaded_at is not in the future"),
+        Check(
+            gxe.ExpectColumnValuesToBeBetween,
+            {"column": "latest_loaded_at", "min_value": RelativeTime("max_load_age")},
+            Severity.WARNING,
+            FRESHNESS,
+            "the newest event was loaded within the max load age",
+        ),
+        Check(
+            gxe.ExpectColumnValuesToBeBetween,
+            {"column": "latest_occurred_at", "min_value": RelativeTime("max_event_age")},
+            Severity.WARNING,
+            FRESHNESS,
+            "the newest event happened within the max event age",
+        ),
+    ]
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description="Every customer interaction, one row per event, in the canonical taxonomy.",
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key, derived),
+            Relation(
+                FRESHNESS,
+                "select max(loaded_at) as latest_loaded_at, "
+                f"max(occurred_at) as latest_occurred_at from {table}",
+            ),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
+def fct_sessions_suite() -> SuiteDefinition:
+    table = f"{MARTS_SCHEMA}.fct_sessions"
+    key = ("session_key",)
+    derived = {"bounce_matches_events": "(is_bounce = (event_count = 1))"}
+    checks = [
+        *_mart_schema_checks(
+            "fct_sessions",
+            (
+                "session_key",
+                "session_partition",
+                "customer_key",
+                "channel",
+                "started_at",
+                "ended_at",
+                "duration_seconds",
+                "event_count",
+                "converted",
+                "conversions",
+                "conversion_revenue",
+            ),
+        ),
+        *not_null(
+            (
+                "session_key",
+                "session_partition",
+                "customer_key",
+                "started_at",
+                "ended_at",
+                "event_count",
+            )
+        ),
+        unique(key),
+        in_set("channel", ("web", "app")),
+        in_set("device_type", DEVICE_TYPES),
+        between("duration_seconds", min_value=0, why="duration_seconds is not negative"),
+        between("event_count", min_value=1, why="a session has at least one event"),
+        between("conversions", min_value=0),
+        between("conversion_revenue", min_value=0, why="conversion_revenue is not negative"),
+        at_least("ended_at", "started_at", why="a session ends after it starts"),
+        at_least(
+            "event_count", "distinct_event_count", why="distinct events are no more than events"
+        ),
+        flag_is(
+            "bounce_matches_events",
+            True,
+            ROWS,
+            "is_bounce is true exactly for one-event sessions",
+            Severity.WARNING,
+        ),
+        flag_is(
+            "in_fct_sessions",
+            True,
+            "session_keys",
+            "every session_key in fct_events has its row in fct_sessions",
+        ),
+        flag_is(
+            "in_fct_events",
+            True,
+            "session_keys",
+            "every session in fct_sessions has its events in fct_events",
+        ),
+        equal(
+            "event_count",
+            "events_in_fct_events",
+            "session_keys",
+            "a session's event_count equals its events in fct_events",
+        ),
+    ]
+    session_keys_sql = f"""
+with sessions as (
+    select session_key, event_count from {table}
+),
+event_sessions as (
+    select session_key, count(*) as events_in_fct_events
+    from {MARTS_SCHEMA}.fct_events where session_key is not null group by session_key
+)
+select
+    coalesce(sessions.session_key, event_sessions.session_key) as session_key,
+    sessions.session_key is not null as in_fct_sessions,
+    event_sessions.session_key is not null as in_fct_events,
+    sessions.event_count,
+    event_sessions.events_in_fct_events
+from sessions
+full outer join event_sessions on sessions.session_key = event_sessions.session_key
+""".strip()
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description="One row per web or app session; its keys reconcile with fct_events.",
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key, derived),
+            Relation("session_keys", session_keys_sql, key, key),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
+def dim_customers_suite() -> SuiteDefinition:
+    table = f"{MARTS_SCHEMA}.dim_customers"
+    key = ("customer_key",)
+    derived = {"known_without_customer_id": "(is_known and customer_id is null)"}
+    counts = (
+        "events",
+        "sessions",
+        "devices",
+        "orders",
+        "support_messages",
+        "email_opens",
+        "email_clicks",
+        "subscriptions",
+        "cancelled_subscriptions",
+    )
+    checks = [
+        *_mart_schema_checks(
+            "dim_customers",
+            (
+                "customer_key",
+                "customer_id",
+                "is_known",
+                "first_seen_at",
+                "last_seen_at",
+                "orders",
+                "revenue",
+                "current_stage",
+                "churn_score",
+                "churn_risk_band",
+            ),
+        ),
+        *not_null(("customer_key", "is_known")),
+        unique(key),
+        flag_is("known_without_customer_id", False, ROWS, "known customers have a customer_id"),
+        *(between(c, min_value=0) for c in counts),
+        between("revenue", min_value=0, why="revenue is not negative"),
+        in_set("current_stage", JOURNEY_STAGES),
+        between("current_stage_order", 1, 5),
+        between("churn_score", 0, 1, why="churn_score is a probability (0-1)"),
+        in_set("churn_risk_band", RISK_BANDS),
+        at_least("last_seen_at", "first_seen_at", why="last seen is not before first seen"),
+        at_least("last_order_at", "first_order_at", why="last order is not before first order"),
+        at_least(
+            "subscriptions",
+            "cancelled_subscriptions",
+            why="no more subscriptions cancelled than started",
+        ),
+        flag_is(
+            "in_dim_customers",
+            True,
+            "customer_keys",
+            "every customer_key in fct_events has its row in dim_customers",
+        ),
+    ]
+    customer_keys_sql = f"""
+select events.customer_key, customers.customer_key is not null as in_dim_customers
+from (
+    select distinct customer_key from {MARTS_SCHEMA}.fct_events where customer_key is not null
+) as events
+left join {table} as customers on customers.customer_key = events.customer_key
+""".strip()
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description="One row per customer; every customer in fct_events has one.",
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key, derived),
+            Relation("customer_keys", customer_keys_sql, key, key),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
+def churn_scores_suite() -> SuiteDefinition:
+    table = f"{ML_SCHEMA}.churn_scores"
+    key = ("customer_key",)
+    checks = [
+        columns_match(
+            CHURN_SCORE_COLUMNS,
+            exact=True,
+            why="the columns are those of the ML output contract (macros/ml_outputs.sql)",
+        ),
+        *not_null(("customer_key", "churn_score", "risk_band", "model_version", "scored_at")),
+        unique(key),
+        between("churn_score", 0, 1, why="churn_score is a probability (0-1)"),
+        in_set("risk_band", RISK_BANDS),
+        at_least("scored_at", "cutoff_at", why="scores are written after their feature cutoff"),
+        between("scored_at", max_value=NOT_IN_FUTURE, why="scored_at is not in the future"),
+        flag_is(
+            "in_dim_customers",
+            True,
+            "customer_keys",
+            "every scored customer is in dim_customers",
+            Severity.WARNING,
+        ),
+        Check(
+            gxe.ExpectColumnValuesToBeBetween,
+            {"column": "latest_scored_at", "min_value": RelativeTime("max_score_age")},
+            Severity.WARNING,
+            FRESHNESS,
+            "the newest score is within the max score age",
+        ),
+    ]
+    customer_keys_sql = f"""
+select scores.customer_key, customers.customer_key is not null as in_dim_customers
+from {table} as scores
+left join {MARTS_SCHEMA}.dim_customers as customers on customers.customer_key = scores.customer_key
+""".strip()
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description="Churn scores from the ML churn asset, one per customer.",
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key),
+            Relation("customer_keys", customer_keys_sql, key, key),
+            Relation(FRESHNESS, f"select max(scored_at) as latest_scored_at from {table}"),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
+def build_suites() -> dict[str, SuiteDefinition]:
+    suites = [raw_suite(source) for source in SOURCES.values()]
+    suites += [
+        fct_events_suite(),
+        fct_sessions_suite(),
+        dim_customers_suite(),
+        churn_scores_suite(),
+    ]
+    return {suite.name: suite for suite in suites}
+
+
+SUITES: dict[str, SuiteDefinition] = build_suites()
+
+
+def suite(name: str) -> SuiteDefinition:
+    try:
+        return SUITES[name]
+    except KeyError:
+        raise KeyError(f"unknown suite {name!r}; known suites: {', '.join(SUITES)}") from None
+
+
+__all__ = [
+    "SUITES",
+    "Check",
+    "Freshness",
+    "Relation",
+    "RelativeTime",
+    "Severity",
+    "SuiteDefinition",
+    "suite",
+]
