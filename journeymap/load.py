@@ -1,0 +1,757 @@
+"""Load landing files into the warehouse's ``raw`` schema, idempotently.
+
+Every file becomes one load: its good rows go typed to ``raw.<source>``, its bad rows to
+``raw.quarantine`` with a reason, and one row to ``raw.load_ledger``, all in one transaction.
+Parsing and validation run as DuckDB SQL generated from the contract (``contract.py``), so
+a file of millions of rows is read once, in parallel, without Python touching rows.
+
+Row numbers are 1-based in file order (header excluded). The parsed file is stored in a
+temp table and numbered by its ``rowid``: DuckDB keeps the reader's order on insert
+(``preserve_insertion_order``), and unlike ``row_number() over ()`` this keeps the read
+parallel. Timestamps parse as ``timestamptz`` in a UTC session (so ``Z``, ``+02:00`` and
+no offset all work) and are stored as UTC without a zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from journeymap.contract import (
+    FUTURE_TOLERANCE_HOURS,
+    LOAD_COLUMNS,
+    QUARANTINE_REASONS,
+    SOURCES,
+    Column,
+    Source,
+)
+from journeymap.warehouse import DuckDBWarehouse, quote_identifier
+
+RAW_SCHEMA = "raw"
+QUARANTINE_TABLE = "quarantine"
+LEDGER_TABLE = "load_ledger"
+EXTRA_COLUMN = "_extra"
+
+# File name endings the loader reads, and the reader each one needs.
+LANDING_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".parquet": "parquet",
+}
+
+# Contract type -> raw table type.
+SQL_TYPES: dict[str, str] = {
+    "string": "varchar",
+    "timestamp": "timestamp",
+    "double": "double",
+    "integer": "bigint",
+    "boolean": "boolean",
+    "json": "varchar",
+}
+
+LOAD_COLUMN_TYPES: dict[str, str] = {
+    "_load_id": "varchar",
+    "_file_name": "varchar",
+    "_row_number": "bigint",
+    "_loaded_at": "timestamp",
+}
+assert tuple(LOAD_COLUMN_TYPES) == LOAD_COLUMNS, "a type for every load column of the contract"
+
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "source": "varchar",
+    "_load_id": "varchar",
+    "_file_name": "varchar",
+    "_row_number": "bigint",
+    "reason": "varchar",
+    "reason_column": "varchar",
+    "reason_detail": "varchar",
+    "raw_record": "varchar",
+    "_loaded_at": "timestamp",
+}
+
+LEDGER_COLUMNS: dict[str, str] = {
+    "_load_id": "varchar",
+    "source": "varchar",
+    "file_name": "varchar",
+    "file_path": "varchar",
+    "file_sha256": "varchar",
+    "rows_in_file": "bigint",
+    "rows_loaded": "bigint",
+    "rows_quarantined": "bigint",
+    "loaded_at": "timestamp",
+    "status": "varchar",
+}
+
+STATUS_LOADED = "loaded"
+STATUS_SKIPPED = "skipped"
+
+# Quarantine details quote at most this many characters of the offending value.
+DETAIL_VALUE_CHARS = 200
+
+
+class LoadError(Exception):
+    """A landing file that cannot be loaded at all (nothing of it is written)."""
+
+
+class UnknownSourceError(LoadError):
+    pass
+
+
+class MissingColumnError(LoadError):
+    pass
+
+
+class UnsupportedFileError(LoadError):
+    pass
+
+
+@dataclass(frozen=True)
+class FileLoadResult:
+    source: str
+    file_name: str
+    file_path: str
+    load_id: str
+    status: str  # "loaded", or "skipped" when the same content was loaded before
+    rows_in_file: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        name = f"{self.source}/{self.file_name}"
+        if self.status == STATUS_SKIPPED:
+            return f"skipped {name}: loaded before as {self.load_id}"
+        reasons = ", ".join(f"{r}: {n:,}" for r, n in self.quarantined_by_reason.items())
+        return (
+            f"loaded  {name}: {self.rows_loaded:,} rows, {self.rows_quarantined:,} quarantined"
+            + (f" ({reasons})" if reasons else "")
+        )
+
+
+@dataclass
+class LoadReport:
+    files: list[FileLoadResult] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # files in landing folders that are not data
+
+    @property
+    def loaded(self) -> list[FileLoadResult]:
+        return [f for f in self.files if f.status == STATUS_LOADED]
+
+    @property
+    def skipped(self) -> list[FileLoadResult]:
+        return [f for f in self.files if f.status == STATUS_SKIPPED]
+
+    @property
+    def rows_in_file(self) -> int:
+        return sum(f.rows_in_file for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    def summary(self) -> str:
+        lines = [f.summary() for f in self.files]
+        lines.append(
+            f"{len(self.loaded)} files loaded, {len(self.skipped)} skipped; "
+            f"{self.rows_loaded:,} rows loaded, {self.rows_quarantined:,} quarantined"
+        )
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- SQL helpers
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def raw_table(name: str) -> str:
+    return f"{RAW_SCHEMA}.{quote_identifier(name)}"
+
+
+def _column_defs(columns: dict[str, str]) -> str:
+    return ", ".join(f"{quote_identifier(name)} {sql_type}" for name, sql_type in columns.items())
+
+
+def source_table_columns(source: Source) -> dict[str, str]:
+    """The columns of ``raw.<source>``: the contract's, the load columns, then ``_extra``."""
+    columns = {c.name: SQL_TYPES[c.type] for c in source.columns}
+    columns.update({name: LOAD_COLUMN_TYPES[name] for name in LOAD_COLUMNS})
+    columns[EXTRA_COLUMN] = "varchar"
+    return columns
+
+
+def _ensure_table(
+    connection: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]
+) -> None:
+    connection.execute(f"create table if not exists {raw_table(table)} ({_column_defs(columns)})")
+    existing = {
+        name
+        for (name,) in connection.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [RAW_SCHEMA, table],
+        ).fetchall()
+    }
+    # Columns added to the contract later reach tables that already exist.
+    for name, sql_type in columns.items():
+        if name not in existing:
+            connection.execute(
+                f"alter table {raw_table(table)} add column {quote_identifier(name)} {sql_type}"
+            )
+
+
+def ensure_raw_tables(warehouse: DuckDBWarehouse) -> None:
+    """Create the raw schema, one table per source, quarantine and ledger (if absent)."""
+    connection = warehouse.connection
+    connection.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for source in SOURCES.values():
+        _ensure_table(connection, source.name, source_table_columns(source))
+    _ensure_table(connection, QUARANTINE_TABLE, QUARANTINE_COLUMNS)
+    _ensure_table(connection, LEDGER_TABLE, LEDGER_COLUMNS)
+
+
+# ---------------------------------------------------------------- reading files as text
+
+
+STAGE_TABLE = "_journeymap_stage"  # temp table: the file being loaded, parsed and checked
+
+
+@dataclass(frozen=True)
+class TextRelation:
+    """A file read as text: ``sql`` selects one varchar column per file column, in file
+    order, aliased ``_c0, _c1, ...`` so that any header is safe; ``columns`` holds the
+    file's own column names in the same order."""
+
+    sql: str
+    columns: tuple[str, ...]
+
+    def alias(self, column: str) -> str:
+        return f"_c{self.columns.index(column)}"
+
+
+def landing_format(path: Path) -> str | None:
+    """The reader for a landing file ("csv", "json", "parquet"), None for other files."""
+    name = path.name.lower()
+    for suffix, reader in LANDING_FORMATS.items():
+        if name.endswith(suffix):
+            return reader
+    return None
+
+
+def _require_landing_format(path: Path) -> str:
+    reader = landing_format(path)
+    if reader is None:
+        known = ", ".join(LANDING_FORMATS)
+        raise UnsupportedFileError(f"{path}: not a landing file (file names end in {known})")
+    return reader
+
+
+def _as_text(expression: str, sql_type: duckdb.typing.DuckDBPyType) -> str:
+    """SQL turning a typed value into the text a CSV would have held."""
+    if sql_type.id == "varchar":
+        return expression
+    if sql_type.id in ("struct", "list", "array", "map", "union"):
+        return f"to_json({expression})::varchar"
+    return f"{expression}::varchar"
+
+
+def _leaf_columns(
+    name: str, expression: str, sql_type: duckdb.typing.DuckDBPyType, flatten: bool
+) -> list[tuple[str, str]]:
+    """(column name, text expression) pairs; structs become ``parent.child`` when flattening."""
+    if not (flatten and sql_type.id == "struct"):
+        return [(name, _as_text(expression, sql_type))]
+    leaves: list[tuple[str, str]] = []
+    for child_name, child_type in sql_type.children:
+        child = f"struct_extract({expression}, {sql_string(child_name)})"
+        leaves.extend(_leaf_columns(f"{name}.{child_name}", child, child_type, flatten))
+    return leaves
+
+
+def _json_keys(connection: duckdb.DuckDBPyConnection, literal: str) -> list[str]:
+    """Every key of a JSONL file (not only the first rows'): the first record's keys in
+    their order, then the others alphabetically. Much cheaper than read_json's type
+    detection over the whole file."""
+    objects = f"read_ndjson_objects({literal})"
+    first = connection.execute(f"select json_keys(json) from {objects} limit 1").fetchone()
+    every = connection.execute(f"select distinct unnest(json_keys(json)) from {objects}").fetchall()
+    first_keys = list(first[0]) if first else []
+    return first_keys + sorted({key for (key,) in every} - set(first_keys))
+
+
+def _scan_sql(connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool) -> str:
+    """The DuckDB reader for a landing file (varchar columns where the format allows)."""
+    literal = sql_string(str(path))
+    reader = _require_landing_format(path)
+    if reader == "csv":
+        return (
+            f"read_csv({literal}, header = true, all_varchar = true, "
+            "delim = ',', quote = '\"', escape = '\"')"
+        )
+    if reader == "json":
+        if flatten:  # types are needed to find nested objects: sample the whole file
+            return f"read_json({literal}, format = 'newline_delimited', sample_size = -1)"
+        names = _json_keys(connection, literal)
+        as_varchar = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in names)
+        return f"read_json({literal}, format = 'newline_delimited', columns = {{{as_varchar}}})"
+    return f"read_parquet({literal})"
+
+
+def read_as_text(
+    connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool = False
+) -> TextRelation:
+    """How to read a landing file (CSV, JSONL or Parquet) as text columns.
+
+    With ``flatten``, nested objects (JSONL, Parquet) become dotted columns
+    (``context.page.url``); without it they stay one column holding JSON text."""
+    scan = _scan_sql(connection, path, flatten)
+    relation = connection.sql(f"select * from {scan}")
+    leaves: list[tuple[str, str]] = []
+    for name, sql_type in zip(relation.columns, relation.types, strict=True):
+        leaves.extend(_leaf_columns(name, quote_identifier(name), sql_type, flatten))
+    selects = ", ".join(f"{expr} as _c{i}" for i, (_, expr) in enumerate(leaves))
+    return TextRelation(f"select {selects} from {scan}", tuple(name for name, _ in leaves))
+
+
+def materialize(connection: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> str:
+    """Store a query over a file in a temp table; return SQL for its 1-based row numbers.
+
+    Row numbers come from the table's ``rowid``: DuckDB inserts rows in the order the
+    reader yields them (``preserve_insertion_order``), and this keeps the read parallel,
+    unlike ``row_number() over ()``, which makes the whole pipeline single-threaded."""
+    connection.execute("set preserve_insertion_order = true")  # row numbers rely on it
+    connection.execute(f"create or replace temp table {table} as {select_sql}")
+    # Inside a transaction rowids start at a large offset: number from the first one.
+    first, last, count = connection.execute(
+        f"select coalesce(min(rowid), 0), coalesce(max(rowid), -1), count(*) from {table}"
+    ).fetchone()  # type: ignore[misc]
+    if last - first + 1 != count:  # never seen; guards the exactness of row numbers
+        raise LoadError(f"{table}: rowids are not contiguous, row numbers would be wrong")
+    return f"(rowid + {1 - first})"
+
+
+# ---------------------------------------------------------------- validation rules
+
+
+def present_sql(text: str) -> str:
+    """SQL: true when the text value is neither null nor blank (never null itself)."""
+    return f"({text} is not null and trim({text}) <> '')"
+
+
+def blank_sql(text: str) -> str:
+    """SQL: true when the text value is null or blank (never null itself)."""
+    return f"({text} is null or trim({text}) = '')"
+
+
+def timestamp_sql(text: str) -> str:
+    """SQL parsing ISO-8601 text to a UTC timestamp without zone; null when it does not parse.
+
+    timestamptz accepts 'Z', '+02:00' and no offset (= the session's zone, UTC), and
+    surrounding spaces."""
+    return f"timezone('UTC', try_cast({text} as timestamptz))"
+
+
+def _parse(column: Column, text: str) -> str:
+    """SQL turning the text value into the raw table's type; null when blank or unparseable."""
+    trimmed = f"trim({text})"
+    if column.type == "timestamp":
+        return timestamp_sql(text)
+    if column.type == "double":
+        number = f"try_cast({text} as double)"  # the cast allows surrounding spaces
+        return f"(case when isfinite({number}) then {number} end)"  # no nan or inf
+    if column.type == "integer":
+        # try_cast would round '3.5' to 4; only whole numbers (optionally '.0') pass.
+        return (
+            f"(case when regexp_full_match({trimmed}, '[+-]?[0-9]+(\\.0*)?') "
+            f"then try_cast(split_part({trimmed}, '.', 1) as bigint) end)"
+        )
+    if column.type == "boolean":
+        return f"try_cast({trimmed} as boolean)"
+    # Text is kept as read, but empty text is null whatever the format (CSV readers
+    # already give null for an empty field, JSON and Parquet may hold '').
+    return f"nullif({text}, '')"
+
+
+TYPE_NAMES = {
+    "timestamp": "a timestamp",
+    "double": "a number",
+    "integer": "an integer",
+    "boolean": "a boolean",
+}
+
+
+@dataclass(frozen=True)
+class ColumnSql:
+    """One contract column inside the stage query."""
+
+    column: Column
+    text: str  # the value as read (varchar, null when the file lacks the column)
+    typed: str  # the parsed value
+
+    def detail(self, message: str) -> str:
+        """SQL for '<column>: '<value>' <message>' (value cut to DETAIL_VALUE_CHARS)."""
+        value = f"'''' || left({self.text}, {DETAIL_VALUE_CHARS}) || ''''"
+        return f"{sql_string(self.column.name + ': ')} || {value} || {sql_string(' ' + message)}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    condition: str  # SQL, true when the row fails
+    detail: str  # SQL for the human-readable reason
+
+
+# A check gives the rule for one column of a source, or None when it does not apply.
+Check = Callable[[Source, ColumnSql], Rule | None]
+
+
+def _missing_required(source: Source, c: ColumnSql) -> Rule | None:
+    if not c.column.required:
+        return None
+    return Rule(blank_sql(c.text), sql_string(f"{c.column.name}: required value is empty"))
+
+
+def _unparseable(types: tuple[str, ...]) -> Check:
+    def check(source: Source, c: ColumnSql) -> Rule | None:
+        if c.column.type not in types:
+            return None
+        message = f"is not {TYPE_NAMES[c.column.type]}"
+        # Cheap test first: conditions after `and` only run on the rows still in play.
+        return Rule(f"{c.typed} is null and {present_sql(c.text)}", c.detail(message))
+
+    return check
+
+
+def _invalid_value(source: Source, c: ColumnSql) -> Rule | None:
+    if c.column.allowed is not None:
+        allowed = ", ".join(sql_string(v) for v in c.column.allowed)
+        # '' counts as absent; any other value (even ' ') must be in the set.
+        return Rule(
+            f"{c.text} not in ({allowed}) and {c.text} <> ''",
+            c.detail(f"is not one of {', '.join(c.column.allowed)}"),
+        )
+    if c.column.type == "json":
+        # Staging parses these; text that is no JSON object would break it there.
+        is_object = f"starts_with(ltrim({c.text}), '{{') and json_valid({c.text})"
+        return Rule(f"{c.text} <> '' and not ({is_object})", c.detail("is not a JSON object"))
+    return None
+
+
+def _future_timestamp(source: Source, c: ColumnSql) -> Rule | None:
+    if c.column.name != source.event_time:
+        return None
+    hours = FUTURE_TOLERANCE_HOURS
+    return Rule(
+        f"{c.typed} > _loaded_at + interval {hours} hour",
+        f"{sql_string(c.column.name + ': ')} || {c.typed}::varchar || "
+        f"' is more than {hours} hours after the load time ' || _loaded_at::varchar",
+    )
+
+
+CHECKS: dict[str, Check] = {
+    "missing_required": _missing_required,
+    "unparseable_timestamp": _unparseable(("timestamp",)),
+    "unparseable_number": _unparseable(("double", "integer", "boolean")),
+    "invalid_value": _invalid_value,
+    "future_timestamp": _future_timestamp,
+}
+assert tuple(CHECKS) == QUARANTINE_REASONS, "one check per quarantine reason, in contract order"
+
+
+def _failure_case(source: Source, columns: list[ColumnSql]) -> str:
+    """A CASE giving the first failing check as {reason, reason_column, detail}, or null.
+
+    Reasons in contract order, then columns in contract order: the first failure wins."""
+    branches = [
+        f"when {rule.condition} then {{'reason': {sql_string(reason)}, "
+        f"'reason_column': {sql_string(c.column.name)}, 'detail': {rule.detail}}}"
+        for reason, check in CHECKS.items()
+        for c in columns
+        if (rule := check(source, c)) is not None
+    ]
+    return f"case {' '.join(branches)} end" if branches else "null"
+
+
+def _json_object(pairs: Iterable[tuple[str, str]]) -> str:
+    args = ", ".join(f"{sql_string(name)}, {expr}" for name, expr in pairs)
+    return f"json_object({args})::varchar" if args else "null::varchar"
+
+
+def column_mapping(source: Source, file_columns: Sequence[str], path: Path) -> dict[str, str]:
+    """Contract column -> file column (names match case-insensitively, as in SQL).
+
+    Raises MissingColumnError when the file lacks a required column."""
+    by_lower = {name.lower(): name for name in reversed(file_columns)}
+    mapping = {
+        c.name: by_lower[c.name.lower()] for c in source.columns if c.name.lower() in by_lower
+    }
+    for name in source.required:
+        if name not in mapping:
+            raise MissingColumnError(
+                f"{path.name} ({source.name}): required column {name!r} is missing; "
+                f"the file has columns: {', '.join(file_columns) or '(none)'}"
+            )
+    return mapping
+
+
+def _timestamp_literal(moment: datetime) -> str:
+    return f"timestamp '{moment.isoformat(sep=' ')}'"
+
+
+def stage_sql(source: Source, relation: TextRelation, path: Path, loaded_at: datetime) -> str:
+    """One SELECT giving per file row: the typed contract columns, ``_extra``, the first
+    failing check (``_failure``) and, for failing rows, the whole row as JSON."""
+    mapping = column_mapping(source, relation.columns, path)
+    columns = [
+        ColumnSql(
+            column=c,
+            text=relation.alias(mapping[c.name]) if c.name in mapping else "null::varchar",
+            typed=quote_identifier(c.name),
+        )
+        for c in source.columns
+    ]
+    parsed = ", ".join(f"{_parse(c.column, c.text)} as {c.typed}" for c in columns)
+    extra = [
+        (name, relation.alias(name)) for name in relation.columns if name not in mapping.values()
+    ]
+    every_column = [(name, relation.alias(name)) for name in relation.columns]
+    return f"""
+        with
+        parsed as (
+            select *, {_timestamp_literal(loaded_at)} as _loaded_at, {parsed}
+            from ({relation.sql})
+        ),
+        checked as (
+            select *, {_failure_case(source, columns)} as _failure from parsed
+        )
+        select
+            {", ".join(c.typed for c in columns)},
+            {_json_object(extra)} as {EXTRA_COLUMN},
+            _failure,
+            case when _failure is not null then {_json_object(every_column)} end as _raw_record
+        from checked
+    """
+
+
+# ---------------------------------------------------------------- loading
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _known_source(name: str) -> Source:
+    if name not in SOURCES:
+        raise UnknownSourceError(
+            f"{name!r} is not a known source; known sources: {', '.join(SOURCES)}"
+        )
+    return SOURCES[name]
+
+
+def _previous_load(connection: duckdb.DuckDBPyConnection, source: str, sha256: str) -> str | None:
+    row = connection.execute(
+        f"select _load_id from {raw_table(LEDGER_TABLE)} where source = ? and file_sha256 = ?",
+        [source, sha256],
+    ).fetchone()
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class _Load:
+    """One load of one file: what every raw and quarantine row of it carries."""
+
+    source: Source
+    path: Path
+    sha256: str
+    load_id: str
+    loaded_at: datetime
+
+    def values(self, row_number: str) -> dict[str, str]:
+        """SQL for the load columns, given the SQL for the row number."""
+        return {
+            "_load_id": sql_string(self.load_id),
+            "_file_name": sql_string(self.path.name),
+            "_row_number": row_number,
+            "_loaded_at": _timestamp_literal(self.loaded_at),
+        }
+
+
+def _insert_rows(connection: duckdb.DuckDBPyConnection, load: _Load, row_number: str) -> int:
+    """Copy the staged rows that pass every check to ``raw.<source>``; returns their count."""
+    load_values = load.values(row_number)
+    columns = source_table_columns(load.source)
+    values = [load_values.get(name, quote_identifier(name)) for name in columns]
+    inserted = connection.execute(
+        f"insert into {raw_table(load.source.name)} ({', '.join(map(quote_identifier, columns))}) "
+        f"select {', '.join(values)} from {STAGE_TABLE} where _failure is null"
+    ).fetchone()
+    return int(inserted[0]) if inserted else 0
+
+
+def _insert_quarantine(
+    connection: duckdb.DuckDBPyConnection, load: _Load, row_number: str
+) -> dict[str, int]:
+    """Copy the staged rows that fail a check to ``raw.quarantine``; returns counts by reason."""
+    load_values = load.values(row_number)
+    values = {
+        **load_values,
+        "source": sql_string(load.source.name),
+        "reason": "_failure.reason",
+        "reason_column": "_failure.reason_column",
+        "reason_detail": "_failure.detail",
+        "raw_record": "_raw_record",
+    }
+    connection.execute(
+        f"insert into {raw_table(QUARANTINE_TABLE)} ({', '.join(QUARANTINE_COLUMNS)}) "
+        f"select {', '.join(values[name] for name in QUARANTINE_COLUMNS)} "
+        f"from {STAGE_TABLE} where _failure is not null"
+    )
+    counts = connection.execute(
+        f"select reason, count(*) from {raw_table(QUARANTINE_TABLE)} "
+        "where _load_id = ? group by reason order by reason",
+        [load.load_id],
+    ).fetchall()
+    return {reason: int(count) for reason, count in counts}
+
+
+def _insert_ledger(
+    connection: duckdb.DuckDBPyConnection, load: _Load, loaded: int, quarantined: int
+) -> None:
+    row = {
+        "_load_id": load.load_id,
+        "source": load.source.name,
+        "file_name": load.path.name,
+        "file_path": str(load.path),
+        "file_sha256": load.sha256,
+        "rows_in_file": loaded + quarantined,
+        "rows_loaded": loaded,
+        "rows_quarantined": quarantined,
+        "loaded_at": load.loaded_at,
+        "status": STATUS_LOADED,
+    }
+    connection.execute(
+        f"insert into {raw_table(LEDGER_TABLE)} ({', '.join(row)}) "
+        f"values ({', '.join('?' for _ in row)})",
+        list(row.values()),
+    )
+
+
+def _load_in_transaction(warehouse: DuckDBWarehouse, load: _Load) -> tuple[int, dict[str, int]]:
+    """Parse and check the file once into a temp table, then copy its rows to raw or
+    quarantine and write the ledger row, all in one transaction.
+
+    Returns the rows loaded and the rows quarantined by reason."""
+    connection = warehouse.connection
+    with warehouse.transaction():
+        relation = read_as_text(connection, load.path)
+        stage = stage_sql(load.source, relation, load.path, load.loaded_at)
+        row_number = materialize(connection, STAGE_TABLE, stage)
+        rows_loaded = _insert_rows(connection, load, row_number)
+        by_reason = _insert_quarantine(connection, load, row_number)
+        _insert_ledger(connection, load, rows_loaded, sum(by_reason.values()))
+        connection.execute(f"drop table {STAGE_TABLE}")
+    return rows_loaded, by_reason
+
+
+def load_file(warehouse: DuckDBWarehouse, source_name: str, path: str | Path) -> FileLoadResult:
+    """Load one landing file of ``source_name`` (skipped if its content was loaded before)."""
+    started = time.perf_counter()
+    source = _known_source(source_name)
+    path = Path(path).resolve()
+    _require_landing_format(path)
+    if path.stat().st_size == 0:
+        raise LoadError(f"{path.name} ({source.name}) is empty: not even a header row")
+    sha256 = file_sha256(path)
+    ensure_raw_tables(warehouse)
+    connection = warehouse.connection
+    base = {"source": source.name, "file_name": path.name, "file_path": str(path)}
+    previous = _previous_load(connection, source.name, sha256)
+    if previous is not None:
+        return FileLoadResult(**base, load_id=previous, status=STATUS_SKIPPED)
+
+    load = _Load(
+        source=source,
+        path=path,
+        sha256=sha256,
+        load_id=f"{source.name}-{sha256[:16]}",  # unique: one load per (source, content)
+        loaded_at=datetime.now(UTC).replace(tzinfo=None),
+    )
+    try:
+        rows_loaded, by_reason = _load_in_transaction(warehouse, load)
+    except duckdb.Error as error:
+        raise LoadError(f"{path.name} ({source.name}) could not be loaded: {error}") from error
+    rows_quarantined = sum(by_reason.values())
+    return FileLoadResult(
+        **base,
+        load_id=load.load_id,
+        status=STATUS_LOADED,
+        rows_in_file=rows_loaded + rows_quarantined,
+        rows_loaded=rows_loaded,
+        rows_quarantined=rows_quarantined,
+        quarantined_by_reason=by_reason,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _is_hidden(path: Path) -> bool:
+    return path.name.startswith((".", "_"))
+
+
+def landing_files(
+    landing_dir: Path, sources: Iterable[str] | None = None
+) -> tuple[list[tuple[str, Path]], list[Path]]:
+    """(source, file) pairs to load in order (by source, then file name) and ignored files.
+
+    Raises UnknownSourceError for a landing folder (or requested source) that is not a source."""
+    folders = sorted(p for p in landing_dir.iterdir() if p.is_dir() and not _is_hidden(p))
+    for folder in folders:
+        if folder.name not in SOURCES:
+            known = ", ".join(SOURCES)
+            raise UnknownSourceError(
+                f"landing folder {folder} is not a known source; known sources: {known}"
+            )
+    wanted = {_known_source(name).name for name in sources} if sources is not None else None
+    files: list[tuple[str, Path]] = []
+    ignored: list[Path] = []
+    for folder in folders:
+        if wanted is not None and folder.name not in wanted:
+            continue
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and not _is_hidden(p)):
+            if landing_format(path) is None:
+                ignored.append(path)
+            else:
+                files.append((folder.name, path))
+    return files, ignored
+
+
+def load_landing(
+    warehouse: DuckDBWarehouse, landing_dir: str | Path, sources: Iterable[str] | None = None
+) -> LoadReport:
+    """Load every landing file not loaded yet (all sources, or only ``sources``)."""
+    landing_dir = Path(landing_dir)
+    if not landing_dir.is_dir():
+        raise FileNotFoundError(f"landing folder {landing_dir} does not exist")
+    files, ignored = landing_files(landing_dir, sources)
+    ensure_raw_tables(warehouse)
+    report = LoadReport(ignored=[str(p) for p in ignored])
+    for source_name, path in files:
+        report.files.append(load_file(warehouse, source_name, path))
+    return report

@@ -1,0 +1,101 @@
+"""The warehouse interface: DuckDB writes, one writer per file, Snowflake configuration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from journeymap.warehouse import DuckDBWarehouse, SnowflakeWarehouse, WarehouseBusyError
+
+
+def test_context_manager_creates_parent_folders_and_runs_in_utc(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "folder" / "journeymap.duckdb"
+    with DuckDBWarehouse(path) as warehouse:
+        warehouse.execute("create table t as select 1 as x")
+        zone = warehouse.query_df("select current_setting('TimeZone') as tz")["tz"][0]
+    assert path.exists()
+    assert zone == "UTC"
+
+
+def test_write_frame_replaces_and_appends(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"customer_id": ["c1", "c2"], "score": [0.5, 0.75]})
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        assert warehouse.write_frame("ml", "scores", frame) == 2
+        warehouse.write_frame("ml", "scores", frame.iloc[:1], mode="append")
+        assert warehouse.query_df("select count(*) as n from ml.scores")["n"][0] == 3
+        warehouse.write_frame("ml", "scores", frame.iloc[:1], mode="replace")
+        result = warehouse.query_df("select * from ml.scores")
+    assert result.to_dict("records") == [{"customer_id": "c1", "score": 0.5}]
+
+
+def test_write_frame_rejects_unknown_mode(tmp_path: Path) -> None:
+    with (
+        DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse,
+        pytest.raises(ValueError, match="append"),
+    ):
+        warehouse.write_frame("ml", "t", pd.DataFrame({"a": [1]}), mode="upsert")  # type: ignore[arg-type]
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        warehouse.execute("create table t (x integer)")
+        with pytest.raises(RuntimeError), warehouse.transaction() as connection:
+            connection.execute("insert into t values (1)")
+            raise RuntimeError("crash half way")
+        assert warehouse.query_df("select count(*) as n from t")["n"][0] == 0
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys, duckdb
+    connection = duckdb.connect(sys.argv[1])
+    connection.execute("create table if not exists t (x integer)")
+    print("locked", flush=True)
+    sys.stdin.read()  # hold the lock until the test closes stdin
+    """
+)
+
+
+def test_second_writer_gets_a_clear_busy_error(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse" / "journeymap.duckdb"
+    path.parent.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(WarehouseBusyError) as caught:
+            DuckDBWarehouse(path).execute("select 1")
+        message = str(caught.value)
+        assert (
+            f"journeymap.duckdb is being written by another process (pid {holder.pid})" in message
+        )
+        assert "runs that write the warehouse go one after another" in message
+    finally:
+        holder.communicate(input="", timeout=30)
+    with DuckDBWarehouse(path) as warehouse:  # free again once the other process is done
+        assert warehouse.query_df("select count(*) as n from t")["n"][0] == 0
+
+
+def test_snowflake_reads_credentials_from_env_only() -> None:
+    with pytest.raises(RuntimeError, match="SNOWFLAKE_PASSWORD, SNOWFLAKE_ROLE"):
+        SnowflakeWarehouse(env={"SNOWFLAKE_ACCOUNT": "a", "SNOWFLAKE_USER": "u"})
+    env = {
+        "SNOWFLAKE_ACCOUNT": "acme",
+        "SNOWFLAKE_USER": "loader",
+        "SNOWFLAKE_PASSWORD": "secret",
+        "SNOWFLAKE_ROLE": "transformer",
+        "SNOWFLAKE_WAREHOUSE": "compute_wh",
+        "SNOWFLAKE_DATABASE": "journeymap",
+    }
+    warehouse = SnowflakeWarehouse(env=env)  # does not connect until first use
+    assert warehouse._settings["account"] == "acme"
+    assert warehouse._settings["database"] == "journeymap"
