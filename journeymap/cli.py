@@ -66,15 +66,39 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    """The whole pipeline as one Dagster run in this process (orchestration/demo.py): sample data,
+    raw loads, dbt, churn scoring, every check, the journey map and the data docs."""
+    from dataclasses import replace
+
+    from orchestration.demo import run_demo
+
     started = time.perf_counter()
-    cmd_generate(args, settings)
-    cmd_load(argparse.Namespace(landing=None), settings)
-    cmd_build(argparse.Namespace(full_refresh=False, select=None), settings)
+    if args.out:
+        settings = replace(settings, data_dir=Path(args.out).resolve())
+    _say(
+        f"demo: {args.customers:,} customers over {args.days} days (seed {args.seed}), "
+        f"run by Dagster into {settings.duckdb_path}"
+    )
+    demo = run_demo(
+        settings,
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        end_date=args.end_date,
+        say=_say,
+    )
+    if not demo.success:
+        checks = f"; failed checks: {', '.join(demo.failed_checks)}" if demo.failed_checks else ""
+        raise RuntimeError(f"the Dagster run failed at {', '.join(demo.failed_steps)}{checks}")
     print()
     cmd_summary(args, settings)
     print()
-    _say(f"done in {time.perf_counter() - started:.0f}s. Warehouse: {settings.duckdb_path}")
-    _say("query it with any DuckDB client, e.g. `duckdb warehouse/journeymap.duckdb \"from marts.mart_journey_map\"`")
+    _say(f"done in {time.perf_counter() - started:.0f}s. Where to look:")
+    _say(f"  journey map  {settings.build_dir / 'journey_map.html'}")
+    _say(f"  data docs    {settings.build_dir / 'data_docs' / 'index.html'}")
+    _say(f"  warehouse    {settings.duckdb_path}")
+    _say(f"               e.g. duckdb {settings.duckdb_path} \"from marts.mart_journey_map\"")
+    _say("  Dagster UI   make dev, then http://127.0.0.1:3000 (assets, checks, runs, automation)")
 
 
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:

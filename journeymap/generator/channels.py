@@ -163,7 +163,7 @@ class CustomerChannels:
                 self.messages.append((message_id, msg_intent, msg_sentiment, emotion))
                 if msg_intent == "billing" and msg_sentiment == "negative":
                     self.billing_complaints += 1
-                    self.last_complaint_at = t
+                    self.complaint_times.append(t)
 
     def _follow_up(
         self: CustomerSim, intent: str, sentiment: str, complaint: bool

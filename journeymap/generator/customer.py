@@ -13,8 +13,9 @@ from typing import Any
 from journeymap.generator.channels import CLICK, UNSUB, CustomerChannels
 from journeymap.generator.clock import DAY, HOUR, MINUTE, Campaign
 from journeymap.generator.params import (
+    BASELINE_CANCEL_PROBABILITY,
+    CANCEL_AFTER_COMPLAINT,
     CANCEL_DELAY_DAYS,
-    CHURN_PROBABILITY,
     CONSENT_EMAIL,
     CONSENT_SMS,
     CURRENCY_EMEA,
@@ -50,8 +51,8 @@ SESSION, CAMPAIGN, CANCEL, TICKET, REVIEW, NPS = (
     "nps",
 )
 SECOND_DEVICE_SHARE = 0.30  # of sessions once a second device exists
-# Session-rate factor after a cancellation, and within 30 days before it (disengagement).
-CHURN_SLOWDOWN = ((0.05, 0.0), (0.3, 30.0))
+# Session-rate factor after a cancellation, and within 45 days before it (disengagement).
+CHURN_SLOWDOWN = ((0.05, 0.0), (0.1, 45.0))
 LOGIN_URL, SIGNUP_URL = "https://shop.example.com/login", "https://shop.example.com/signup"
 
 
@@ -89,7 +90,8 @@ class CustomerSim(CustomerChannels, PersonSim):
         self.referred = False
         self.second_device_at: int | None = None
         self.billing_complaints = 0
-        self.last_complaint_at: int | None = None
+        self.complaint_times: list[int] = []
+        self.cancelled_over_billing = False
         self.messages: list[tuple[str, str, str, str]] = []
         self._agenda: list[tuple[int, int, str, Any]] = []
         self._agenda_n = 0
@@ -339,24 +341,24 @@ class CustomerSim(CustomerChannels, PersonSim):
         self.plan = self.plan_choice
         self.emit(t, SUBSCRIPTIONS, (sub_id, self.cid, self.plan, fmt(t), "", fmt(t)))
         self.crm_version(t)
-        if r() < CHURN_PROBABILITY[min(self.billing_complaints, 2)]:
-            self.cancel_at = self._cancel_time(t)
+        self.cancel_at = self._cancel_time(t)
+        if self.cancel_at is not None:
             self.schedule(self.cancel_at, CANCEL)
 
-    def _cancel_time(self, started: int) -> int:
-        """1-14 days after the last complaint (any time after start without complaints),
-        pulled in where the window would otherwise end first."""
-        end, r = self.ctx.clock.end, self.r
-        if self.last_complaint_at is None:
-            lo, hi = started + CANCEL_DELAY_DAYS[0] * DAY, end
-            base = started
-        else:
-            base = max(started, self.last_complaint_at)
-            lo = base + CANCEL_DELAY_DAYS[0] * DAY
-            hi = min(end, base + CANCEL_DELAY_DAYS[1] * DAY)
-        if lo > hi:
-            lo, hi = min(base + 10 * MINUTE, end), end
-        return lo + int(r() * (hi - lo + 1))
+    def _cancel_time(self, started: int) -> int | None:
+        """The planted churn driver: each billing complaint may tip the subscriber into
+        cancelling 1-14 days later (more likely from the second on); a subscriber who never
+        complains cancels with a small baseline probability at any time. None: stays."""
+        r, end = self.r, self.ctx.clock.end
+        complaints = sorted(ts for ts in self.complaint_times if ts >= started)
+        for k, ts in enumerate(complaints):
+            if r() < CANCEL_AFTER_COMPLAINT[min(k, 1)]:
+                self.cancelled_over_billing = True
+                delay = (CANCEL_DELAY_DAYS[0] * DAY, CANCEL_DELAY_DAYS[1] * DAY)
+                return ts + uniform_int(r, *delay)
+        if not complaints and r() < BASELINE_CANCEL_PROBABILITY and end > started + DAY:
+            return started + DAY + int(r() * (end - started - DAY))
+        return None
 
     def _cancel(self, t: int) -> None:
         r, fmt = self.r, self.fmt
@@ -395,7 +397,7 @@ class CustomerSim(CustomerChannels, PersonSim):
         fmt = self.fmt
         first = self.devices[0]
         used = [d.anon for d in self.devices if d.identified]
-        churn_by_billing = self.cancelled and self.billing_complaints >= 2
+        churn_by_billing = self.cancelled and self.cancelled_over_billing
         row = (
             self.cid,
             self.persona.name,

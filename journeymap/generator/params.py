@@ -14,9 +14,12 @@ from journeymap.generator.rng import Weighted
 PAYMENT_RATE = {"desktop": 0.80, "mobile": 0.80 * (1 - 0.40), "tablet": 0.80}
 FUNNEL_WINDOW_HOURS = 168
 FUNNEL_COOLDOWN_DAYS = 8  # > window: an abandoned attempt never leaks into the next one
-# Cancellation probability of a subscriber by billing complaints (0, 1, 2+).
-CHURN_PROBABILITY = (0.07, 0.15, 0.60)
-CANCEL_DELAY_DAYS = (1, 14)  # cancellation follows the last complaint by this many days
+# The churn driver: each billing complaint may tip a subscriber into cancelling, the first with
+# this probability, every later one with the second; subscribers who never complain cancel
+# with the baseline probability at a random time (after fading engagement).
+CANCEL_AFTER_COMPLAINT = (0.10, 0.45)
+BASELINE_CANCEL_PROBABILITY = 0.07
+CANCEL_DELAY_DAYS = (1, 14)  # a cancellation follows the complaint that caused it by this many days
 
 # --- population ----------------------------------------------------------------------------
 PROSPECTS_PER_CUSTOMER = 0.6

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from journeymap.generator.params import (
+    BASELINE_CANCEL_PROBABILITY,
+    CANCEL_AFTER_COMPLAINT,
     CANCEL_DELAY_DAYS,
-    CHURN_PROBABILITY,
     FUNNEL_WINDOW_HOURS,
     PAYMENT_RATE,
 )
@@ -147,8 +148,12 @@ def churn_truth(t: Tallies) -> dict[str, Any]:
         "driver": "billing_complaints",
         "complaint_definition": "customer support message, intent billing, sentiment negative",
         "population": "customers who started a subscription in the window",
-        "planted_cancel_probability": dict(zip(COMPLAINT_BUCKETS, CHURN_PROBABILITY, strict=True)),
-        "cancel_delay_days_after_last_complaint": list(CANCEL_DELAY_DAYS),
+        "planted_cancel_probability": {
+            "after_first_complaint": CANCEL_AFTER_COMPLAINT[0],
+            "after_each_later_complaint": CANCEL_AFTER_COMPLAINT[1],
+            "without_complaints": BASELINE_CANCEL_PROBABILITY,
+        },
+        "cancel_delay_days_after_complaint": list(CANCEL_DELAY_DAYS),
         "realized": {
             b: {
                 "subscribers": t.subscribers[b],

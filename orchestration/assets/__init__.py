@@ -1,0 +1,1 @@
+"""Assets by domain: raw loads (raw.py), dbt models (dbt.py), ML (ml.py), report (report.py)."""

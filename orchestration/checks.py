@@ -1,0 +1,100 @@
+"""Great Expectations suites as Dagster asset checks (our own ``@asset_check`` functions).
+
+One check, ``expectations``, per guarded asset: the raw tables (suite ``raw.<source>``), the key
+marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``) and the churn scores
+(``ml.churn_scores``). All are blocking: when one fails, the steps that read the asset do not run
+(a failed raw suite stops dbt; a failed ``marts.fct_events`` stops the churn model and what reads
+it; a failed ``ml.churn_scores`` stops ``dim_customers``). The check's description and metadata
+name the failed expectations, their columns and the offending rows. A suite that passes with
+warnings (e.g. the newest event is older than the freshness limit) passes, and says so.
+
+dbt's own tests are asset checks too, made by dagster-dbt from the manifest (assets/dbt.py).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    asset_check,
+)
+
+from journeymap.contract import SOURCES
+from orchestration.assets.ml import CHURN_SCORES_KEY, to_metadata
+from orchestration.assets.raw import RAW_KEYS
+from orchestration.resources import WarehouseResource
+
+CHECK_NAME = "expectations"
+
+
+@dataclass(frozen=True)
+class GuardedAsset:
+    suite: str
+    asset_key: AssetKey
+    blocking: bool = True
+
+
+GUARDED: tuple[GuardedAsset, ...] = (
+    *(GuardedAsset(f"raw.{name}", RAW_KEYS[name]) for name in SOURCES),
+    GuardedAsset("marts.fct_events", AssetKey(["marts", "fct_events"])),
+    GuardedAsset("marts.fct_sessions", AssetKey(["marts", "fct_sessions"])),
+    GuardedAsset("marts.dim_customers", AssetKey(["marts", "dim_customers"])),
+    GuardedAsset("ml.churn_scores", CHURN_SCORES_KEY),
+)
+SUITE_NAMES: tuple[str, ...] = tuple(g.suite for g in GUARDED)
+
+
+# Outcomes of the latest run's checks, for the data docs asset at the end of the same run (the
+# jobs run in one process), so it does not validate every suite a second time.
+_outcomes_by_run: dict[str, dict[str, Any]] = {}
+
+
+def remember_outcome(run_id: str, suite: str, outcome: Any) -> None:
+    if run_id not in _outcomes_by_run:
+        _outcomes_by_run.clear()
+        _outcomes_by_run[run_id] = {}
+    _outcomes_by_run[run_id][suite] = outcome
+
+
+def outcomes_of_run(run_id: str) -> dict[str, Any]:
+    return dict(_outcomes_by_run.get(run_id, {}))
+
+
+def run_suite(warehouse: WarehouseResource, suite: str):
+    """Validate one suite against the warehouse (read only); returns a ValidationOutcome."""
+    from journeymap.quality import validate
+
+    with warehouse.open(read_only=True) as connection:
+        return validate(connection, suite)
+
+
+def expectation_check(guarded: GuardedAsset) -> AssetChecksDefinition:
+    @asset_check(
+        asset=guarded.asset_key,
+        name=CHECK_NAME,
+        blocking=guarded.blocking,
+        description=f"Great Expectations suite {guarded.suite} (journeymap.quality).",
+        metadata={"suite": guarded.suite},
+    )
+    def _check(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> AssetCheckResult:
+        outcome = run_suite(warehouse, guarded.suite)
+        remember_outcome(context.run.run_id, guarded.suite, outcome)
+        metadata = to_metadata(outcome.metadata())
+        metadata.setdefault("suite", guarded.suite)
+        return AssetCheckResult(
+            passed=bool(outcome.success),
+            severity=AssetCheckSeverity.ERROR,
+            description=outcome.describe(),
+            metadata=metadata,
+        )
+
+    return _check
+
+
+expectation_checks: list[AssetChecksDefinition] = [expectation_check(g) for g in GUARDED]

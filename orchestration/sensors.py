@@ -1,0 +1,143 @@
+"""Sensors: new landing files trigger a run of just the affected raw loads and what they feed.
+
+``landing_files_sensor`` lists ``<data>/landing/<source>/``. A file is new when its name is not in
+the sensor's cursor and its content is not in ``raw.load_ledger`` (the loader's own test: same
+source, same sha256; a header-only file of a quiet day has the content of an earlier one). For
+the sources with new files it requests one run of ``raw/<source>`` and everything downstream of
+it (dbt models, churn, report and their checks), nothing else. Every file it has looked at goes
+into the cursor, so a file triggers at most one run (and the run key, made from the file names,
+guards against a repeat). The cursor keeps only names still in the landing folders, so it stays
+as small as the folders are.
+
+Only files the cursor has not seen are hashed, and the ledger is read only when there are such
+files, with a read-only connection that is closed at once; while a run holds DuckDB's write lock
+the tick is skipped and the files are looked at again on the next one.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from journeymap.load import LoadError, file_sha256, landing_files
+from journeymap.warehouse import WarehouseBusyError
+from orchestration.assets.raw import RAW_KEYS
+from orchestration.jobs import full_job
+from orchestration.resources import WarehouseResource
+
+FileId = tuple[str, str]  # (source, file name)
+
+
+def read_cursor(cursor: str | None) -> set[FileId]:
+    if not cursor:
+        return set()
+    seen = json.loads(cursor).get("seen", {})
+    return {(source, name) for source, names in seen.items() for name in names}
+
+
+def write_cursor(seen: set[FileId]) -> str:
+    by_source: dict[str, list[str]] = {}
+    for source, name in sorted(seen):
+        by_source.setdefault(source, []).append(name)
+    return json.dumps({"seen": by_source}, separators=(",", ":"))
+
+
+def current_files(landing_dir: Path) -> dict[FileId, Path]:
+    if not landing_dir.is_dir():
+        return {}
+    files, _ = landing_files(landing_dir)
+    return {(source, path.name): path for source, path in files}
+
+
+def loaded_contents(warehouse: WarehouseResource, sources: set[str]) -> set[tuple[str, str]]:
+    """(source, sha256) of every file the warehouse has loaded (empty before the first load)."""
+    settings = warehouse.settings()
+    if warehouse.kind == "duckdb" and not settings.duckdb_path.exists():
+        return set()
+    with warehouse.open(read_only=True) as connection:
+        tables = connection.query_df(
+            "select count(*) as n from information_schema.tables "
+            "where table_schema = 'raw' and table_name = 'load_ledger'"
+        )
+        if int(tables["n"].iloc[0]) == 0:
+            return set()
+        placeholders = ", ".join("?" for _ in sources)
+        frame = connection.query_df(
+            "select distinct source, file_sha256 from raw.load_ledger "
+            f"where source in ({placeholders})",
+            sorted(sources),
+        )
+    return {(row.source, row.file_sha256) for row in frame.itertuples(index=False)}
+
+
+def affected_assets(context: SensorEvaluationContext, sources: set[str]) -> list[AssetKey]:
+    """The raw assets of ``sources`` and every asset downstream of them."""
+    selection = AssetSelection.assets(*(RAW_KEYS[s] for s in sorted(sources))).downstream()
+    asset_graph = context.repository_def.asset_graph
+    return sorted(selection.resolve(asset_graph), key=lambda key: key.to_user_string())
+
+
+@sensor(
+    name="landing_files_sensor",
+    target=full_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.STOPPED,
+    description=(
+        "New files in <data>/landing/<source>/ (not yet in raw.load_ledger) trigger a run of "
+        "those sources' raw loads and everything downstream of them."
+    ),
+)
+def landing_files_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    seen = read_cursor(context.cursor)
+    try:
+        current = current_files(warehouse.landing_dir)
+    except LoadError as error:  # e.g. a landing folder that is not a known source
+        return SkipReason(f"cannot list landing files: {error}")
+    candidates = set(current) - seen
+    still_there = seen & set(current)
+    if not candidates:
+        return SensorResult(
+            skip_reason=SkipReason("no new landing files"), cursor=write_cursor(still_there)
+        )
+    try:
+        loaded = loaded_contents(warehouse, {source for source, _ in candidates})
+    except WarehouseBusyError as error:
+        return SkipReason(f"warehouse busy, will look again: {error}")
+    new = sorted(
+        (source, name)
+        for source, name in candidates
+        if (source, file_sha256(current[(source, name)])) not in loaded
+    )
+    cursor = write_cursor(still_there | candidates)
+    if not new:
+        return SensorResult(
+            skip_reason=SkipReason(f"{len(candidates)} landing files already loaded"), cursor=cursor
+        )
+    sources = {source for source, _ in new}
+    listing = "\n".join(f"{source}/{name}" for source, name in new)
+    context.log.info(f"{len(new)} new landing files:\n{listing}")
+    run_key = "landing-" + hashlib.sha256(listing.encode()).hexdigest()[:16]
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=run_key,
+                asset_selection=affected_assets(context, sources),
+                tags={
+                    "journeymap/trigger": "landing_files_sensor",
+                    "journeymap/sources": ",".join(sorted(sources)),
+                    "journeymap/new_files": str(len(new)),
+                },
+            )
+        ],
+        cursor=cursor,
+    )

@@ -1,0 +1,246 @@
+"""The Dagster definitions load, hold exactly the assets and checks we expect, and are wired right.
+
+No warehouse here (only ``dbt parse``): these run in seconds. The stored snapshots list every asset
+key and every asset check key; after an intended change, regenerate them with
+``JOURNEYMAP_UPDATE_SNAPSHOTS=1 pytest tests/integration/test_dagster_definitions.py`` and review
+the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInstance, SensorResult, build_sensor_context
+
+from journeymap.contract import SOURCES
+from journeymap.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+HERE = Path(__file__).parent
+ASSET_KEYS_SNAPSHOT = HERE / "dagster_asset_keys.txt"
+CHECK_KEYS_SNAPSHOT = HERE / "dagster_asset_checks.txt"
+
+# Assets nothing feeds: the demo's generator and the dbt seeds.
+EXPECTED_ROOTS = {
+    "demo/sample_data",
+    "seeds/event_taxonomy",
+    "seeds/funnel_definitions",
+    "seeds/journey_stages",
+}
+
+
+@pytest.fixture(scope="module")
+def defs():
+    # dbt parse before the definitions are imported (they read the manifest); never at import.
+    from orchestration.project import prepare_dbt_project
+
+    prepare_dbt_project()
+    from orchestration.definitions import defs
+
+    return defs
+
+
+@pytest.fixture(scope="module")
+def asset_graph(defs):
+    return defs.resolve_asset_graph()
+
+
+def _compare_with_snapshot(path: Path, lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    if os.environ.get("JOURNEYMAP_UPDATE_SNAPSHOTS"):
+        path.write_text(text)
+    stored = path.read_text().splitlines()
+    missing = sorted(set(stored) - set(lines))
+    extra = sorted(set(lines) - set(stored))
+    assert lines == stored, (
+        f"{path.name} differs: missing {missing}, new {extra} "
+        "(JOURNEYMAP_UPDATE_SNAPSHOTS=1 rewrites it after an intended change)"
+    )
+
+
+def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
+    type(defs).validate_loadable(defs)
+    keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
+    _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
+    assert len(keys) == 45
+
+
+def test_asset_check_keys_match_snapshot(asset_graph):
+    checks = sorted(
+        f"{key.asset_key.to_user_string()}:{key.name}" for key in asset_graph.asset_check_keys
+    )
+    _compare_with_snapshot(CHECK_KEYS_SNAPSHOT, checks)
+
+
+def test_graph_has_no_loose_ends(asset_graph):
+    """Every asset is fed by another except the expected roots; nothing stands alone; every dbt
+    source is an asset we materialize (no external stubs)."""
+    all_keys = asset_graph.get_all_asset_keys()
+    roots = {key.to_user_string() for key in all_keys if not asset_graph.get(key).parent_keys}
+    assert roots == EXPECTED_ROOTS
+    lonely = [
+        key.to_user_string()
+        for key in all_keys
+        if not asset_graph.get(key).parent_keys and not asset_graph.get(key).child_keys
+    ]
+    assert lonely == []
+    external = [k.to_user_string() for k in all_keys if not asset_graph.get(k).is_materializable]
+    assert external == []
+
+
+def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
+    def parents(path: str) -> set[str]:
+        return {
+            k.to_user_string() for k in asset_graph.get(AssetKey.from_user_string(path)).parent_keys
+        }
+
+    assert parents("staging/stg_tracking__web_events") == {"raw/web_events"}
+    assert parents("staging/stg_commerce__orders") == {"raw/orders"}
+    assert parents("staging/stg_ml__churn_scores") == {"ml/churn_scores"}
+    # The loader's ledger and quarantine are written by every raw load.
+    assert parents("staging/stg_loader__load_ledger") == {f"raw/{name}" for name in SOURCES}
+    churn_inputs = parents("ml/churn_scores")
+    assert "marts/fct_events" in churn_inputs and "marts/dim_customers" not in churn_inputs
+    assert "staging/stg_ml__churn_scores" in parents("marts/dim_customers")
+
+
+def test_dbt_runs_in_two_steps_around_the_churn_model(defs):
+    """dbt_warehouse (all but source:ml+) -> ml/churn_scores -> dbt_ml_consumers -> report."""
+    from orchestration.assets.dbt import dbt_ml_consumers, dbt_warehouse
+
+    assert {k.to_user_string() for k in dbt_ml_consumers.keys} == {
+        "staging/stg_ml__churn_scores",
+        "marts/dim_customers",
+    }
+    assert AssetKey(["marts", "fct_events"]) in dbt_warehouse.keys
+    # Tests that read both sides run in the second step, as checks on the later model.
+    consumer_checks = {
+        f"{k.asset_key.to_user_string()}:{k.name}" for k in dbt_ml_consumers.check_keys
+    }
+    assert (
+        "marts/dim_customers:relationships_fct_events_customer_key__customer_key__ref_dim_customers_"
+        in consumer_checks
+    )
+    job = defs.resolve_job_def("journeymap_full")
+    step_names = {node.name for node in job.graph.nodes}
+    assert {"dbt_warehouse", "dbt_ml_consumers", "ml__churn_scores"} <= step_names
+    assert not any(name.startswith("dbt_warehouse_") for name in step_names)  # no automatic split
+
+
+def test_great_expectations_checks_block_downstream(defs):
+    from orchestration.checks import CHECK_NAME, GUARDED, expectation_checks
+
+    specs = {spec.key: spec for checks in expectation_checks for spec in checks.check_specs}
+    suites = {g.suite for g in GUARDED}
+    assert suites == {f"raw.{name}" for name in SOURCES} | {
+        "marts.fct_events",
+        "marts.fct_sessions",
+        "marts.dim_customers",
+        "ml.churn_scores",
+    }
+    for guarded in GUARDED:
+        spec = next(
+            s for k, s in specs.items() if k.asset_key == guarded.asset_key and k.name == CHECK_NAME
+        )
+        assert spec.blocking, guarded.suite
+
+
+def test_steps_wait_for_the_blocking_suites_of_what_they_read(defs):
+    """Each step's upstream steps include the GE checks of the assets it reads (a step holding
+    its own checks on an upstream asset would be exempt: dbt source tests are not checks)."""
+    job = defs.resolve_job_def("journeymap_full")
+    structure = job.graph.dependency_structure
+
+    def upstream(step: str) -> set[str]:
+        return {output.node.name for output in structure.all_upstream_outputs_from_node(step)}
+
+    raw_checks = {f"raw__{name}_expectations" for name in SOURCES}
+    assert raw_checks <= upstream("dbt_warehouse")
+    assert {"marts__fct_events_expectations", "marts__fct_sessions_expectations"} <= upstream(
+        "ml__churn_scores"
+    )
+    assert "ml__churn_scores_expectations" in upstream("dbt_ml_consumers")
+    assert "marts__dim_customers_expectations" in upstream("report__journey_map")
+
+
+def test_jobs_run_in_process_and_the_daily_schedule_targets_the_full_job(defs):
+    full = defs.resolve_job_def("journeymap_full")
+    demo = defs.resolve_job_def("journeymap_demo")
+    assert full.executor_def.name == "in_process"
+    assert demo.executor_def.name == "in_process"
+    full_keys = {k.to_user_string() for k in full.asset_layer.executable_asset_keys}
+    assert "demo/sample_data" not in full_keys
+    assert {
+        "raw/web_events",
+        "marts/fct_events",
+        "ml/churn_scores",
+        "report/journey_map",
+    } <= full_keys
+    all_keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert full_keys == all_keys - {"demo/sample_data"}
+
+    schedule = defs.resolve_schedule_def("journeymap_daily")
+    assert schedule.job_name == "journeymap_full"
+    assert schedule.cron_schedule == "0 5 * * *"
+    assert schedule.execution_timezone == "UTC"
+
+
+def test_resources_come_from_env_vars(monkeypatch, tmp_path):
+    from orchestration.resources import (
+        DuckDBWarehouseResource,
+        SnowflakeWarehouseResource,
+        build_resources,
+        warehouse_resource,
+    )
+
+    monkeypatch.setenv("JOURNEYMAP_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("JOURNEYMAP_DATA_DIR", str(tmp_path / "data"))
+    resource = warehouse_resource()
+    assert isinstance(resource, DuckDBWarehouseResource)
+    assert Path(resource.duckdb_path) == tmp_path / "w.duckdb"
+    assert resource.landing_dir == tmp_path / "data" / "landing"
+    dbt = build_resources()["dbt"]
+    assert dbt.warehouse_env["JOURNEYMAP_DUCKDB_PATH"] == str(tmp_path / "w.duckdb")
+    assert Path(dbt.profiles_dir) == Settings().project_dir
+
+    snowflake = warehouse_resource(kind="snowflake")
+    assert isinstance(snowflake, SnowflakeWarehouseResource)
+    assert snowflake.kind == "snowflake"
+
+
+def test_sensor_requests_only_the_affected_sources_once(defs, tmp_path):
+    """Without a warehouse every landing file is new; with the cursor, a file triggers once."""
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import build_resources
+
+    settings = Settings.for_workspace(tmp_path)
+    for source in ("orders", "reviews"):
+        folder = settings.landing_dir / source
+        folder.mkdir(parents=True)
+        (folder / f"{source}_2026-10-01.csv").write_text("x\n")
+    local = build_definitions(settings)
+    sensor = local.resolve_sensor_def("landing_files_sensor")
+    instance = DagsterInstance.ephemeral()
+    resources = {"warehouse": build_resources(settings)["warehouse"]}
+
+    first = sensor(build_sensor_context(instance=instance, definitions=local, resources=resources))
+    assert isinstance(first, SensorResult)
+    [request] = first.run_requests
+    selected = {k.to_user_string() for k in request.asset_selection}
+    assert {"raw/orders", "raw/reviews"} <= selected
+    assert not {f"raw/{s}" for s in SOURCES if s not in ("orders", "reviews")} & selected
+    assert "demo/sample_data" not in selected
+    assert "staging/stg_commerce__orders" in selected
+    assert "staging/stg_tracking__web_events" not in selected
+    assert request.tags["journeymap/sources"] == "orders,reviews"
+
+    second = sensor(
+        build_sensor_context(
+            instance=instance, definitions=local, resources=resources, cursor=first.cursor
+        )
+    )
+    assert not second.run_requests
+    assert "no new landing files" in second.skip_reason.skip_message
