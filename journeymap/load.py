@@ -673,6 +673,12 @@ def _load_in_transaction(warehouse: DuckDBWarehouse, load: _Load) -> tuple[int, 
 
 def load_file(warehouse: DuckDBWarehouse, source_name: str, path: str | Path) -> FileLoadResult:
     """Load one landing file of ``source_name`` (skipped if its content was loaded before)."""
+    ensure_raw_tables(warehouse)
+    return _load_one(warehouse, source_name, path)
+
+
+def _load_one(warehouse: DuckDBWarehouse, source_name: str, path: str | Path) -> FileLoadResult:
+    """load_file without the schema check, which load_landing does once for all files."""
     started = time.perf_counter()
     source = _known_source(source_name)
     path = Path(path).resolve()
@@ -680,7 +686,6 @@ def load_file(warehouse: DuckDBWarehouse, source_name: str, path: str | Path) ->
     if path.stat().st_size == 0:
         raise LoadError(f"{path.name} ({source.name}) is empty: not even a header row")
     sha256 = file_sha256(path)
-    ensure_raw_tables(warehouse)
     connection = warehouse.connection
     base = {"source": source.name, "file_name": path.name, "file_path": str(path)}
     previous = _previous_load(connection, source.name, sha256)
@@ -753,5 +758,5 @@ def load_landing(
     ensure_raw_tables(warehouse)
     report = LoadReport(ignored=[str(p) for p in ignored])
     for source_name, path in files:
-        report.files.append(load_file(warehouse, source_name, path))
+        report.files.append(_load_one(warehouse, source_name, path))
     return report
