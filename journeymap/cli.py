@@ -20,7 +20,10 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
     from journeymap.generator import generate
 
     out = Path(args.out) if args.out else settings.data_dir
-    _say(f"generating {args.customers:,} customers over {args.days} days into {out} (seed {args.seed})")
+    _say(
+        f"generating {args.customers:,} customers over {args.days} days into {out} "
+        f"(seed {args.seed})"
+    )
     summary = generate(
         out,
         customers=args.customers,
@@ -46,7 +49,9 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_import_events(args: argparse.Namespace, settings: Settings) -> None:
     from journeymap.byo import import_events
 
-    report = import_events(Path(args.file), source=args.source, landing_dir=settings.landing_dir, strict=args.strict)
+    report = import_events(
+        Path(args.file), source=args.source, landing_dir=settings.landing_dir, strict=args.strict
+    )
     _say(report.summary())
 
 
@@ -97,16 +102,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _say(f"  journey map  {settings.build_dir / 'journey_map.html'}")
     _say(f"  data docs    {settings.build_dir / 'data_docs' / 'index.html'}")
     _say(f"  warehouse    {settings.duckdb_path}")
-    _say(f"               e.g. duckdb {settings.duckdb_path} \"from marts.mart_journey_map\"")
+    _say(f'               e.g. duckdb {settings.duckdb_path} "from marts.mart_journey_map"')
     _say("  Dagster UI   make dev, then http://127.0.0.1:3000 (assets, checks, runs, automation)")
 
 
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--customers", type=int, default=5000, help="known customers (default 5000)")
+    parser.add_argument(
+        "--customers", type=int, default=5000, help="known customers (default 5000)"
+    )
     parser.add_argument("--days", type=int, default=90, help="days of history (default 90)")
-    parser.add_argument("--end-date", default="2026-10-31", help="last day simulated (default 2026-10-31)")
+    parser.add_argument(
+        "--end-date", default="2026-10-31", help="last day simulated (default 2026-10-31)"
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--out", default=None, help="output folder (default $JOURNEYMAP_DATA_DIR or ./data)")
+    parser.add_argument(
+        "--out", default=None, help="output folder (default $JOURNEYMAP_DATA_DIR or ./data)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,14 +132,21 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--landing", default=None, help="landing folder (default <data>/landing)")
     load.set_defaults(handler=cmd_load)
 
-    byo = commands.add_parser("import-events", help="bring your own events: an export from GA4, Segment, Mixpanel, a CSV...")
+    byo = commands.add_parser(
+        "import-events",
+        help="bring your own events: an export from GA4, Segment, Mixpanel, a CSV...",
+    )
     byo.add_argument("file", help="the export file (CSV, JSONL or Parquet)")
     byo.add_argument("--source", default="web_events", choices=["web_events", "app_events"])
-    byo.add_argument("--strict", action="store_true", help="stop at the first bad row instead of quarantining it")
+    byo.add_argument(
+        "--strict", action="store_true", help="stop at the first bad row instead of quarantining it"
+    )
     byo.set_defaults(handler=cmd_import_events)
 
     build = commands.add_parser("build", help="dbt build (seeds, models, tests)")
-    build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    build.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
+    )
     build.add_argument("--select", default=None, help="dbt selection, e.g. 'marts'")
     build.set_defaults(handler=cmd_build)
 

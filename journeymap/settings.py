@@ -21,17 +21,21 @@ class Settings:
     JOURNEYMAP_DATA_DIR     generated data and landing files (default ./data)
     JOURNEYMAP_DUCKDB_PATH  the warehouse file (default ./warehouse/journeymap.duckdb)
     JOURNEYMAP_BUILD_DIR    report and other outputs (default ./build)
-    JOURNEYMAP_DBT_TARGET   dbt's target folder (default ./target); separate it to run two builds at once
+    JOURNEYMAP_DBT_TARGET   dbt's target folder (default ./target); give two builds two folders
     """
 
     project_dir: Path = PROJECT_DIR
-    data_dir: Path = field(default_factory=lambda: _path("JOURNEYMAP_DATA_DIR", PROJECT_DIR / "data"))
+    data_dir: Path = field(
+        default_factory=lambda: _path("JOURNEYMAP_DATA_DIR", PROJECT_DIR / "data")
+    )
     duckdb_path: Path = field(
         default_factory=lambda: _path(
             "JOURNEYMAP_DUCKDB_PATH", PROJECT_DIR / "warehouse" / "journeymap.duckdb"
         )
     )
-    build_dir: Path = field(default_factory=lambda: _path("JOURNEYMAP_BUILD_DIR", PROJECT_DIR / "build"))
+    build_dir: Path = field(
+        default_factory=lambda: _path("JOURNEYMAP_BUILD_DIR", PROJECT_DIR / "build")
+    )
     dbt_target_dir: Path = field(
         default_factory=lambda: _path("JOURNEYMAP_DBT_TARGET", PROJECT_DIR / "target")
     )
@@ -44,10 +48,9 @@ class Settings:
     def truth_dir(self) -> Path:
         return self.data_dir / "ground_truth"
 
-
     @classmethod
     def for_workspace(cls, root: Path) -> Settings:
-        """Everything under one folder: data, warehouse, outputs and dbt target (tests, benchmarks)."""
+        """Data, warehouse, outputs and dbt target under one folder (tests, benchmarks)."""
         root = Path(root).resolve()
         return cls(
             data_dir=root / "data",

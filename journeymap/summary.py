@@ -46,7 +46,9 @@ def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> s
         lines.append(f"  {stage:<14} {reached:>9,}{share}")
 
     lines.append("")
-    lines.append(f"Funnel '{primary_funnel}' (all / desktop / mobile, conversion from previous step):")
+    lines.append(
+        f"Funnel '{primary_funnel}' (all / desktop / mobile, conversion from previous step):"
+    )
     for step, name, overall, desktop, mobile in _rows(
         warehouse,
         f"""
@@ -77,11 +79,14 @@ def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> s
         "select source_name, unaccounted_rows from marts.mart_data_reconciliation "
         "where not is_reconciled",
     )
-    landed, quarantined, deduplicated = (int(v or 0) for v in _rows(
-        warehouse,
-        "select sum(landed_rows), sum(quarantined_rows), sum(deduplicated_rows) "
-        "from marts.mart_data_reconciliation",
-    )[0])
+    landed, quarantined, deduplicated = (
+        int(v or 0)
+        for v in _rows(
+            warehouse,
+            "select sum(landed_rows), sum(quarantined_rows), sum(deduplicated_rows) "
+            "from marts.mart_data_reconciliation",
+        )[0]
+    )
     status = "every row accounted for" if not unreconciled else f"NOT reconciled: {unreconciled}"
     lines.append(
         f"Data: {landed:,} landed rows, {deduplicated:,} duplicates removed, "

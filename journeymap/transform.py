@@ -39,9 +39,13 @@ def run_dbt(settings: Settings, *args: str, quiet: bool = False) -> None:
     command = [dbt_executable(), *args, "--project-dir", str(settings.project_dir)]
     if quiet:
         command.insert(1, "--quiet")
-    completed = subprocess.run(command, cwd=settings.project_dir, env=dbt_env(settings), check=False)
+    completed = subprocess.run(
+        command, cwd=settings.project_dir, env=dbt_env(settings), check=False
+    )
     if completed.returncode != 0:
-        raise DbtError(f"dbt {' '.join(args)} failed (exit {completed.returncode}); see dbt's output above")
+        raise DbtError(
+            f"dbt {' '.join(args)} failed (exit {completed.returncode}); see dbt's output above"
+        )
 
 
 def build(settings: Settings, full_refresh: bool = False, select: str | None = None) -> None:

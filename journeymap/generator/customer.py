@@ -335,7 +335,7 @@ class CustomerSim(CustomerChannels, PersonSim):
 
     def _subscribe(self, t: int) -> None:
         """Start a subscription; whether it is cancelled follows the billing complaints."""
-        r, fmt = self.r, self.fmt
+        fmt = self.fmt
         sub_id = self.new_id(SUBSCRIPTIONS)
         self.sub = (sub_id, self.plan_choice, t)
         self.plan = self.plan_choice

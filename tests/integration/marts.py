@@ -35,7 +35,9 @@ def scalar(duckdb_path: Path, sql: str):
         return connection.execute(sql).fetchone()[0]
 
 
-def mart_snapshot(duckdb_path: Path, ignore: tuple[str, ...] = ("processed_at",)) -> dict[str, pd.DataFrame]:
+def mart_snapshot(
+    duckdb_path: Path, ignore: tuple[str, ...] = ("processed_at",)
+) -> dict[str, pd.DataFrame]:
     """Every mart as a frame sorted on all its columns, ready for assert_frame_equal."""
     snapshot = {}
     with duckdb.connect(str(duckdb_path), read_only=True) as connection:
@@ -49,5 +51,9 @@ def mart_snapshot(duckdb_path: Path, ignore: tuple[str, ...] = ("processed_at",)
 def assert_same_marts(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:
     assert left.keys() == right.keys()
     for mart in left:
-        assert len(left[mart]) == len(right[mart]), f"{mart}: {len(left[mart])} vs {len(right[mart])} rows"
-        pd.testing.assert_frame_equal(left[mart], right[mart], check_exact=False, rtol=1e-9, obj=mart)
+        assert len(left[mart]) == len(right[mart]), (
+            f"{mart}: {len(left[mart])} vs {len(right[mart])} rows"
+        )
+        pd.testing.assert_frame_equal(
+            left[mart], right[mart], check_exact=False, rtol=1e-9, obj=mart
+        )

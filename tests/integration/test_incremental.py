@@ -23,7 +23,9 @@ def _load(settings: Settings) -> int:
         return load_landing(warehouse, settings.landing_dir).rows_loaded
 
 
-def _hold_back(landing: Path, parked: Path, day: str, sources: tuple[str, ...] | None = None) -> int:
+def _hold_back(
+    landing: Path, parked: Path, day: str, sources: tuple[str, ...] | None = None
+) -> int:
     """Move one day's landing files aside (as if they had not arrived yet)."""
     moved = 0
     for path in sorted(landing.glob(f"*/*_{day}.csv")):

@@ -30,10 +30,14 @@ def test_event_stream_keeps_every_staged_interaction(built_warehouse):
         "app_events": "select count(*) from staging.stg_tracking__app_events",
         "email_events": "select count(*) from staging.stg_esp__email_events",
         "orders": "select count(*) from staging.stg_commerce__orders",
-        "support_messages": "select count(*) from staging.stg_support__messages where author_type = 'customer'",
+        "support_messages": (
+            "select count(*) from staging.stg_support__messages where author_type = 'customer'"
+        ),
         "reviews": "select count(*) from staging.stg_reviews__reviews",
     }
-    counts = dict(query(path, "select source, count(*) as n from marts.fct_events group by source").values)
+    counts = dict(
+        query(path, "select source, count(*) as n from marts.fct_events group by source").values
+    )
     for source, sql in expected.items():
         assert counts[source] == scalar(path, sql), source
 
@@ -54,10 +58,16 @@ def test_planted_mobile_checkout_drop_off_is_found(built_warehouse):
         measured = steps.loc[device]
         # The warehouse must see exactly what the generator did (stitching, ordering, window) ...
         assert measured.entered == pytest.approx(realized["entered"], rel=0.02), device
-        assert measured.conversion_from_previous == pytest.approx(realized["rate"], abs=0.02), device
+        assert measured.conversion_from_previous == pytest.approx(realized["rate"], abs=0.02), (
+            device
+        )
         # ... and that is the planted behaviour, within sampling noise.
-        assert measured.conversion_from_previous == pytest.approx(funnel["planted_rate"][device], abs=0.08)
-    gap = steps.loc["desktop"].conversion_from_previous - steps.loc["mobile"].conversion_from_previous
+        assert measured.conversion_from_previous == pytest.approx(
+            funnel["planted_rate"][device], abs=0.08
+        )
+    gap = (
+        steps.loc["desktop"].conversion_from_previous - steps.loc["mobile"].conversion_from_previous
+    )
     assert gap > 0.2
 
 
@@ -71,11 +81,14 @@ def test_every_source_reconciles(built_warehouse):
 
 
 def test_every_planted_defect_is_quarantined_with_its_reason(built_warehouse):
-    planted = [d for d in _defects(built_warehouse) if d["expected_outcome"].startswith("quarantine:")]
+    planted = [
+        d for d in _defects(built_warehouse) if d["expected_outcome"].startswith("quarantine:")
+    ]
     assert planted, "the generator planted no quarantine defects"
     quarantine = query(
         built_warehouse.duckdb_path,
-        "select source, _file_name as file_name, _row_number as row_number, reason from raw.quarantine",
+        "select source, _file_name as file_name, _row_number as row_number, reason "
+        "from raw.quarantine",
     )
     found = {(r.source, r.file_name, int(r.row_number)): r.reason for r in quarantine.itertuples()}
     for defect in planted:
@@ -87,7 +100,9 @@ def test_every_planted_defect_is_quarantined_with_its_reason(built_warehouse):
 
 
 def test_duplicates_are_removed_and_counted(built_warehouse):
-    planted = Counter(d["source"] for d in _defects(built_warehouse) if d["expected_outcome"] == "deduplicated")
+    planted = Counter(
+        d["source"] for d in _defects(built_warehouse) if d["expected_outcome"] == "deduplicated"
+    )
     counted = dict(
         query(
             built_warehouse.duckdb_path,
@@ -100,7 +115,9 @@ def test_duplicates_are_removed_and_counted(built_warehouse):
 
 def test_unknown_event_names_surface_as_unmapped(built_warehouse):
     planted = [d for d in _defects(built_warehouse) if d["expected_outcome"] == "unmapped"]
-    unmapped = scalar(built_warehouse.duckdb_path, "select sum(events) from marts.mart_unmapped_events")
+    unmapped = scalar(
+        built_warehouse.duckdb_path, "select sum(events) from marts.mart_unmapped_events"
+    )
     assert unmapped == len(planted)
 
 
@@ -114,7 +131,8 @@ def test_anonymous_history_is_stitched_to_the_customer(built_warehouse):
         }
     events = query(
         built_warehouse.duckdb_path,
-        "select anonymous_id, customer_key, identity_source from marts.fct_events where anonymous_id is not null",
+        "select anonymous_id, customer_key, identity_source from marts.fct_events "
+        "where anonymous_id is not null",
     )
     known = events[events.anonymous_id.isin(owners)]
     assert len(known) > 0
@@ -130,7 +148,11 @@ def test_sessions_respect_the_timeout(built_warehouse):
         built_warehouse.duckdb_path,
         """
         select max(gap_seconds) from (
-            select date_diff('second', lag(occurred_at) over (partition by session_key order by occurred_at), occurred_at) as gap_seconds
+            select date_diff(
+                'second',
+                lag(occurred_at) over (partition by session_key order by occurred_at),
+                occurred_at
+            ) as gap_seconds
             from marts.fct_events where session_key is not null
         )
         """,
@@ -141,7 +163,11 @@ def test_sessions_respect_the_timeout(built_warehouse):
         built_warehouse.duckdb_path,
         """
         select min(break_seconds) from (
-            select date_diff('second', lag(ended_at) over (partition by session_partition order by started_at), started_at) as break_seconds
+            select date_diff(
+                'second',
+                lag(ended_at) over (partition by session_partition order by started_at),
+                started_at
+            ) as break_seconds
             from marts.fct_sessions
         )
         """,
