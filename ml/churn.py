@@ -72,6 +72,7 @@ from ml.features import (
     build_features,
     prepare_frames,
 )
+from ml.outputs import CHURN_SCORE_COLUMNS
 
 MODEL_VERSION = "churn-hgb-v1"
 DEFAULT_HORIZON_DAYS = 30
@@ -79,17 +80,7 @@ DEFAULT_HORIZON_DAYS = 30
 # around 10%, "medium" is about twice the base rate and "high" means more likely than not.
 HIGH_RISK_THRESHOLD = 0.5
 MEDIUM_RISK_THRESHOLD = 0.2
-SCORE_COLUMNS: tuple[str, ...] = (
-    "customer_key",
-    "churn_score",
-    "risk_band",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "model_version",
-    "cutoff_at",
-    "scored_at",
-)
+SCORE_COLUMNS = CHURN_SCORE_COLUMNS
 CALIBRATION_BINS = 10
 # +1: the risk can only rise with the feature; -1: only fall. Other features are free.
 MONOTONIC_FEATURES: dict[str, int] = {

@@ -37,6 +37,7 @@ from journeymap.load import (
     RAW_SCHEMA,
     source_table_columns,
 )
+from ml.outputs import CHURN_SCORE_COLUMNS, RISK_BANDS
 
 MARTS_SCHEMA = "marts"
 ML_SCHEMA = "ml"
@@ -659,19 +660,6 @@ EVENT_SOURCES = (
 CHANNELS = ("web", "app", "email", "store", "support", "reviews")
 IDENTITY_SOURCES = ("direct", "device", "email", "anonymous")
 DEVICE_TYPES = ("desktop", "mobile", "tablet", "unknown")
-RISK_BANDS = ("low", "medium", "high")
-# What ml/ writes (macros/ml_outputs.sql is the contract).
-CHURN_SCORE_COLUMNS = (
-    "customer_key",
-    "churn_score",
-    "risk_band",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "model_version",
-    "cutoff_at",
-    "scored_at",
-)
 
 
 def _mart_schema_checks(model: str, required: Iterable[str]) -> list[Check]:
