@@ -333,7 +333,10 @@ def baseline_step(raw_snapshot: Path, workspace: Path, built: Path) -> dict[str,
     shutil.copy2(raw_snapshot, copy)
     say("  baseline SQL ...")
     connection = duckdb.connect(str(copy))
+    # The same memory bound as dbt's DuckDB (profiles.yml), so neither side spills more.
+    memory_limit = os.environ.get("JOURNEYMAP_DUCKDB_MEMORY_LIMIT", "3GB")
     try:
+        connection.execute(f"set memory_limit = '{memory_limit}'")
         cpu_before = time.process_time()
         with RssPoller(os.getpid(), include_tree=False) as poller:
             result = run_baseline(connection)
@@ -341,6 +344,7 @@ def baseline_step(raw_snapshot: Path, workspace: Path, built: Path) -> dict[str,
         result["mean_load_average"] = poller.mean_load_average
         result["peak_rss_bytes"] = poller.peak
         result["peak_rss_note"] = "this process (harness + DuckDB), sampled every 0.1 s"
+        result["memory_limit"] = memory_limit
         try:
             result["check"] = compare_with_dbt(connection, built)
         except duckdb.Error as error:  # e.g. the dbt build failed before the marts
