@@ -1,30 +1,60 @@
 {#- Keep one row per key: the most recently loaded version wins (ties: later file, later row).
-    Used by every staging model, so "deduplicated" means the same thing for every source. -#}
-{% macro deduplicate(relation, key_columns) -%}
+    Used by every staging model, so "deduplicated" means the same thing for every source.
+    Most keys arrive once, so only rows of keys seen more than once are ranked; the rest pass
+    straight through in load order (a window over every row sorts them all, and writing
+    rows in key-hash order costs twice as much: 13 s vs 6.7 s for 6M web events).
+    `relation` is read several times: pass a table, not a CTE (DuckDB would copy a CTE). -#}
+{% macro deduplicate(relation, key_columns, where=none) -%}
+    {%- set row_filter = where if where else 'true' -%}
+    {%- set key_match -%}
+        {% for key in key_columns %}duplicate_keys.{{ key }} = candidate.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+    {%- endset -%}
+    with duplicate_keys as (
+
+        select {{ key_columns | join(', ') }}
+        from {{ relation }}
+        where {{ row_filter }}
+        group by {{ key_columns | join(', ') }}
+        having count(*) > 1
+
+    )
+
+    select candidate.*, 1 as _version_rank
+    from {{ relation }} as candidate
+    where {{ row_filter }}
+        and not exists (select 1 from duplicate_keys where {{ key_match }})
+
+    union all
+
     select *
     from (
         select
-            deduplication_input.*,
+            candidate.*,
             row_number() over (
-                partition by {{ key_columns | join(', ') }}
-                order by _loaded_at desc, _file_name desc, _row_number desc
+                partition by {% for key in key_columns %}candidate.{{ key }}{% if not loop.last %}, {% endif %}{% endfor %}
+                order by candidate._loaded_at desc, candidate._file_name desc, candidate._row_number desc
             ) as _version_rank
-        from {{ relation }} as deduplication_input
+        from {{ relation }} as candidate
+        where {{ row_filter }}
+            and exists (select 1 from duplicate_keys where {{ key_match }})
     ) as ranked
     where _version_rank = 1
 {%- endmacro %}
 
-{#- Web and app events share one contract, so they share one staging shape. -#}
+{#- Web and app events share one contract, so they share one staging shape.
+    They are the two big streams, so they are incremental tables (config in
+    _tracking__models.yml): deduplicated once per load instead of inside every model that reads
+    them. A run stages the rows loaded since the last run; a later load always wins, so a
+    re-sent event replaces its earlier version (delete+insert on event_id). -#}
 {% macro stage_tracking_events(source_relation, platform) -%}
-with source as (
+{%- set newly_loaded = none -%}
+{%- if is_incremental() -%}
+    {%- set newly_loaded = "_loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as "
+        ~ dbt.type_timestamp() ~ ")) from " ~ this ~ ")" -%}
+{%- endif %}
+with deduplicated as (
 
-    select * from {{ source_relation }}
-
-),
-
-deduplicated as (
-
-    {{ journeymap.deduplicate('source', ['event_id']) }}
+    {{ journeymap.deduplicate(source_relation, ['event_id'], where=newly_loaded) }}
 
 ),
 

@@ -1,41 +1,47 @@
 {#- The ordered canonical steps of every path, consecutive repeats collapsed:
     per session (web/app events of the session) and per customer (everything the customer did,
-    across channels, up to and including the first conversion). The paths marts read this. -#}
+    across channels, up to and including the first conversion). The paths marts read this.
 
-with events as (
+    Step index, step count and next step come from one window pass over the collapsed steps,
+    so the paths marts need no window of their own.
+    Each grain gets its own window pass over a narrow read of fct_events (partitioned by its
+    own key), and "converted" is joined after collapsing, when there are fewer rows. -#}
 
-    select * from {{ ref('fct_events') }}
+{%- set path_event_filter -%}
+    canonical_event not in (
+        {%- for excluded in var('path_excluded_events') %}'{{ excluded }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    )
+{%- endset %}
 
-),
+with sessions as (
 
-sessions as (
-
-    select * from {{ ref('fct_sessions') }}
+    select session_key, converted from {{ ref('fct_sessions') }}
 
 ),
 
 first_conversions as (
 
     select customer_key, min(occurred_at) as first_converted_at
-    from events
+    from {{ ref('fct_events') }}
     where is_conversion
     group by customer_key
 
 ),
 
-path_events as (
+session_events as (
 
     select
-        event_key,
-        customer_key,
         session_key,
+        customer_key,
+        event_key,
         occurred_at,
         canonical_event,
-        is_conversion
-    from events
-    where canonical_event not in (
-        {%- for excluded in var('path_excluded_events') %}'{{ excluded }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-    )
+        lag(canonical_event) over (
+            partition by session_key order by occurred_at, event_key
+        ) as previous_event
+    from {{ ref('fct_events') }}
+    where session_key is not null
+        and {{ path_event_filter }}
 
 ),
 
@@ -43,14 +49,44 @@ session_steps as (
 
     select
         'session' as path_grain,
-        path_events.session_key as path_owner_key,
-        path_events.customer_key,
-        path_events.event_key,
-        path_events.occurred_at,
-        path_events.canonical_event,
+        collapsed.session_key as path_owner_key,
+        collapsed.customer_key,
+        row_number() over (
+            partition by collapsed.session_key
+            order by collapsed.occurred_at, collapsed.event_key
+        ) as step_index,
+        count(*) over (partition by collapsed.session_key) as path_step_count,
+        collapsed.canonical_event,
+        lead(collapsed.canonical_event) over (
+            partition by collapsed.session_key
+            order by collapsed.occurred_at, collapsed.event_key
+        ) as next_event,
+        collapsed.occurred_at,
         sessions.converted
-    from path_events
-    inner join sessions on path_events.session_key = sessions.session_key
+    from session_events as collapsed
+    inner join sessions on collapsed.session_key = sessions.session_key
+    where collapsed.previous_event is null or collapsed.previous_event <> collapsed.canonical_event
+
+),
+
+customer_events as (
+
+    select
+        events.customer_key,
+        events.event_key,
+        events.occurred_at,
+        events.canonical_event,
+        first_conversions.first_converted_at is not null as converted,
+        lag(events.canonical_event) over (
+            partition by events.customer_key order by events.occurred_at, events.event_key
+        ) as previous_event
+    from {{ ref('fct_events') }} as events
+    left join first_conversions on events.customer_key = first_conversions.customer_key
+    where (
+            first_conversions.first_converted_at is null
+            or events.occurred_at <= first_conversions.first_converted_at
+        )
+        and events.{{ path_event_filter }}
 
 ),
 
@@ -58,58 +94,24 @@ customer_steps as (
 
     select
         'customer' as path_grain,
-        path_events.customer_key as path_owner_key,
-        path_events.customer_key,
-        path_events.event_key,
-        path_events.occurred_at,
-        path_events.canonical_event,
-        first_conversions.first_converted_at is not null as converted
-    from path_events
-    left join first_conversions on path_events.customer_key = first_conversions.customer_key
-    where first_conversions.first_converted_at is null
-        or path_events.occurred_at <= first_conversions.first_converted_at
-
-),
-
-all_steps as (
-
-    select * from session_steps
-    union all
-    select * from customer_steps
-
-),
-
-with_previous as (
-
-    select
-        *,
-        lag(canonical_event) over (
-            partition by path_grain, path_owner_key order by occurred_at, event_key
-        ) as previous_event
-    from all_steps
-
-),
-
-collapsed as (
-
-    select * from with_previous
+        customer_key as path_owner_key,
+        customer_key,
+        row_number() over (partition by customer_key order by occurred_at, event_key) as step_index,
+        count(*) over (partition by customer_key) as path_step_count,
+        canonical_event,
+        lead(canonical_event) over (partition by customer_key order by occurred_at, event_key) as next_event,
+        occurred_at,
+        converted
+    from customer_events
     where previous_event is null or previous_event <> canonical_event
 
 ),
 
 final as (
 
-    select
-        path_grain,
-        path_owner_key,
-        customer_key,
-        row_number() over (
-            partition by path_grain, path_owner_key order by occurred_at, event_key
-        ) as step_index,
-        canonical_event,
-        occurred_at,
-        converted
-    from collapsed
+    select * from session_steps
+    union all
+    select * from customer_steps
 
 )
 

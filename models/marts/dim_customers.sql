@@ -14,12 +14,6 @@ subscriptions as (
 
 ),
 
-events as (
-
-    select * from {{ ref('fct_events') }}
-
-),
-
 sessions as (
 
     select * from {{ ref('fct_sessions') }}
@@ -52,19 +46,30 @@ latest_contacts as (
 
 ),
 
--- Touches are what the customer did or saw; the system's own sends are not a touch.
-touches as (
+-- Touches are what the customer did or saw; the system's own sends are not a touch. Each
+-- touch's position from the first and the touch count find first and last touch in the same
+-- pass as the other per-customer figures (one window sort, no self-joins).
+positioned_events as (
 
     select
         customer_key,
+        source,
+        canonical_event,
         channel,
         touchpoint,
         occurred_at,
-        event_key,
-        row_number() over (partition by customer_key order by occurred_at, event_key) as from_first,
-        row_number() over (partition by customer_key order by occurred_at desc, event_key desc) as from_last
-    from events
-    where canonical_event not in ('email_sent', 'email_delivered')
+        anonymous_id,
+        is_conversion,
+        revenue,
+        canonical_event not in ('email_sent', 'email_delivered') as is_touch,
+        row_number() over (
+            partition by customer_key, canonical_event not in ('email_sent', 'email_delivered')
+            order by occurred_at, event_key
+        ) as touch_position,
+        count(*) over (
+            partition by customer_key, canonical_event not in ('email_sent', 'email_delivered')
+        ) as touch_count
+    from {{ ref('fct_events') }}
 
 ),
 
@@ -82,8 +87,15 @@ event_summary as (
         max(case when is_conversion then occurred_at end) as last_order_at,
         sum(case when source = 'support_messages' then 1 else 0 end) as support_messages,
         sum(case when canonical_event = 'email_opened' then 1 else 0 end) as email_opens,
-        sum(case when canonical_event = 'email_clicked' then 1 else 0 end) as email_clicks
-    from events
+        sum(case when canonical_event = 'email_clicked' then 1 else 0 end) as email_clicks,
+        max(case when is_touch and touch_position = 1 then channel end) as first_touch_channel,
+        max(case when is_touch and touch_position = 1 then touchpoint end)
+            as first_touch_touchpoint,
+        max(case when is_touch and touch_position = touch_count then channel end)
+            as last_touch_channel,
+        max(case when is_touch and touch_position = touch_count then touchpoint end)
+            as last_touch_touchpoint
+    from positioned_events
     group by customer_key
 
 ),
@@ -92,23 +104,18 @@ session_summary as (
 
     select
         customer_key,
-        count(*) as sessions
-    from sessions
-    group by customer_key
-
-),
-
-first_sessions as (
-
-    select customer_key, acquisition_channel as first_acquisition_channel
+        count(*) as sessions,
+        max(case when session_position = 1 then acquisition_channel end)
+            as first_acquisition_channel
     from (
         select
             customer_key,
             acquisition_channel,
-            row_number() over (partition by customer_key order by started_at, session_key) as session_rank
+            row_number() over (partition by customer_key order by started_at, session_key)
+                as session_position
         from sessions
-    ) as ranked
-    where session_rank = 1
+    ) as positioned_sessions
+    group by customer_key
 
 ),
 
@@ -160,11 +167,11 @@ final as (
         latest_contacts.created_at as crm_created_at,
         event_summary.first_seen_at,
         event_summary.last_seen_at,
-        first_touch.channel as first_touch_channel,
-        first_touch.touchpoint as first_touch_touchpoint,
-        first_sessions.first_acquisition_channel,
-        last_touch.channel as last_touch_channel,
-        last_touch.touchpoint as last_touch_touchpoint,
+        event_summary.first_touch_channel,
+        event_summary.first_touch_touchpoint,
+        session_summary.first_acquisition_channel,
+        event_summary.last_touch_channel,
+        event_summary.last_touch_touchpoint,
         coalesce(event_summary.events, 0) as events,
         coalesce(session_summary.sessions, 0) as sessions,
         coalesce(event_summary.devices, 0) as devices,
@@ -197,11 +204,6 @@ final as (
     left join latest_contacts on all_customers.customer_key = latest_contacts.customer_id
     left join event_summary on all_customers.customer_key = event_summary.customer_key
     left join session_summary on all_customers.customer_key = session_summary.customer_key
-    left join first_sessions on all_customers.customer_key = first_sessions.customer_key
-    left join touches as first_touch
-        on all_customers.customer_key = first_touch.customer_key and first_touch.from_first = 1
-    left join touches as last_touch
-        on all_customers.customer_key = last_touch.customer_key and last_touch.from_last = 1
     left join subscription_summary on all_customers.customer_key = subscription_summary.customer_id
     left join journey_position on all_customers.customer_key = journey_position.customer_key
     left join churn_scores on all_customers.customer_key = churn_scores.customer_key

@@ -23,26 +23,10 @@ paths as (
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         max(case when step_index = 1 then canonical_event end) as first_event,
+        max(case when step_index = path_step_count then canonical_event end) as last_event,
         max(case when converted then 1 else 0 end) = 1 as converted
     from steps
     group by path_grain, path_owner_key
-
-),
-
-last_steps as (
-
-    select path_grain, path_owner_key, canonical_event as last_event
-    from (
-        select
-            path_grain,
-            path_owner_key,
-            canonical_event,
-            row_number() over (
-                partition by path_grain, path_owner_key order by step_index desc
-            ) as position_from_end
-        from steps
-    ) as ranked
-    where position_from_end = 1
 
 ),
 
@@ -57,7 +41,7 @@ final as (
         paths.path_steps,
         paths.path_steps > {{ var('max_path_steps') }} as is_truncated,
         paths.first_event,
-        last_steps.last_event,
+        paths.last_event,
         paths.started_at,
         paths.ended_at,
         paths.converted,
@@ -65,9 +49,6 @@ final as (
         avg(case when paths.converted then 1.0 else 0.0 end)
             over (partition by paths.path_grain, paths.path) as path_conversion_rate
     from paths
-    inner join last_steps
-        on paths.path_grain = last_steps.path_grain
-        and paths.path_owner_key = last_steps.path_owner_key
 
 )
 

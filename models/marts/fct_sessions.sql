@@ -15,18 +15,16 @@
     )
 }}
 
-with events as (
-
-    select * from {{ ref('fct_events') }}
-
-),
+{#- fct_events is read directly where needed, not through one import CTE: DuckDB would
+    materialize a CTE read twice (a copy of the whole event table). -#}
+with
 
 {% if is_incremental() %}
 
 newly_processed as (
 
-    select *
-    from events
+    select session_partition, customer_key, is_conversion
+    from {{ ref('fct_events') }}
     where processed_at > (select max(processed_at) from {{ this }})
 
 ),
@@ -41,7 +39,7 @@ touched_partitions as (
     union
 
     select events.session_partition
-    from events
+    from {{ ref('fct_events') }} as events
     inner join newly_processed
         on events.customer_key = newly_processed.customer_key
         and newly_processed.is_conversion
@@ -52,7 +50,7 @@ touched_partitions as (
 session_events as (
 
     select events.*
-    from events
+    from {{ ref('fct_events') }} as events
     inner join touched_partitions
         on events.session_partition = touched_partitions.session_partition
 
@@ -62,7 +60,7 @@ session_events as (
 
 session_events as (
 
-    select * from events where session_key is not null
+    select * from {{ ref('fct_events') }} where session_key is not null
 
 ),
 
@@ -71,26 +69,27 @@ session_events as (
 conversions as (
 
     select customer_key, occurred_at, revenue
-    from events
+    from {{ ref('fct_events') }}
     where is_conversion
 
 ),
 
-ordered_events as (
+-- Each event's position in its session: the first is the entry, the last (position = event
+-- count) the exit. One window sort, then one aggregate pivots entry and exit attributes out
+-- (cheaper than arg_min of a struct or a second, descending window joined back).
+positioned_events as (
 
     select
         *,
         row_number() over (
             partition by session_key order by occurred_at, event_key
-        ) as position_from_start,
-        row_number() over (
-            partition by session_key order by occurred_at desc, event_key desc
-        ) as position_from_end
+        ) as position_in_session,
+        count(*) over (partition by session_key) as events_in_session
     from session_events
 
 ),
 
-session_bounds as (
+session_summary as (
 
     select
         session_key,
@@ -100,90 +99,80 @@ session_bounds as (
         max(occurred_at) as ended_at,
         count(*) as event_count,
         count(distinct canonical_event) as distinct_event_count,
-        max(processed_at) as processed_at
-    from ordered_events
+        max(processed_at) as processed_at,
+        {%- for column, alias in [
+            ('platform', 'platform'),
+            ('device_type', 'device_type'),
+            ('canonical_event', 'entry_event'),
+            ('touchpoint', 'entry_touchpoint'),
+            ('page_url', 'landing_page'),
+            ('referrer', 'referrer'),
+            ('utm_source', 'utm_source'),
+            ('utm_medium', 'utm_medium'),
+            ('utm_campaign', 'utm_campaign'),
+            ('acquisition_channel', 'acquisition_channel'),
+            ('anonymous_id', 'anonymous_id'),
+        ] %}
+        max(case when position_in_session = 1 then {{ column }} end) as {{ alias }},
+        {%- endfor %}
+        max(case when position_in_session = events_in_session then canonical_event end)
+            as exit_event,
+        max(case when position_in_session = events_in_session then touchpoint end)
+            as exit_touchpoint
+    from positioned_events
     group by session_key, session_partition
-
-),
-
-entries as (
-
-    select
-        session_key,
-        platform,
-        device_type,
-        canonical_event as entry_event,
-        touchpoint as entry_touchpoint,
-        page_url as landing_page,
-        referrer,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        acquisition_channel,
-        anonymous_id
-    from ordered_events
-    where position_from_start = 1
-
-),
-
-exits as (
-
-    select session_key, canonical_event as exit_event, touchpoint as exit_touchpoint
-    from ordered_events
-    where position_from_end = 1
 
 ),
 
 session_conversions as (
 
     select
-        session_bounds.session_key,
+        session_summary.session_key,
         count(conversions.occurred_at) as conversions,
         sum(conversions.revenue) as conversion_revenue
-    from session_bounds
+    from session_summary
     inner join conversions
-        on session_bounds.customer_key = conversions.customer_key
-        and conversions.occurred_at >= session_bounds.started_at
-        and conversions.occurred_at <= {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'session_bounds.ended_at') }}
-    group by session_bounds.session_key
+        on session_summary.customer_key = conversions.customer_key
+        and conversions.occurred_at >= session_summary.started_at
+        and conversions.occurred_at <= {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'session_summary.ended_at') }}
+    group by session_summary.session_key
 
 ),
 
 final as (
 
     select
-        session_bounds.session_key,
-        session_bounds.session_partition,
-        session_bounds.customer_key,
-        entries.anonymous_id,
-        entries.platform as channel,
-        entries.device_type,
-        entries.acquisition_channel,
-        entries.utm_source,
-        entries.utm_medium,
-        entries.utm_campaign,
-        entries.referrer,
-        entries.landing_page,
-        session_bounds.started_at,
-        session_bounds.ended_at,
-        cast(session_bounds.started_at as date) as session_date,
-        {{ dbt.datediff('session_bounds.started_at', 'session_bounds.ended_at', 'second') }}
+        session_summary.session_key,
+        session_summary.session_partition,
+        session_summary.customer_key,
+        session_summary.anonymous_id,
+        session_summary.platform as channel,
+        session_summary.device_type,
+        session_summary.acquisition_channel,
+        session_summary.utm_source,
+        session_summary.utm_medium,
+        session_summary.utm_campaign,
+        session_summary.referrer,
+        session_summary.landing_page,
+        session_summary.started_at,
+        session_summary.ended_at,
+        cast(session_summary.started_at as date) as session_date,
+        {{ dbt.datediff('session_summary.started_at', 'session_summary.ended_at', 'second') }}
             as duration_seconds,
-        session_bounds.event_count,
-        session_bounds.distinct_event_count,
-        entries.entry_event,
-        entries.entry_touchpoint,
-        exits.exit_event,
-        exits.exit_touchpoint,
-        session_bounds.event_count = 1 as is_bounce,
+        session_summary.event_count,
+        session_summary.distinct_event_count,
+        session_summary.entry_event,
+        session_summary.entry_touchpoint,
+        session_summary.exit_event,
+        session_summary.exit_touchpoint,
+        session_summary.event_count = 1 as is_bounce,
         coalesce(session_conversions.conversions, 0) > 0 as converted,
         coalesce(session_conversions.conversions, 0) as conversions,
         coalesce(session_conversions.conversion_revenue, 0) as conversion_revenue,
-        session_bounds.processed_at
-    from session_bounds
-    inner join entries on session_bounds.session_key = entries.session_key
-    inner join exits on session_bounds.session_key = exits.session_key
-    left join session_conversions on session_bounds.session_key = session_conversions.session_key
+        session_summary.processed_at
+    from session_summary
+    left join session_conversions
+        on session_summary.session_key = session_conversions.session_key
 
 )
 

@@ -9,17 +9,15 @@ with steps as (
 
 ),
 
+-- The step at the cut has no next step within the diagram.
 with_next as (
 
     select
         path_grain,
-        path_owner_key,
         step_index,
         canonical_event,
         converted,
-        lead(canonical_event) over (
-            partition by path_grain, path_owner_key order by step_index
-        ) as next_event
+        case when step_index < {{ var('max_path_steps') }} then next_event end as next_event
     from steps
 
 ),

@@ -1,12 +1,6 @@
-with source as (
+with deduplicated as (
 
-    select * from {{ source('commerce', 'orders') }}
-
-),
-
-deduplicated as (
-
-    {{ journeymap.deduplicate('source', ['order_id']) }}
+    {{ journeymap.deduplicate(source('commerce', 'orders'), ['order_id']) }}
 
 ),
 

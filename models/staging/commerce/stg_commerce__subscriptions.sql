@@ -1,12 +1,6 @@
-with source as (
+with deduplicated as (
 
-    select * from {{ source('commerce', 'subscriptions') }}
-
-),
-
-deduplicated as (
-
-    {{ journeymap.deduplicate('source', ['subscription_id', 'updated_at']) }}
+    {{ journeymap.deduplicate(source('commerce', 'subscriptions'), ['subscription_id', 'updated_at']) }}
 
 ),
 

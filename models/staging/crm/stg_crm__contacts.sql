@@ -1,12 +1,6 @@
-with source as (
+with deduplicated as (
 
-    select * from {{ source('crm', 'crm_contacts') }}
-
-),
-
-deduplicated as (
-
-    {{ journeymap.deduplicate('source', ['customer_id', 'updated_at']) }}
+    {{ journeymap.deduplicate(source('crm', 'crm_contacts'), ['customer_id', 'updated_at']) }}
 
 ),
 

@@ -1,12 +1,6 @@
-with source as (
+with deduplicated as (
 
-    select * from {{ source('esp', 'email_events') }}
-
-),
-
-deduplicated as (
-
-    {{ journeymap.deduplicate('source', ['email_event_id']) }}
+    {{ journeymap.deduplicate(source('esp', 'email_events'), ['email_event_id']) }}
 
 ),
 

@@ -1,12 +1,6 @@
-with source as (
+with deduplicated as (
 
-    select * from {{ source('reviews', 'reviews') }}
-
-),
-
-deduplicated as (
-
-    {{ journeymap.deduplicate('source', ['review_id']) }}
+    {{ journeymap.deduplicate(source('reviews', 'reviews'), ['review_id']) }}
 
 ),
 

@@ -1,12 +1,6 @@
-with source as (
+with deduplicated as (
 
-    select * from {{ source('support', 'support_messages') }}
-
-),
-
-deduplicated as (
-
-    {{ journeymap.deduplicate('source', ['message_id']) }}
+    {{ journeymap.deduplicate(source('support', 'support_messages'), ['message_id']) }}
 
 ),
 

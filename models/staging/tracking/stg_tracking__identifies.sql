@@ -1,12 +1,6 @@
-with source as (
+with deduplicated as (
 
-    select * from {{ source('tracking', 'identifies') }}
-
-),
-
-deduplicated as (
-
-    {{ journeymap.deduplicate('source', ['identify_id']) }}
+    {{ journeymap.deduplicate(source('tracking', 'identifies'), ['identify_id']) }}
 
 ),
 
