@@ -92,6 +92,9 @@ LEDGER_COLUMNS: dict[str, str] = {
 
 STATUS_LOADED = "loaded"
 STATUS_SKIPPED = "skipped"
+# The same content as an earlier load, under another file name: nothing reaches raw, but the
+# ledger counts its rows, so reconciliation accounts for every delivered row.
+STATUS_DUPLICATE_FILE = "duplicate_file"
 
 # Quarantine details quote at most this many characters of the offending value.
 DETAIL_VALUE_CHARS = 200
@@ -119,7 +122,7 @@ class FileLoadResult:
     file_name: str
     file_path: str
     load_id: str
-    status: str  # "loaded", or "skipped" when the same content was loaded before
+    status: str  # loaded; skipped (this file was loaded before); duplicate_file (its content was)
     rows_in_file: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -130,6 +133,11 @@ class FileLoadResult:
         name = f"{self.source}/{self.file_name}"
         if self.status == STATUS_SKIPPED:
             return f"skipped {name}: loaded before as {self.load_id}"
+        if self.status == STATUS_DUPLICATE_FILE:
+            return (
+                f"skipped {name}: {self.rows_in_file:,} rows, the same content as an earlier "
+                f"load (counted in the ledger as {self.load_id})"
+            )
         reasons = ", ".join(f"{r}: {n:,}" for r, n in self.quarantined_by_reason.items())
         return (
             f"loaded  {name}: {self.rows_loaded:,} rows, {self.rows_quarantined:,} quarantined"
@@ -148,7 +156,8 @@ class LoadReport:
 
     @property
     def skipped(self) -> list[FileLoadResult]:
-        return [f for f in self.files if f.status == STATUS_SKIPPED]
+        """Files not loaded: loaded before, or the same content as an earlier file."""
+        return [f for f in self.files if f.status in (STATUS_SKIPPED, STATUS_DUPLICATE_FILE)]
 
     @property
     def rows_in_file(self) -> int:
@@ -566,12 +575,24 @@ def _known_source(name: str) -> Source:
     return SOURCES[name]
 
 
-def _previous_load(connection: duckdb.DuckDBPyConnection, source: str, sha256: str) -> str | None:
+@dataclass(frozen=True)
+class _PreviousLoad:
+    load_id: str
+    rows_in_file: int
+    same_file_name: bool
+
+
+def _previous_load(
+    connection: duckdb.DuckDBPyConnection, source: str, sha256: str, file_name: str
+) -> _PreviousLoad | None:
+    """The earlier load of this content, preferring a ledger row of this very file name."""
     row = connection.execute(
-        f"select _load_id from {raw_table(LEDGER_TABLE)} where source = ? and file_sha256 = ?",
-        [source, sha256],
+        f"select _load_id, rows_in_file, file_name = ? from {raw_table(LEDGER_TABLE)} "
+        "where source = ? and file_sha256 = ? "
+        "order by file_name = ? desc, status = ? desc, loaded_at limit 1",
+        [file_name, source, sha256, file_name, STATUS_LOADED],
     ).fetchone()
-    return row[0] if row else None
+    return _PreviousLoad(row[0], int(row[1]), bool(row[2])) if row else None
 
 
 @dataclass(frozen=True)
@@ -633,7 +654,12 @@ def _insert_quarantine(
 
 
 def _insert_ledger(
-    connection: duckdb.DuckDBPyConnection, load: _Load, loaded: int, quarantined: int
+    connection: duckdb.DuckDBPyConnection,
+    load: _Load,
+    loaded: int,
+    quarantined: int,
+    status: str = STATUS_LOADED,
+    rows_in_file: int | None = None,
 ) -> None:
     row = {
         "_load_id": load.load_id,
@@ -641,11 +667,11 @@ def _insert_ledger(
         "file_name": load.path.name,
         "file_path": str(load.path),
         "file_sha256": load.sha256,
-        "rows_in_file": loaded + quarantined,
+        "rows_in_file": loaded + quarantined if rows_in_file is None else rows_in_file,
         "rows_loaded": loaded,
         "rows_quarantined": quarantined,
         "loaded_at": load.loaded_at,
-        "status": STATUS_LOADED,
+        "status": status,
     }
     connection.execute(
         f"insert into {raw_table(LEDGER_TABLE)} ({', '.join(row)}) "
@@ -688,9 +714,11 @@ def _load_one(warehouse: DuckDBWarehouse, source_name: str, path: str | Path) ->
     sha256 = file_sha256(path)
     connection = warehouse.connection
     base = {"source": source.name, "file_name": path.name, "file_path": str(path)}
-    previous = _previous_load(connection, source.name, sha256)
+    previous = _previous_load(connection, source.name, sha256, path.name)
+    if previous is not None and previous.same_file_name:
+        return FileLoadResult(**base, load_id=previous.load_id, status=STATUS_SKIPPED)
     if previous is not None:
-        return FileLoadResult(**base, load_id=previous, status=STATUS_SKIPPED)
+        return _record_duplicate_file(warehouse, source, path, sha256, previous, started)
 
     load = _Load(
         source=source,
@@ -712,6 +740,43 @@ def _load_one(warehouse: DuckDBWarehouse, source_name: str, path: str | Path) ->
         rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined,
         quarantined_by_reason=by_reason,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _record_duplicate_file(
+    warehouse: DuckDBWarehouse,
+    source: Source,
+    path: Path,
+    sha256: str,
+    previous: _PreviousLoad,
+    started: float,
+) -> FileLoadResult:
+    """A re-delivery of loaded content under a new name: a ledger row, no raw rows."""
+    name_digest = hashlib.sha256(path.name.encode()).hexdigest()[:8]
+    load = _Load(
+        source=source,
+        path=path,
+        sha256=sha256,
+        load_id=f"{previous.load_id}-{name_digest}",  # unique per (source, content, file name)
+        loaded_at=datetime.now(UTC).replace(tzinfo=None),
+    )
+    with warehouse.transaction():
+        _insert_ledger(
+            warehouse.connection,
+            load,
+            loaded=0,
+            quarantined=0,
+            status=STATUS_DUPLICATE_FILE,
+            rows_in_file=previous.rows_in_file,
+        )
+    return FileLoadResult(
+        source=source.name,
+        file_name=path.name,
+        file_path=str(path),
+        load_id=load.load_id,
+        status=STATUS_DUPLICATE_FILE,
+        rows_in_file=previous.rows_in_file,
         seconds=time.perf_counter() - started,
     )
 

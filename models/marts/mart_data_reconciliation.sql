@@ -1,5 +1,7 @@
 {#- Every landed row accounted for, per source: rows in the landing files (from the loader's
-    ledger) = rows staged + duplicates removed + rows quarantined. `is_reconciled` is checked
+    ledger) = rows staged + duplicates removed + rows quarantined. Duplicates are repeated keys
+    in raw (retries, re-sent rows) plus whole files re-delivered under another name (the
+    loader skips their content and counts their rows in the ledger). `is_reconciled` is checked
     by a test on every build. -#}
 
 {%- set sources = {
@@ -28,7 +30,12 @@ quarantine as (
 
 landed as (
 
-    select source_name, sum(rows_in_file) as landed_rows, count(*) as files
+    select
+        source_name,
+        sum(rows_in_file) as landed_rows,
+        count(*) as files,
+        sum(case when load_status = 'duplicate_file' then rows_in_file else 0 end)
+            as duplicate_file_rows
     from ledger
     group by source_name
 
@@ -57,27 +64,36 @@ counted as (
 
 ),
 
-final as (
+with_duplicates as (
 
     select
-        counted.source_name,
+        counted.*,
         coalesce(landed.files, 0) as files,
         coalesce(landed.landed_rows, 0) as landed_rows,
-        counted.raw_rows,
-        counted.staged_rows,
-        counted.raw_rows - counted.distinct_raw_keys as deduplicated_rows,
-        coalesce(quarantined.quarantined_rows, 0) as quarantined_rows,
-        coalesce(landed.landed_rows, 0)
-            - counted.staged_rows
-            - (counted.raw_rows - counted.distinct_raw_keys)
-            - coalesce(quarantined.quarantined_rows, 0) as unaccounted_rows,
-        coalesce(landed.landed_rows, 0)
-            = counted.staged_rows
-            + (counted.raw_rows - counted.distinct_raw_keys)
-            + coalesce(quarantined.quarantined_rows, 0) as is_reconciled
+        coalesce(landed.duplicate_file_rows, 0) as duplicate_file_rows,
+        counted.raw_rows - counted.distinct_raw_keys
+            + coalesce(landed.duplicate_file_rows, 0) as deduplicated_rows,
+        coalesce(quarantined.quarantined_rows, 0) as quarantined_rows
     from counted
     left join landed on counted.source_name = landed.source_name
     left join quarantined on counted.source_name = quarantined.source_name
+
+),
+
+final as (
+
+    select
+        source_name,
+        files,
+        landed_rows,
+        raw_rows,
+        staged_rows,
+        deduplicated_rows,
+        duplicate_file_rows,
+        quarantined_rows,
+        landed_rows - staged_rows - deduplicated_rows - quarantined_rows as unaccounted_rows,
+        landed_rows = staged_rows + deduplicated_rows + quarantined_rows as is_reconciled
+    from with_duplicates
 
 )
 

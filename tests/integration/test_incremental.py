@@ -55,6 +55,35 @@ def test_reloading_and_rebuilding_change_no_mart(built_warehouse, tmp_path):
     assert_same_marts(before, mart_snapshot(settings.duckdb_path))
 
 
+def test_redelivered_file_is_counted_as_duplicate_and_changes_nothing_else(
+    built_warehouse, tmp_path
+):
+    settings = copy_workspace(built_warehouse.settings, tmp_path / "copy")
+    before = mart_snapshot(settings.duckdb_path)
+    original = sorted((settings.landing_dir / "orders").glob("*.csv"))[-1]
+    resent = original.with_name("resent_" + original.name)
+    shutil.copyfile(original, resent)
+    rows_in_file = scalar(
+        settings.duckdb_path,
+        f"select rows_in_file from raw.load_ledger where file_name = '{original.name}'",
+    )
+
+    assert _load(settings) == 0
+    build(settings)
+
+    after = mart_snapshot(settings.duckdb_path)
+    reconciliation = after.pop("mart_data_reconciliation").set_index("source_name")
+    expected = before.pop("mart_data_reconciliation").set_index("source_name")
+    assert_same_marts(before, after)
+    orders, orders_before = reconciliation.loc["orders"], expected.loc["orders"]
+    assert rows_in_file > 0
+    assert orders.duplicate_file_rows == rows_in_file
+    assert orders.landed_rows == orders_before.landed_rows + rows_in_file
+    assert orders.deduplicated_rows == orders_before.deduplicated_rows + rows_in_file
+    assert orders.files == orders_before.files + 1
+    assert reconciliation.is_reconciled.all()
+
+
 def test_incremental_day_and_late_events_equal_full_refresh(tmp_path):
     settings = Settings.for_workspace(tmp_path / "incremental")
     generate(settings.data_dir, customers=300, days=21, seed=11)

@@ -95,7 +95,10 @@ def assert_counts_reconcile(warehouse: DuckDBWarehouse) -> None:
             "select count(*) from raw.quarantine where _load_id = ?", [load_id]
         ).fetchone()
         assert (entry["rows_loaded"], entry["rows_quarantined"]) == (loaded, quarantined)
-        assert entry["rows_in_file"] == loaded + quarantined
+        if entry["status"] == "duplicate_file":  # rows counted, content loaded by an earlier file
+            assert loaded == quarantined == 0 and entry["rows_in_file"] > 0
+        else:
+            assert entry["rows_in_file"] == loaded + quarantined
 
 
 def test_good_rows_load_typed_and_counts_reconcile(
@@ -286,6 +289,38 @@ def test_reload_is_idempotent(warehouse: DuckDBWarehouse, landing: Path) -> None
         "(select count(*) from raw.web_events) as web, (select count(*) from raw.quarantine) as q",
     )
     assert counts == [{"orders": 1, "web": 1, "q": 1}]
+
+
+def test_same_content_under_another_name_is_counted_not_loaded(
+    warehouse: DuckDBWarehouse, landing: Path
+) -> None:
+    original = write_csv(
+        landing / "orders" / "a.csv", [order_row("o1"), order_row("o2", amount="x")]
+    )
+    first = load_landing(warehouse, landing)
+    (landing / "orders" / "a_resent.csv").write_bytes(original.read_bytes())
+
+    second = load_landing(warehouse, landing)
+    third = load_landing(warehouse, landing)
+
+    resent = [f for f in second.files if f.file_name == "a_resent.csv"]
+    assert [(f.status, f.rows_in_file, f.rows_loaded) for f in resent] == [("duplicate_file", 2, 0)]
+    assert resent[0].load_id.startswith(first.files[0].load_id + "-")
+    assert [f.status for f in third.files] == ["skipped", "skipped"]
+    ledger = rows(
+        warehouse, "select file_name, rows_in_file, status from raw.load_ledger order by 1"
+    )
+    assert ledger == [
+        {"file_name": "a.csv", "rows_in_file": 2, "status": "loaded"},
+        {"file_name": "a_resent.csv", "rows_in_file": 2, "status": "duplicate_file"},
+    ]
+    counts = rows(
+        warehouse,
+        "select (select count(*) from raw.orders) as orders, "
+        "(select count(*) from raw.quarantine) as q",
+    )
+    assert counts == [{"orders": 1, "q": 1}]
+    assert_counts_reconcile(warehouse)
 
 
 def test_changed_file_with_same_name_is_a_new_load(
