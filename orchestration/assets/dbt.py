@@ -106,18 +106,22 @@ def _check_target(manifest: Mapping[str, Any], test_id: str) -> str | None:
     return test.get("attached_node")
 
 
-def _ancestors(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
-    """Every node ``unique_id`` reads from, directly or not (tests excluded)."""
-    parent_map = manifest["parent_map"]
+def _reachable(edges: Mapping[str, list[str]], start_ids: set[str]) -> set[str]:
+    """Every node reachable from ``start_ids`` along ``edges`` (tests excluded)."""
     seen: set[str] = set()
-    stack = list(parent_map.get(unique_id, []))
+    stack = [node_id for start in start_ids for node_id in edges.get(start, [])]
     while stack:
         node_id = stack.pop()
         if node_id in seen or node_id.startswith("test."):
             continue
         seen.add(node_id)
-        stack.extend(parent_map.get(node_id, []))
+        stack.extend(edges.get(node_id, []))
     return seen
+
+
+def _ancestors(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
+    """Every node ``unique_id`` reads from, directly or not (tests excluded)."""
+    return _reachable(manifest["parent_map"], {unique_id})
 
 
 # dbt tests on models and seeds are asset checks. Tests on dbt *sources* are not
@@ -140,16 +144,8 @@ ML_CONSUMERS = f"source:{ML_SOURCE}+"
 
 
 def _descendants(manifest: Mapping[str, Any], unique_ids: set[str]) -> set[str]:
-    child_map = manifest["child_map"]
-    seen: set[str] = set()
-    stack = [child for node_id in unique_ids for child in child_map.get(node_id, [])]
-    while stack:
-        node_id = stack.pop()
-        if node_id in seen or node_id.startswith("test."):
-            continue
-        seen.add(node_id)
-        stack.extend(child_map.get(node_id, []))
-    return seen
+    """Every node that reads from ``unique_ids``, directly or not (tests excluded)."""
+    return _reachable(manifest["child_map"], unique_ids)
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
