@@ -1,0 +1,57 @@
+{#- Building a big table in slices (DuckDB only).
+
+    A model whose full build would spill more than a machine has (fct_events at 100M events:
+    50+ GB of DuckDB temp files) filters its input with `in_build_slice(key, slices)`. Its
+    first build and full refreshes then run as one `create table` for slice 0 and an
+    `insert` per further slice, in the same transaction; each statement holds 1/slices of the
+    data in memory. Rows of one key always land in one slice, so windows partitioned by the
+    key (sessions per device) are exact. Incremental runs and other adapters build in one
+    statement: there the predicate renders `true`. -#}
+
+{#- How many slices a full build needs: one per `build_slice_rows` rows (a var, 10M by
+    default: fct_events at 10M events under a 3GB memory limit spills ~1 GB) counted by
+    `row_count_sql`. Unit tests and other adapters build in one statement. -#}
+{% macro build_slice_count(row_count_sql) -%}
+    {%- if not execute or target.type != 'duckdb' or model.resource_type != 'model' -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {%- set rows = run_query(row_count_sql).columns[0].values()[0] or 0 -%}
+    {%- set rows_per_slice = var('build_slice_rows', 10000000) | int -%}
+    {{ return([1, ((rows / rows_per_slice) | round(0, 'ceil') | int)] | max) }}
+{%- endmacro %}
+
+{#- The filter that keeps the current slice. Outside a sliced build (dbt show, a hand run of
+    the compiled SQL) the DuckDB variable is unset and every row passes. The marker comment
+    tells `create_table_as` how many slices to run. -#}
+{% macro in_build_slice(key_expression, slices) -%}
+    {%- if slices > 1 -%}
+        /* journeymap:build_slices={{ slices }} */
+        hash({{ key_expression }}) % {{ slices }}
+            = coalesce(getvariable('journeymap_build_slice'), hash({{ key_expression }}) % {{ slices }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro build_slices_of(compiled_code) -%}
+    {%- set marker = modules.re.search('journeymap:build_slices=([0-9]+)', compiled_code) -%}
+    {{ return(marker.group(1) | int if marker else 1) }}
+{%- endmacro %}
+
+{#- dbt-duckdb's create_table_as, run once per slice when the model asks for slices. -#}
+{% macro duckdb__create_table_as(temporary, relation, compiled_code, language='sql', partitioned_by=none, sorted_by=none) -%}
+    {%- set slices = journeymap.build_slices_of(compiled_code) if language == 'sql' and not temporary else 1 -%}
+    {%- if slices > 1 %}
+    set variable journeymap_build_slice = 0;
+    {% endif -%}
+    {{ dbt.duckdb__create_table_as(temporary, relation, compiled_code, language, partitioned_by, sorted_by) }}
+    {%- if slices > 1 %};
+    {% for slice in range(1, slices) %}
+    set variable journeymap_build_slice = {{ slice }};
+    insert into {{ relation }} select * from (
+        {{ compiled_code }}
+    );
+    {% endfor %}
+    reset variable journeymap_build_slice;
+    {%- endif %}
+{%- endmacro %}
