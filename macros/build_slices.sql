@@ -8,15 +8,14 @@
     key (sessions per device) are exact. Incremental runs and other adapters build in one
     statement: there the predicate renders `true`. -#}
 
-{#- How many slices a full build needs: one per `build_slice_rows` rows (a var, 10M by
-    default: fct_events at 10M events under a 3GB memory limit spills ~1 GB) counted by
-    `row_count_sql`. Unit tests and other adapters build in one statement. -#}
+{#- How many slices a full build needs: one per `build_slice_rows` rows (dbt_project.yml)
+    counted by `row_count_sql`. Unit tests and other adapters build in one statement. -#}
 {% macro build_slice_count(row_count_sql) -%}
     {%- if not execute or target.type != 'duckdb' or model.resource_type != 'model' -%}
         {{ return(1) }}
     {%- endif -%}
     {%- set rows = run_query(row_count_sql).columns[0].values()[0] or 0 -%}
-    {%- set rows_per_slice = var('build_slice_rows', 10000000) | int -%}
+    {%- set rows_per_slice = var('build_slice_rows') | int -%}
     {{ return([1, ((rows / rows_per_slice) | round(0, 'ceil') | int)] | max) }}
 {%- endmacro %}
 

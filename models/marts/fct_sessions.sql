@@ -58,9 +58,17 @@ session_events as (
 
 {% else %}
 
+{#- A full build runs in device slices when the event table is big (macros/build_slices.sql):
+    a session never spans devices. -#}
+{%- set build_slices = journeymap.build_slice_count(
+    'select count(session_key) from ' ~ ref('fct_events')
+) %}
+
 session_events as (
 
-    select * from {{ ref('fct_events') }} where session_key is not null
+    select * from {{ ref('fct_events') }}
+    where session_key is not null
+        and {{ journeymap.in_build_slice('session_partition', build_slices) }}
 
 ),
 

@@ -1,5 +1,5 @@
 """A full build in device slices (macros/build_slices.sql) gives exactly the one-statement
-build: fct_events and every mart downstream."""
+build: fct_events, fct_sessions and every mart downstream."""
 
 from __future__ import annotations
 
@@ -33,9 +33,13 @@ def test_sliced_full_build_equals_one_statement_build(built_warehouse, tmp_path)
         quiet=True,
     )
 
-    executed = (settings.dbt_target_dir / "run/journeymap/models/marts/fct_events.sql").read_text()
-    assert executed.count("set variable journeymap_build_slice =") == SLICES
-    assert f"set variable journeymap_build_slice = {SLICES - 1};" in executed
+    executed = settings.dbt_target_dir / "run/journeymap/models/marts"
+    events_sql = (executed / "fct_events.sql").read_text()
+    assert events_sql.count("set variable journeymap_build_slice =") == SLICES
+    assert f"set variable journeymap_build_slice = {SLICES - 1};" in events_sql
+    # Sessions are sized by web/app events only: fewer, but still more than one slice.
+    sessions_sql = (executed / "fct_sessions.sql").read_text()
+    assert 2 <= sessions_sql.count("set variable journeymap_build_slice =") <= SLICES
     assert_same_marts(before, mart_snapshot(settings.duckdb_path))
 
 
