@@ -21,29 +21,9 @@ with
 
 {% if is_incremental() %}
 
-newly_processed as (
-
-    select session_partition, customer_key, is_conversion
-    from {{ ref('fct_events') }}
-    where processed_at > (select max(processed_at) from {{ this }})
-
-),
-
--- Devices with new events, and every device of a customer with a new conversion.
 touched_partitions as (
 
-    select session_partition
-    from newly_processed
-    where session_partition is not null
-
-    union
-
-    select events.session_partition
-    from {{ ref('fct_events') }} as events
-    inner join newly_processed
-        on events.customer_key = newly_processed.customer_key
-        and newly_processed.is_conversion
-    where events.session_partition is not null
+    {{ journeymap.session_partitions_changed_since_last_run() }}
 
 ),
 

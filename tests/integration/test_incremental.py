@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from journeymap.generator import generate
@@ -101,6 +103,116 @@ def test_incremental_day_and_late_events_equal_full_refresh(tmp_path):
     build(settings)
     incremental = mart_snapshot(settings.duckdb_path)
     assert len(incremental["fct_events"]) > events_before
+
+    full = copy_workspace(settings, tmp_path / "full")
+    build(full, full_refresh=True)
+    assert_same_marts(incremental, mart_snapshot(full.duckdb_path))
+
+
+def _restitch_and_convert_late(settings: Settings) -> dict[str, str]:
+    """Land three late records that change history rather than add to it: an identify that
+    claims a device for another customer before its owner's first login (the device's
+    anonymous events move), a CRM update that gives a customer's email to someone else (the
+    email events move; the old holder keeps their other events, none of them reprocessed),
+    and an order placed five minutes after an unconverted session ended (the session
+    converts after the fact)."""
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        email_holder, email = connection.execute(
+            """
+            select events.customer_key, max(dim_customers.email)
+            from marts.fct_events as events
+            inner join marts.dim_customers on dim_customers.customer_key = events.customer_key
+            group by events.customer_key
+            having count(*) filter (where events.identity_source = 'email') > 0
+                and count(*) filter (where events.identity_source <> 'email') > 0
+                -- no event carries both the customer id and the email: nothing the holder
+                -- keeps is reprocessed, only the lost events tell that they changed
+                and count(*) filter (
+                    where events.source = 'email_events' and events.identity_source = 'direct'
+                ) = 0
+            order by events.customer_key
+            limit 1
+            """
+        ).fetchone()
+        device, owner, first_seen, thief = connection.execute(
+            """
+            select devices.identifier, devices.customer_id, devices.identified_at,
+                (select min(customer_id) from intermediate.int_identity_map
+                 where identifier_type = 'anonymous_id'
+                     and customer_id not in (devices.customer_id, $holder))
+            from intermediate.int_identity_map as devices
+            inner join marts.dim_customers on dim_customers.customer_key = devices.customer_id
+            where devices.identifier_type = 'anonymous_id' and dim_customers.orders > 0
+                and devices.customer_id <> $holder
+            order by devices.identifier
+            limit 1
+            """,
+            {"holder": email_holder},
+        ).fetchone()
+        taker_contact = connection.execute(
+            """
+            select customer_id, phone, created_at, lifecycle_stage, plan, region,
+                has_email_consent, has_sms_consent, updated_at
+            from staging.stg_crm__contacts
+            where customer_id not in (?, ?, ?)
+            order by updated_at desc, customer_id
+            limit 1
+            """,
+            [email_holder, owner, thief],
+        ).fetchone()
+        session, buyer, ended_at = connection.execute(
+            """
+            select session_key, customer_key, ended_at
+            from marts.fct_sessions
+            where not converted and customer_key not like 'anon:%' and customer_key <> ?
+            order by session_key
+            limit 1
+            """,
+            [email_holder],
+        ).fetchone()
+    claimed_at = (first_seen - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ordered_at = (ended_at + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (settings.landing_dir / "identifies" / "identifies_late.csv").write_text(
+        "identify_id,anonymous_id,user_id,occurred_at\n"
+        f"idf_late_claim,{device},{thief},{claimed_at}\n"
+    )
+    taker, phone, created_at, stage, plan, region, consent_email, consent_sms, updated_at = (
+        taker_contact
+    )
+    moved_at = (updated_at + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (settings.landing_dir / "crm_contacts" / "crm_contacts_late.csv").write_text(
+        "customer_id,email,phone,created_at,lifecycle_stage,plan,region,consent_email,"
+        "consent_sms,updated_at\n"
+        f"{taker},{email},{phone or ''},{created_at:%Y-%m-%dT%H:%M:%SZ},{stage},{plan or ''},"
+        f"{region},{str(consent_email).lower()},{str(consent_sms).lower()},{moved_at}\n"
+    )
+    (settings.landing_dir / "orders" / "orders_late.csv").write_text(
+        "order_id,customer_id,occurred_at,status,amount,currency\n"
+        f"O-late-order,{buyer},{ordered_at},completed,42.00,USD\n"
+    )
+    return {"owner": owner, "thief": thief, "email_holder": email_holder, "session": session}
+
+
+def test_restitched_device_and_late_order_equal_full_refresh(built_warehouse, tmp_path):
+    settings = copy_workspace(built_warehouse.settings, tmp_path / "copy")
+    before = mart_snapshot(settings.duckdb_path)
+    planted = _restitch_and_convert_late(settings)
+
+    assert _load(settings) == 3
+    build(settings)
+    incremental = mart_snapshot(settings.duckdb_path)
+
+    # The planted changes happened: the device's and the email's holders lost events but not
+    # all of them, the thief gained a device, the session converted.
+    customers_before = before["dim_customers"].set_index("customer_key")
+    customers_after = incremental["dim_customers"].set_index("customer_key")
+    for holder in (planted["owner"], planted["email_holder"]):
+        assert 0 < customers_after.loc[holder, "events"] < customers_before.loc[holder, "events"]
+    assert customers_after.loc[planted["thief"], "devices"] == (
+        customers_before.loc[planted["thief"], "devices"] + 1
+    )
+    sessions = incremental["fct_sessions"].set_index("session_key")
+    assert sessions.loc[planted["session"], "converted"]
 
     full = copy_workspace(settings, tmp_path / "full")
     build(full, full_refresh=True)

@@ -1,0 +1,63 @@
+{#- Per-owner incremental models: a daily run rebuilds only the devices or customers whose
+    events changed, and every such model finds them the same way.
+
+    Each of these models carries `processed_at`: the time it rebuilt a row, or (fct_sessions)
+    the latest processing time of the row's events. Either way `max(processed_at)` of the model
+    is no later than its last run, so fct_events rows processed after it include all the news
+    the model has not seen (and at worst some it has, which it rebuilds to the same rows). -#}
+
+{#- When this model last ran; a model with no rows yet takes everything as new. -#}
+{% macro last_processed_at() -%}
+    (select coalesce(max(processed_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
+{%- endmacro %}
+
+{#- The devices (session_partition) whose sessions may have changed since this model last ran:
+    devices with new or reprocessed events, and every device of a customer with a new
+    conversion (a session's `converted` looks at its customer's orders). A session never spans
+    devices, so rebuilding whole devices recuts sessions exactly. -#}
+{% macro session_partitions_changed_since_last_run() -%}
+    select session_partition
+    from {{ ref('fct_events') }}
+    where processed_at > {{ journeymap.last_processed_at() }}
+        and session_partition is not null
+
+    union
+
+    select events.session_partition
+    from {{ ref('fct_events') }} as events
+    where events.session_partition is not null
+        and events.customer_key in (
+            select customer_key
+            from {{ ref('fct_events') }}
+            where processed_at > {{ journeymap.last_processed_at() }}
+                and is_conversion
+        )
+{%- endmacro %}
+
+{#- The customers whose events changed since this model last ran: int_customer_activity
+    rebuilds a customer (and stamps it) when any of their events is new, reprocessed or gone.
+    Customers who vanished (an anonymous key stitched to a known customer) are removed by
+    `delete_vanished_customers`. -#}
+{% macro customers_changed_since_last_run() -%}
+    select customer_key
+    from {{ ref('int_customer_activity') }}
+    where processed_at > {{ journeymap.last_processed_at() }}
+{%- endmacro %}
+
+{#- A predicate keeping the rows of the customers this run rebuilds: the changed customers in
+    an incremental run, everyone in a full build. -#}
+{% macro is_rebuilt_customer(customer_column) -%}
+    {%- if is_incremental() -%}
+        {{ customer_column }} in ({{ journeymap.customers_changed_since_last_run() }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of per-customer incremental models: delete+insert replaces the customers a run
+    rebuilt, but a customer key with no events left (an `anon:` key whose device is now known)
+    produces no row to replace; this removes them. Harmless after a full build. -#}
+{% macro delete_vanished_customers(customers_relation, customer_column='customer_key') -%}
+    delete from {{ this }}
+    where customer_key not in (select {{ customer_column }} from {{ customers_relation }})
+{%- endmacro %}

@@ -1,0 +1,74 @@
+{#- The ordered canonical steps of every customer's path (the path_grain 'customer' half of
+    int_path_steps): everything the customer did, across channels, outside
+    var path_excluded_events, up to and including their first conversion, consecutive repeats
+    collapsed.
+
+    Incremental per customer: a run rebuilds the customers int_customer_activity rebuilt since
+    this model last ran (any of their events new, reprocessed or gone); customers with no
+    events left are deleted by the post-hook. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        tmp_relation_type='transient',
+        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+    )
+}}
+
+{#- fct_events is read twice rather than through one CTE, which DuckDB would materialize.
+    int_customer_activity is read through a macro in the incremental branch. #}
+-- depends_on: {{ ref('int_customer_activity') }}
+
+with first_conversions as (
+
+    select customer_key, min(occurred_at) as first_converted_at
+    from {{ ref('fct_events') }}
+    where is_conversion
+        and {{ journeymap.is_rebuilt_customer('customer_key') }}
+    group by customer_key
+
+),
+
+customer_events as (
+
+    select
+        events.customer_key,
+        events.event_key,
+        events.occurred_at,
+        events.canonical_event,
+        first_conversions.first_converted_at is not null as converted,
+        lag(events.canonical_event) over (
+            partition by events.customer_key order by events.occurred_at, events.event_key
+        ) as previous_event
+    from {{ ref('fct_events') }} as events
+    left join first_conversions on events.customer_key = first_conversions.customer_key
+    where {{ journeymap.is_rebuilt_customer('events.customer_key') }}
+        and (
+            first_conversions.first_converted_at is null
+            or events.occurred_at <= first_conversions.first_converted_at
+        )
+        and {{ journeymap.path_event_filter('events') }}
+
+),
+
+final as (
+
+    select
+        'customer' as path_grain,
+        customer_key as path_owner_key,
+        customer_key,
+        row_number() over (partition by customer_key order by occurred_at, event_key) as step_index,
+        count(*) over (partition by customer_key) as path_step_count,
+        canonical_event,
+        lead(canonical_event) over (partition by customer_key order by occurred_at, event_key) as next_event,
+        occurred_at,
+        converted,
+        {{ dbt.current_timestamp() }} as processed_at
+    from customer_events
+    where previous_event is null or previous_event <> canonical_event
+
+)
+
+select * from final
