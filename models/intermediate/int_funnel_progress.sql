@@ -1,14 +1,31 @@
 {#- How far each customer got in each funnel of funnel_definitions: one row per customer,
     funnel and step reached. A customer enters at their first step-1 event; step n counts at the
     first step-n event within the funnel's window from entry and - for `strict` funnels - not
-    before step n-1. The entry event's device and channel label the whole attempt. -#}
+    before step n-1. The entry event's device and channel label the whole attempt.
+
+    Incremental per customer: a run rebuilds the customers int_customer_activity rebuilt since
+    it last ran (macros/incremental_owners.sql). -#}
+
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        tmp_relation_type='transient',
+        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+    )
+}}
 
 {#- Steps are unrolled up to var funnel_max_steps; a step nobody can reach costs an empty join. -#}
 {%- set max_steps = var('funnel_max_steps') %}
 
+-- depends_on: {{ ref('int_customer_activity') }}
+
 with events as (
 
     select * from {{ ref('fct_events') }}
+    where {{ journeymap.is_rebuilt_customer('customer_key') }}
 
 ),
 
@@ -101,7 +118,7 @@ step_{{ step }} as (
 final as (
 
     {% for step in range(1, max_steps + 1) %}
-    select * from step_{{ step }}
+    select *, {{ dbt.current_timestamp() }} as processed_at from step_{{ step }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

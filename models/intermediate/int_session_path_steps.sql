@@ -37,6 +37,14 @@ events as (
 
 ),
 
+sessions as (
+
+    select session_key, converted
+    from {{ ref('fct_sessions') }}
+    where session_partition in (select session_partition from changed_partitions)
+
+),
+
 {% else %}
 
 events as (
@@ -46,13 +54,13 @@ events as (
 
 ),
 
-{% endif %}
-
 sessions as (
 
     select session_key, converted from {{ ref('fct_sessions') }}
 
 ),
+
+{% endif %}
 
 session_events as (
 

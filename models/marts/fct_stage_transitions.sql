@@ -2,11 +2,28 @@
     stage reached just before (in time), and whether and when they went on to the next stage
     of the journey order (awareness > consideration > purchase > retention > advocacy).
     "Went on" means an event of the next stage at or after first reaching this one: a customer
-    who used the app (retention) before buying still goes on to retention if they use it after. -#}
+    who used the app (retention) before buying still goes on to retention if they use it after.
+
+    Incremental per customer: a run rebuilds the customers int_customer_activity rebuilt since
+    it last ran (macros/incremental_owners.sql). -#}
+
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        tmp_relation_type='transient',
+        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+    )
+}}
+
+-- depends_on: {{ ref('int_customer_activity') }}
 
 with events as (
 
     select * from {{ ref('fct_events') }}
+    where {{ journeymap.is_rebuilt_customer('customer_key') }}
 
 ),
 
@@ -96,7 +113,8 @@ final as (
         next_stage.journey_stage is not null as reached_next_stage,
         {{ journeymap.hours_between('sequenced.first_reached_at', 'next_stage.first_reached_at') }}
             as hours_to_next_stage,
-        sequenced.depth_rank = 1 as is_furthest_stage
+        sequenced.depth_rank = 1 as is_furthest_stage,
+        {{ dbt.current_timestamp() }} as processed_at
     from sequenced
     left join next_stage_reach as next_stage
         on sequenced.customer_key = next_stage.customer_key

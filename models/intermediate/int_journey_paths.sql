@@ -1,0 +1,89 @@
+{#- One row per path: each session's and each customer's ordered canonical path (consecutive
+    repeats collapsed, cut at var max_path_steps) and whether it converted, before the
+    figures across all paths that fct_journey_paths adds.
+
+    The path string is pivoted from the first max_path_steps steps and concatenated, not built
+    by an ordered string aggregate: DuckDB holds every group's ordered list in memory, and at
+    100M events (140M steps) that ran out of memory; a plain aggregate spills.
+
+    Incremental: rebuilds the paths of the devices and customers whose steps were rebuilt
+    since it last ran (`rebuild_key`: the device for session paths, the customer for
+    customer paths), so recut sessions are replaced whole; paths of customers with no events
+    left are deleted by the post-hook. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['path_grain', 'rebuild_key'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        tmp_relation_type='transient',
+        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+    )
+}}
+
+{%- set max_steps = var('max_path_steps') | int %}
+{%- set rebuilt_steps = 'processed_at > ' ~ journeymap.last_processed_at() if is_incremental() else 'true' %}
+{%- set step_columns = 'path_owner_key, customer_key, step_index, path_step_count, canonical_event, occurred_at, converted' %}
+
+-- depends_on: {{ ref('int_customer_activity') }}
+
+with steps as (
+
+    select 'session' as path_grain, session_partition as rebuild_key, {{ step_columns }}
+    from {{ ref('int_session_path_steps') }}
+    where {{ rebuilt_steps }}
+
+    union all
+
+    select 'customer' as path_grain, customer_key as rebuild_key, {{ step_columns }}
+    from {{ ref('int_customer_path_steps') }}
+    where {{ rebuilt_steps }}
+
+),
+
+path_steps as (
+
+    select
+        path_grain,
+        path_owner_key,
+        max(rebuild_key) as rebuild_key,
+        max(customer_key) as customer_key,
+        {% for position in range(1, max_steps + 1) -%}
+        max(case when step_index = {{ position }} then canonical_event end) as step_{{ position }},
+        {% endfor -%}
+        count(*) as path_steps,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        max(case when step_index = path_step_count then canonical_event end) as last_event,
+        max(case when converted then 1 else 0 end) = 1 as converted
+    from steps
+    group by path_grain, path_owner_key
+
+),
+
+-- Steps are numbered 1..n without gaps, so the missing ones are all at the end.
+final as (
+
+    select
+        {{ journeymap.surrogate_key(['path_grain', 'path_owner_key']) }} as path_key,
+        path_grain,
+        path_owner_key,
+        rebuild_key,
+        customer_key,
+        step_1
+        {%- for position in range(2, max_steps + 1) %}
+            || coalesce(' > ' || step_{{ position }}, '')
+        {%- endfor %} as path,
+        path_steps,
+        path_steps > {{ max_steps }} as is_truncated,
+        step_1 as first_event,
+        last_event,
+        started_at,
+        ended_at,
+        converted,
+        {{ dbt.current_timestamp() }} as processed_at
+    from path_steps
+
+)
+
+select * from final
