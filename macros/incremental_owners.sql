@@ -34,6 +34,27 @@
         )
 {%- endmacro %}
 
+{#- The sessions whose path may have changed since this model last ran: sessions with new or
+    reprocessed events (fct_events reprocesses every event of a device from a late event on,
+    so a recut session always has some), and the sessions of a customer with a new conversion. -#}
+{% macro sessions_changed_since_last_run() -%}
+    select session_key
+    from {{ ref('fct_events') }}
+    where processed_at > {{ journeymap.last_processed_at() }}
+        and session_key is not null
+
+    union
+
+    select session_key
+    from {{ ref('fct_sessions') }}
+    where customer_key in (
+        select customer_key
+        from {{ ref('fct_events') }}
+        where processed_at > {{ journeymap.last_processed_at() }}
+            and is_conversion
+    )
+{%- endmacro %}
+
 {#- The customers whose events changed since this model last ran: int_customer_activity
     rebuilds a customer (and stamps it) when any of their events is new, reprocessed or gone.
     Customers who vanished (an anonymous key stitched to a known customer) are removed by
@@ -54,10 +75,20 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of per-customer incremental models: delete+insert replaces the customers a run
-    rebuilt, but a customer key with no events left (an `anon:` key whose device is now known)
-    produces no row to replace; this removes them. Harmless after a full build. -#}
-{% macro delete_vanished_customers(customers_relation, customer_column='customer_key') -%}
+{#- Post-hook of per-owner incremental models: delete+insert replaces the owners a run
+    rebuilt, but an owner with nothing left (an `anon:` key whose device is now known, a
+    session merged into an earlier one by a late event) produces no row to replace; this
+    removes the rows whose owner is no longer in `owners_relation`. Harmless after a full build. -#}
+{% macro delete_vanished_owners(owner_column, owners_relation, owners_column, where='true') -%}
     delete from {{ this }}
-    where customer_key not in (select {{ customer_column }} from {{ customers_relation }})
+    where {{ where }}
+        and {{ owner_column }} not in (select {{ owners_column }} from {{ owners_relation }})
+{%- endmacro %}
+
+{% macro delete_vanished_customers(customers_relation) -%}
+    {{ journeymap.delete_vanished_owners('customer_key', customers_relation, 'customer_key') }}
+{%- endmacro %}
+
+{% macro delete_vanished_sessions(where='true') -%}
+    {{ journeymap.delete_vanished_owners('path_owner_key', ref('fct_sessions'), 'session_key', where) }}
 {%- endmacro %}

@@ -6,18 +6,20 @@
     by an ordered string aggregate: DuckDB holds every group's ordered list in memory, and at
     100M events (140M steps) that ran out of memory; a plain aggregate spills.
 
-    Incremental: rebuilds the paths of the devices and customers whose steps were rebuilt
-    since it last ran (`rebuild_key`: the device for session paths, the customer for
-    customer paths), so recut sessions are replaced whole; paths of customers with no events
-    left are deleted by the post-hook. -#}
+    Incremental: rebuilds the paths whose steps were rebuilt since it last ran (all steps of
+    a path are rebuilt together); paths of sessions merged into another and of customers with
+    no events left are deleted by the post-hooks. -#}
 {{
     config(
         materialized='incremental',
-        unique_key=['path_grain', 'rebuild_key'],
+        unique_key=['path_grain', 'path_owner_key'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         tmp_relation_type='transient',
-        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+        post_hook=[
+            "{{ journeymap.delete_vanished_sessions(where=\"path_grain = 'session'\") }}",
+            "{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+        ],
     )
 }}
 
@@ -25,17 +27,17 @@
 {%- set rebuilt_steps = 'processed_at > ' ~ journeymap.last_processed_at() if is_incremental() else 'true' %}
 {%- set step_columns = 'path_owner_key, customer_key, step_index, path_step_count, canonical_event, occurred_at, converted' %}
 
--- depends_on: {{ ref('int_customer_activity') }}
+-- depends_on: {{ ref('int_customer_activity') }}, {{ ref('fct_sessions') }}
 
 with steps as (
 
-    select 'session' as path_grain, session_partition as rebuild_key, {{ step_columns }}
+    select 'session' as path_grain, {{ step_columns }}
     from {{ ref('int_session_path_steps') }}
     where {{ rebuilt_steps }}
 
     union all
 
-    select 'customer' as path_grain, customer_key as rebuild_key, {{ step_columns }}
+    select 'customer' as path_grain, {{ step_columns }}
     from {{ ref('int_customer_path_steps') }}
     where {{ rebuilt_steps }}
 
@@ -46,7 +48,6 @@ path_steps as (
     select
         path_grain,
         path_owner_key,
-        max(rebuild_key) as rebuild_key,
         max(customer_key) as customer_key,
         {% for position in range(1, max_steps + 1) -%}
         max(case when step_index = {{ position }} then canonical_event end) as step_{{ position }},
@@ -68,7 +69,6 @@ final as (
         {{ journeymap.surrogate_key(['path_grain', 'path_owner_key']) }} as path_key,
         path_grain,
         path_owner_key,
-        rebuild_key,
         customer_key,
         step_1
         {%- for position in range(2, max_steps + 1) %}

@@ -3,16 +3,17 @@
     collapsed. Step index, step count and next step come from one window pass over the
     collapsed steps; `converted` is joined after collapsing, when there are fewer rows.
 
-    Incremental per device: a run rebuilds every session of the devices whose sessions may have
-    changed since it last ran (new or recut events, a new conversion of their customer), the
-    same devices fct_sessions rebuilds; delete+insert on the device drops recut sessions. -#}
+    Incremental per session: a run rebuilds the sessions with new or reprocessed events and
+    the sessions of customers with a new conversion (macros/incremental_owners.sql); sessions
+    a late event merged into another are deleted by the post-hook. -#}
 {{
     config(
         materialized='incremental',
-        unique_key='session_partition',
+        unique_key='path_owner_key',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         tmp_relation_type='transient',
+        post_hook="{{ journeymap.delete_vanished_sessions() }}",
     )
 }}
 
@@ -23,17 +24,17 @@ with
 
 {% if is_incremental() %}
 
-changed_partitions as (
+changed_sessions as (
 
-    {{ journeymap.session_partitions_changed_since_last_run() }}
+    {{ journeymap.sessions_changed_since_last_run() }}
 
 ),
 
 events as (
 
-    select session_key, session_partition, customer_key, event_key, occurred_at, canonical_event
+    select session_key, customer_key, event_key, occurred_at, canonical_event
     from {{ ref('fct_events') }}
-    where session_partition in (select session_partition from changed_partitions)
+    where session_key in (select session_key from changed_sessions)
 
 ),
 
@@ -41,7 +42,7 @@ sessions as (
 
     select session_key, converted
     from {{ ref('fct_sessions') }}
-    where session_partition in (select session_partition from changed_partitions)
+    where session_key in (select session_key from changed_sessions)
 
 ),
 
@@ -49,7 +50,7 @@ sessions as (
 
 events as (
 
-    select session_key, session_partition, customer_key, event_key, occurred_at, canonical_event
+    select session_key, customer_key, event_key, occurred_at, canonical_event
     from {{ ref('fct_events') }}
 
 ),
@@ -80,7 +81,6 @@ final as (
     select
         'session' as path_grain,
         collapsed.session_key as path_owner_key,
-        collapsed.session_partition,
         collapsed.customer_key,
         row_number() over (
             partition by collapsed.session_key

@@ -114,8 +114,9 @@ def _restitch_and_convert_late(settings: Settings) -> dict[str, str]:
     claims a device for another customer before its owner's first login (the device's
     anonymous events move), a CRM update that gives a customer's email to someone else (the
     email events move; the old holder keeps their other events, none of them reprocessed),
-    and an order placed five minutes after an unconverted session ended (the session
-    converts after the fact)."""
+    an order placed five minutes after an unconverted session ended (the session converts
+    after the fact), and a late page view that bridges two web sessions of a device (the
+    later session merges into the earlier one and its key disappears)."""
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
         email_holder, email = connection.execute(
             """
@@ -170,6 +171,30 @@ def _restitch_and_convert_late(settings: Settings) -> dict[str, str]:
             """,
             [email_holder],
         ).fetchone()
+        device_of_merge, merged_session, bridge_at = connection.execute(
+            """
+            select session_partition, session_key,
+                previous_ended_at + (started_at - previous_ended_at) / 2
+            from (
+                select *, lag(ended_at) over (
+                    partition by session_partition order by started_at
+                ) as previous_ended_at
+                from marts.fct_sessions
+                where channel = 'web' and session_partition not like 'user:%'
+            ) as sessions
+            where started_at - previous_ended_at < interval 59 minute
+                and customer_key not in (?, ?, ?)
+            order by session_key
+            limit 1
+            """,
+            [email_holder, owner, thief],
+        ).fetchone()
+    (settings.landing_dir / "web_events" / "web_events_late.csv").write_text(
+        "event_id,anonymous_id,user_id,event_type,event_name,occurred_at,page_url,referrer,"
+        "utm_source,utm_medium,utm_campaign,device_type,properties\n"
+        f"evt_late_bridge,{device_of_merge},,page,Home Page Viewed,"
+        f"{bridge_at:%Y-%m-%dT%H:%M:%SZ},https://shop.example.com/,,,,,desktop,{{}}\n"
+    )
     claimed_at = (first_seen - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     ordered_at = (ended_at + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     (settings.landing_dir / "identifies" / "identifies_late.csv").write_text(
@@ -190,15 +215,23 @@ def _restitch_and_convert_late(settings: Settings) -> dict[str, str]:
         "order_id,customer_id,occurred_at,status,amount,currency\n"
         f"O-late-order,{buyer},{ordered_at},completed,42.00,USD\n"
     )
-    return {"owner": owner, "thief": thief, "email_holder": email_holder, "session": session}
+    return {
+        "owner": owner,
+        "thief": thief,
+        "email_holder": email_holder,
+        "session": session,
+        "merged_session": merged_session,
+    }
 
 
-def test_restitched_device_and_late_order_equal_full_refresh(built_warehouse, tmp_path):
+def test_restitched_identities_late_order_and_bridging_event_equal_full_refresh(
+    built_warehouse, tmp_path
+):
     settings = copy_workspace(built_warehouse.settings, tmp_path / "copy")
     before = mart_snapshot(settings.duckdb_path)
     planted = _restitch_and_convert_late(settings)
 
-    assert _load(settings) == 3
+    assert _load(settings) == 4
     build(settings)
     incremental = mart_snapshot(settings.duckdb_path)
 
@@ -213,6 +246,9 @@ def test_restitched_device_and_late_order_equal_full_refresh(built_warehouse, tm
     )
     sessions = incremental["fct_sessions"].set_index("session_key")
     assert sessions.loc[planted["session"], "converted"]
+    assert planted["merged_session"] in set(before["fct_sessions"].session_key)
+    assert planted["merged_session"] not in sessions.index
+    assert planted["merged_session"] not in set(incremental["fct_journey_paths"].path_owner_key)
 
     full = copy_workspace(settings, tmp_path / "full")
     build(full, full_refresh=True)
