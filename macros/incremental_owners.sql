@@ -92,3 +92,16 @@
 {% macro delete_vanished_sessions(where='true') -%}
     {{ journeymap.delete_vanished_owners('path_owner_key', ref('fct_sessions'), 'session_key', where) }}
 {%- endmacro %}
+
+{#- The configuration every per-customer incremental model shares: delete+insert of the
+    rebuilt customers, and the post-hook that removes customers with no events left. -#}
+{% macro per_customer_incremental_config() -%}
+    {{ config(
+        materialized='incremental',
+        unique_key='customer_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        tmp_relation_type='transient',
+        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+    ) }}
+{%- endmacro %}

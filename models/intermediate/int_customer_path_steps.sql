@@ -6,16 +6,7 @@
     Incremental per customer: a run rebuilds the customers int_customer_activity rebuilt since
     this model last ran (any of their events new, reprocessed or gone); customers with no
     events left are deleted by the post-hook. -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key='customer_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tmp_relation_type='transient',
-        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
-    )
-}}
+{{ journeymap.per_customer_incremental_config() }}
 
 {#- fct_events is read twice rather than through one CTE, which DuckDB would materialize.
     int_customer_activity is read through a macro in the incremental branch. #}

@@ -7,16 +7,7 @@
     Incremental per customer: a run rebuilds the customers int_customer_activity rebuilt since
     it last ran (macros/incremental_owners.sql). -#}
 
-{{
-    config(
-        materialized='incremental',
-        unique_key='customer_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tmp_relation_type='transient',
-        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
-    )
-}}
+{{ journeymap.per_customer_incremental_config() }}
 
 -- depends_on: {{ ref('int_customer_activity') }}
 
