@@ -11,6 +11,15 @@
     (select coalesce(max(processed_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
 {%- endmacro %}
 
+{#- Customers with a conversion processed since this model last ran: a session's `converted`
+    looks at its customer's orders, so their sessions change too. -#}
+{% macro customers_with_new_conversions() -%}
+    select customer_key
+    from {{ ref('fct_events') }}
+    where processed_at > {{ journeymap.last_processed_at() }}
+        and is_conversion
+{%- endmacro %}
+
 {#- The devices (session_partition) whose sessions may have changed since this model last ran:
     devices with new or reprocessed events, and every device of a customer with a new
     conversion (a session's `converted` looks at its customer's orders). A session never spans
@@ -26,12 +35,7 @@
     select events.session_partition
     from {{ ref('fct_events') }} as events
     where events.session_partition is not null
-        and events.customer_key in (
-            select customer_key
-            from {{ ref('fct_events') }}
-            where processed_at > {{ journeymap.last_processed_at() }}
-                and is_conversion
-        )
+        and events.customer_key in ({{ journeymap.customers_with_new_conversions() }})
 {%- endmacro %}
 
 {#- The sessions whose path may have changed since this model last ran: sessions with new or
@@ -47,12 +51,7 @@
 
     select session_key
     from {{ ref('fct_sessions') }}
-    where customer_key in (
-        select customer_key
-        from {{ ref('fct_events') }}
-        where processed_at > {{ journeymap.last_processed_at() }}
-            and is_conversion
-    )
+    where customer_key in ({{ journeymap.customers_with_new_conversions() }})
 {%- endmacro %}
 
 {#- The customers whose events changed since this model last ran: int_customer_activity
@@ -93,15 +92,22 @@
     {{ journeymap.delete_vanished_owners('path_owner_key', ref('fct_sessions'), 'session_key', where) }}
 {%- endmacro %}
 
-{#- The configuration every per-customer incremental model shares: delete+insert of the
-    rebuilt customers, and the post-hook that removes customers with no events left. -#}
-{% macro per_customer_incremental_config() -%}
+{#- The configuration every per-owner incremental model shares: delete+insert of the owners
+    a run rebuilt, and the post-hook(s) that remove owners with nothing left. -#}
+{% macro per_owner_incremental_config(unique_key, post_hook) -%}
     {{ config(
         materialized='incremental',
-        unique_key='customer_key',
+        unique_key=unique_key,
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         tmp_relation_type='transient',
-        post_hook="{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+        post_hook=post_hook,
+    ) }}
+{%- endmacro %}
+
+{% macro per_customer_incremental_config() -%}
+    {{ journeymap.per_owner_incremental_config(
+        'customer_key',
+        "{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
     ) }}
 {%- endmacro %}

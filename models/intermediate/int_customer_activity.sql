@@ -8,16 +8,10 @@
     are deleted by the post-hook. `processed_at` says when a customer's row was rebuilt; the
     other per-customer models rebuild the customers stamped after their own last run
     (macros/incremental_owners.sql). -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key='customer_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tmp_relation_type='transient',
-        post_hook="{{ journeymap.delete_vanished_customers(ref('fct_events')) }}",
-    )
-}}
+{{ journeymap.per_owner_incremental_config(
+    'customer_key',
+    "{{ journeymap.delete_vanished_customers(ref('fct_events')) }}",
+) }}
 
 {#- Touches are what the customer did or saw; the system's own sends are not a touch. -#}
 {%- set is_touch = "canonical_event not in ('email_sent', 'email_delivered')" %}

@@ -9,19 +9,13 @@
     Incremental: rebuilds the paths whose steps were rebuilt since it last ran (all steps of
     a path are rebuilt together); paths of sessions merged into another and of customers with
     no events left are deleted by the post-hooks. -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key=['path_grain', 'path_owner_key'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tmp_relation_type='transient',
-        post_hook=[
-            "{{ journeymap.delete_vanished_sessions(where=\"path_grain = 'session'\") }}",
-            "{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
-        ],
-    )
-}}
+{{ journeymap.per_owner_incremental_config(
+    ['path_grain', 'path_owner_key'],
+    [
+        "{{ journeymap.delete_vanished_sessions(where=\"path_grain = 'session'\") }}",
+        "{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+    ],
+) }}
 
 {%- set max_steps = var('max_path_steps') | int %}
 {%- set rebuilt_steps = 'processed_at > ' ~ journeymap.last_processed_at() if is_incremental() else 'true' %}

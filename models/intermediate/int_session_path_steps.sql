@@ -6,16 +6,10 @@
     Incremental per session: a run rebuilds the sessions with new or reprocessed events and
     the sessions of customers with a new conversion (macros/incremental_owners.sql); sessions
     a late event merged into another are deleted by the post-hook. -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key='path_owner_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tmp_relation_type='transient',
-        post_hook="{{ journeymap.delete_vanished_sessions() }}",
-    )
-}}
+{{ journeymap.per_owner_incremental_config(
+    'path_owner_key',
+    "{{ journeymap.delete_vanished_sessions() }}",
+) }}
 
 {#- The incremental branch reads fct_events through a macro; dbt learns the dependency here. #}
 -- depends_on: {{ ref('fct_events') }}
