@@ -64,13 +64,19 @@
     where processed_at > {{ journeymap.last_processed_at() }}
 {%- endmacro %}
 
+{#- How many slices the full build of a per-owner model runs in: one per `build_slice_rows`
+    events of fct_events (macros/build_slices.sql). An owner's rows always land in one slice. -#}
+{% macro per_owner_build_slices() -%}
+    {{ return(journeymap.build_slice_count('select count(*) from ' ~ ref('fct_events'))) }}
+{%- endmacro %}
+
 {#- A predicate keeping the rows of the customers this run rebuilds: the changed customers in
-    an incremental run, everyone in a full build. -#}
+    an incremental run, everyone in a full build (in customer slices when fct_events is big). -#}
 {% macro is_rebuilt_customer(customer_column) -%}
     {%- if is_incremental() -%}
         {{ customer_column }} in ({{ journeymap.customers_changed_since_last_run() }})
     {%- else -%}
-        true
+        {{ journeymap.in_build_slice(customer_column, journeymap.per_owner_build_slices()) }}
     {%- endif -%}
 {%- endmacro %}
 

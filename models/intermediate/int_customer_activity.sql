@@ -15,7 +15,13 @@
 
 {#- Touches are what the customer did or saw; the system's own sends are not a touch. -#}
 {%- set is_touch = "canonical_event not in ('email_sent', 'email_delivered')" %}
-{%- set is_rebuilt = 'customer_key in (select customer_key from customers_to_rebuild)' if is_incremental() else 'true' %}
+{#- The customers this run rebuilds; a full build runs in customer slices when fct_events is
+    big (macros/build_slices.sql). -#}
+{%- if is_incremental() %}
+{%- set is_rebuilt = 'customer_key in (select customer_key from customers_to_rebuild)' %}
+{%- else %}
+{%- set is_rebuilt = journeymap.in_build_slice('customer_key', journeymap.per_owner_build_slices()) %}
+{%- endif %}
 
 with
 

@@ -42,16 +42,22 @@ sessions as (
 
 {% else %}
 
+{#- A full build runs in session slices when fct_events is big (macros/build_slices.sql). -#}
+{%- set in_slice = journeymap.in_build_slice('session_key', journeymap.per_owner_build_slices()) %}
+
 events as (
 
     select session_key, customer_key, event_key, occurred_at, canonical_event
     from {{ ref('fct_events') }}
+    where {{ in_slice }}
 
 ),
 
 sessions as (
 
-    select session_key, converted from {{ ref('fct_sessions') }}
+    select session_key, converted
+    from {{ ref('fct_sessions') }}
+    where {{ in_slice }}
 
 ),
 

@@ -1,5 +1,6 @@
 """A full build in device slices (macros/build_slices.sql) gives exactly the one-statement
-build: fct_events, fct_sessions and every mart downstream."""
+build: fct_events, fct_sessions, the per-owner path and customer tables (sliced by session
+or customer) and every mart downstream."""
 
 from __future__ import annotations
 
@@ -40,6 +41,17 @@ def test_sliced_full_build_equals_one_statement_build(built_warehouse, tmp_path)
     # Sessions are sized by web/app events only: fewer, but still more than one slice.
     sessions_sql = (executed / "fct_sessions.sql").read_text()
     assert 2 <= sessions_sql.count("set variable journeymap_build_slice =") <= SLICES
+    # Per-owner models are sized by fct_events' rows (= events): sliced by session or customer.
+    run_dir = settings.dbt_target_dir / "run/journeymap/models"
+    for model in (
+        "intermediate/int_session_path_steps",
+        "intermediate/int_customer_activity",
+        "intermediate/int_customer_path_steps",
+        "intermediate/int_funnel_progress",
+        "marts/fct_stage_transitions",
+    ):
+        sql = (run_dir / f"{model}.sql").read_text()
+        assert sql.count("set variable journeymap_build_slice =") == SLICES, model
     assert_same_marts(before, mart_snapshot(settings.duckdb_path))
 
 
