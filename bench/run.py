@@ -469,6 +469,11 @@ def bench_size(
         settings, "build_incremental", ["build"], logs, args.threads
     )
     result["fct_events_rows"] = _count(settings.duckdb_path, "marts.fct_events")
+    # The same build once more with nothing new: what a daily run costs however small the day
+    # (tests on whole tables, models that rebuild in full, dbt start-up).
+    result["build_no_new_data"] = dbt_step(
+        settings, "build_no_new_data", ["build"], logs, args.threads
+    )
     result["load_average_at_end"] = load_average()
     result["derived"] = derive(result)
     if not args.keep:  # with --keep, raw_snapshot.duckdb stays for experiments
@@ -502,9 +507,10 @@ def derive(result: dict[str, Any]) -> dict[str, Any]:
     run = _seconds(result, "run_full")
     baseline = _seconds(result, "baseline")
     incremental = _seconds(result, "build_incremental")
+    no_new_data = _seconds(result, "build_no_new_data")
     peaks = [
         result.get(step, {}).get("peak_rss_bytes") or 0
-        for step in ("build_full", "run_full", "build_incremental")
+        for step in ("build_full", "run_full", "build_incremental", "build_no_new_data")
     ]
     cpu = {
         step: _seconds(result, step, "cpu_seconds")
@@ -517,6 +523,7 @@ def derive(result: dict[str, Any]) -> dict[str, Any]:
         "build_over_baseline_cpu": _ratio(cpu["build_full"], cpu["baseline"]),
         "run_over_baseline_cpu": _ratio(cpu["run_full"], cpu["baseline"]),
         "incremental_over_full_build_cpu": _ratio(cpu["build_incremental"], cpu["build_full"]),
+        "no_new_data_over_full_build": _ratio(no_new_data, build),
         "tests_share_of_build": (build - run) / build if build and run else None,
         "peak_rss_bytes": max(peaks),
         "seconds_per_million_events": {
@@ -738,6 +745,11 @@ SUMMARY_ROWS: list[tuple[str, Any]] = [
         "incremental / full build (target <= 10%)",
         _wall_cpu_ratio("incremental_over_full_build", "incremental_over_full_build_cpu", True),
     ),
+    ("dbt build, no new data (a daily run's fixed cost)", _time("build_no_new_data")),
+    (
+        "no new data / full build",
+        lambda s: _fmt_ratio(_get(s, "derived", "no_new_data_over_full_build"), True),
+    ),
     ("peak RSS, full build", lambda s: _fmt_bytes(_get(s, "build_full", "peak_rss_bytes"))),
     ("peak RSS, full run", lambda s: _fmt_bytes(_get(s, "run_full", "peak_rss_bytes"))),
     (
@@ -899,6 +911,7 @@ def markdown(report: dict[str, Any]) -> str:
             ("build_full", "full build"),
             ("run_full", "full run"),
             ("build_incremental", "incremental build"),
+            ("build_no_new_data", "build with no new data"),
         ):
             dbt = s.get(step, {}).get("dbt", {})
             if not dbt.get("available"):
