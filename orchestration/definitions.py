@@ -31,7 +31,7 @@ from orchestration.checks import expectation_checks
 from orchestration.demo import PROGRESS_LOGGER, progress_logger
 from orchestration.jobs import demo_job, full_job
 from orchestration.resources import build_resources
-from orchestration.schedules import daily_full_refresh
+from orchestration.schedules import journeymap_daily
 from orchestration.sensors import landing_files_sensor
 
 
@@ -42,7 +42,7 @@ def build_definitions(settings: Settings | None = None, kind: str | None = None)
         assets=[sample_data, *raw_assets, *dbt_assets_defs, *ml_assets, *report_assets],
         asset_checks=expectation_checks,
         jobs=[full_job, demo_job],
-        schedules=[daily_full_refresh],
+        schedules=[journeymap_daily],
         sensors=[landing_files_sensor],
         resources=build_resources(settings, kind),
         # One step at a time in one process: DuckDB allows one writer per file. Applies to runs

@@ -6,7 +6,7 @@ from dagster import DefaultScheduleStatus, ScheduleDefinition
 
 from orchestration.jobs import full_job
 
-daily_full_refresh = ScheduleDefinition(
+journeymap_daily = ScheduleDefinition(
     name="journeymap_daily",
     job=full_job,
     cron_schedule="0 5 * * *",
