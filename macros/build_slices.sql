@@ -19,14 +19,19 @@
     {{ return([1, ((rows / rows_per_slice) | round(0, 'ceil') | int)] | max) }}
 {%- endmacro %}
 
-{#- The filter that keeps the current slice. Outside a sliced build (dbt show, a hand run of
-    the compiled SQL) the DuckDB variable is unset and every row passes. The marker comment
-    tells `create_table_as` how many slices to run. -#}
+{#- The filter that keeps the current slice: a range of the key's 64-bit hash. A range, not
+    `hash % slices`, because DuckDB pushes a comparison down through the event-stream views'
+    joins and unions to each source's scan, so a slice stitches and maps only its own events;
+    it keeps a modulo (an expression that could throw) above them, and every slice then did
+    the whole stream's joins. Outside a sliced build (dbt show, a hand run of the compiled SQL)
+    the DuckDB variables are unset and every row passes. The marker comment tells
+    `create_table_as` how many slices to run. -#}
 {% macro in_build_slice(key_expression, slices) -%}
     {%- if slices > 1 -%}
         /* journeymap:build_slices={{ slices }} */
-        hash({{ key_expression }}) % {{ slices }}
-            = coalesce(getvariable('journeymap_build_slice'), hash({{ key_expression }}) % {{ slices }})
+        hash({{ key_expression }}) between
+            coalesce(getvariable('journeymap_build_slice_from'), 0::ubigint)
+            and coalesce(getvariable('journeymap_build_slice_to'), {{ 2 ** 64 - 1 }}::ubigint)
     {%- else -%}
         true
     {%- endif -%}
@@ -37,20 +42,28 @@
     {{ return(marker.group(1) | int if marker else 1) }}
 {%- endmacro %}
 
+{#- Sets the hash range of slice `slice` of `slices` (equal ranges; the last ends at 2^64 - 1). -#}
+{% macro set_build_slice(slice, slices) -%}
+    {%- set width = (2 ** 64) // slices -%}
+    set variable journeymap_build_slice_from = {{ slice * width }}::ubigint;
+    set variable journeymap_build_slice_to = {{ (slice + 1) * width - 1 if slice < slices - 1 else 2 ** 64 - 1 }}::ubigint;
+{%- endmacro %}
+
 {#- dbt-duckdb's create_table_as, run once per slice when the model asks for slices. -#}
 {% macro duckdb__create_table_as(temporary, relation, compiled_code, language='sql', partitioned_by=none, sorted_by=none) -%}
     {%- set slices = journeymap.build_slices_of(compiled_code) if language == 'sql' and not temporary else 1 -%}
     {%- if slices > 1 %}
-    set variable journeymap_build_slice = 0;
+    {{ journeymap.set_build_slice(0, slices) }}
     {% endif -%}
     {{ dbt.duckdb__create_table_as(temporary, relation, compiled_code, language, partitioned_by, sorted_by) }}
     {%- if slices > 1 %};
     {% for slice in range(1, slices) %}
-    set variable journeymap_build_slice = {{ slice }};
+    {{ journeymap.set_build_slice(slice, slices) }}
     insert into {{ relation }} select * from (
         {{ compiled_code }}
     );
     {% endfor %}
-    reset variable journeymap_build_slice;
+    reset variable journeymap_build_slice_from;
+    reset variable journeymap_build_slice_to;
     {%- endif %}
 {%- endmacro %}
