@@ -64,10 +64,14 @@
     where processed_at > {{ journeymap.last_processed_at() }}
 {%- endmacro %}
 
-{#- How many slices the full build of a per-owner model runs in: one per `build_slice_rows`
-    events of fct_events (macros/build_slices.sql). An owner's rows always land in one slice. -#}
-{% macro per_owner_build_slices() -%}
-    {{ return(journeymap.build_slice_count('select count(*) from ' ~ ref('fct_events'))) }}
+{#- The full build of a per-owner model keeps the owners of the current slice: one slice per
+    `build_slice_rows` events of fct_events (macros/build_slices.sql), so an owner's rows
+    always land in one slice; `true` when fct_events fits in one. -#}
+{% macro in_owner_build_slice(owner_column) -%}
+    {{ journeymap.in_build_slice(
+        owner_column,
+        journeymap.build_slice_count('select count(*) from ' ~ ref('fct_events')),
+    ) }}
 {%- endmacro %}
 
 {#- A predicate keeping the rows of the customers this run rebuilds: the changed customers in
@@ -76,7 +80,7 @@
     {%- if is_incremental() -%}
         {{ customer_column }} in ({{ journeymap.customers_changed_since_last_run() }})
     {%- else -%}
-        {{ journeymap.in_build_slice(customer_column, journeymap.per_owner_build_slices()) }}
+        {{ journeymap.in_owner_build_slice(customer_column) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -20,7 +20,7 @@
 {%- if is_incremental() %}
 {%- set is_rebuilt = 'customer_key in (select customer_key from customers_to_rebuild)' %}
 {%- else %}
-{%- set is_rebuilt = journeymap.in_build_slice('customer_key', journeymap.per_owner_build_slices()) %}
+{%- set is_rebuilt = journeymap.in_owner_build_slice('customer_key') %}
 {%- endif %}
 
 with

@@ -43,7 +43,7 @@ sessions as (
 {% else %}
 
 {#- A full build runs in session slices when fct_events is big (macros/build_slices.sql). -#}
-{%- set in_slice = journeymap.in_build_slice('session_key', journeymap.per_owner_build_slices()) %}
+{%- set in_slice = journeymap.in_owner_build_slice('session_key') %}
 
 events as (
 
