@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from dagster import DefaultScheduleStatus, ScheduleDefinition
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
+from orchestration.assets.dbt import dbt_run_config
 from orchestration.jobs import full_job
 
-journeymap_daily = ScheduleDefinition(
+# The day the daily run tests every row; the other days test what the run wrote.
+FULL_TEST_WEEKDAY = 6  # Sunday
+
+
+def daily_test_scope(weekday: int) -> str:
+    return "all" if weekday == FULL_TEST_WEEKDAY else "changed"
+
+
+@schedule(
     name="journeymap_daily",
     job=full_job,
     cron_schedule="0 5 * * *",
@@ -14,6 +23,12 @@ journeymap_daily = ScheduleDefinition(
     default_status=DefaultScheduleStatus.STOPPED,
     description=(
         "Every day at 05:00 UTC: load what landed overnight, rebuild the warehouse incrementally, "
-        "rescore churn and rewrite the journey map. Turn it on in the UI (Automation)."
+        "rescore churn and rewrite the journey map. dbt tests read the rows the run wrote "
+        "(test_scope 'changed'), every row on Sundays. Turn it on in the UI (Automation)."
     ),
 )
+def journeymap_daily(context: ScheduleEvaluationContext) -> RunRequest:
+    test_scope = daily_test_scope(context.scheduled_execution_time.weekday())
+    return RunRequest(
+        run_config=dbt_run_config(test_scope), tags={"journeymap/test_scope": test_scope}
+    )

@@ -23,9 +23,9 @@ run is two ``dbt build`` steps with names that say what they hold:
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from dagster import AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec
+from dagster import AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 
 from orchestration.assets.raw import LOADER_TABLES, RAW_KEYS
@@ -178,6 +178,25 @@ def load_manifest(path: Path) -> dict[str, Any]:
 
 manifest = load_manifest(dbt_project.manifest_path)
 
+# The op names of the two dbt steps (the `name` of each dbt_assets below).
+DBT_STEPS = ("dbt_warehouse", "dbt_ml_consumers")
+
+
+class DbtBuildConfig(Config):
+    """Run config of a dbt step. ``test_scope`` is the dbt var of that name: ``all`` tests
+    every row; ``changed`` tests, on incremental models, only the rows this run wrote
+    (macros/test_scope.sql). The daily schedule uses ``changed`` except on Sundays."""
+
+    test_scope: Literal["all", "changed"] = "all"
+
+    def build_args(self) -> list[str]:
+        return ["build", "--vars", json.dumps({"test_scope": self.test_scope})]
+
+
+def dbt_run_config(test_scope: str) -> dict[str, Any]:
+    """Run config that sets ``test_scope`` for both dbt steps of a job."""
+    return {"ops": {step: {"config": {"test_scope": test_scope}} for step in DBT_STEPS}}
+
 
 @dbt_assets(
     manifest=manifest,
@@ -186,9 +205,11 @@ manifest = load_manifest(dbt_project.manifest_path)
     exclude=ML_CONSUMERS,
     name="dbt_warehouse",
 )
-def dbt_warehouse(context: AssetExecutionContext, dbt: JourneymapDbtResource):
+def dbt_warehouse(
+    context: AssetExecutionContext, dbt: JourneymapDbtResource, config: DbtBuildConfig
+):
     """``dbt build`` of seeds, staging, intermediate models and the marts the ML assets read."""
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(config.build_args(), context=context).stream()
 
 
 @dbt_assets(
@@ -198,10 +219,12 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: JourneymapDbtResource):
     select=ML_CONSUMERS,
     name="dbt_ml_consumers",
 )
-def dbt_ml_consumers(context: AssetExecutionContext, dbt: JourneymapDbtResource):
+def dbt_ml_consumers(
+    context: AssetExecutionContext, dbt: JourneymapDbtResource, config: DbtBuildConfig
+):
     """``dbt build`` of the models that join ML results back (``stg_ml__churn_scores`` ->
     ``dim_customers``), with their tests and the tests that reference them."""
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(config.build_args(), context=context).stream()
 
 
 dbt_assets_defs = [dbt_warehouse, dbt_ml_consumers]

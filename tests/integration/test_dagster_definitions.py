@@ -9,6 +9,7 @@ the diff.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,32 @@ def test_jobs_run_in_process_and_the_daily_schedule_targets_the_full_job(defs):
     assert schedule.job_name == "journeymap_full"
     assert schedule.cron_schedule == "0 5 * * *"
     assert schedule.execution_timezone == "UTC"
+
+
+def test_the_daily_run_tests_changed_rows_and_every_row_on_sundays(defs):
+    from dagster import build_schedule_context, validate_run_config
+
+    schedule = defs.resolve_schedule_def("journeymap_daily")
+    full = defs.resolve_job_def("journeymap_full")
+    scopes = {}
+    for day in range(23, 30):  # Monday 2026-11-23 to Sunday 2026-11-29
+        at = datetime(2026, 11, day, 5, tzinfo=UTC)
+        (request,) = schedule.evaluate_tick(
+            build_schedule_context(scheduled_execution_time=at)
+        ).run_requests
+        validate_run_config(full, request.run_config)
+        ops = request.run_config["ops"]
+        assert ops["dbt_warehouse"] == ops["dbt_ml_consumers"]
+        scopes[at.strftime("%a")] = ops["dbt_warehouse"]["config"]["test_scope"]
+    assert scopes == {
+        "Mon": "changed",
+        "Tue": "changed",
+        "Wed": "changed",
+        "Thu": "changed",
+        "Fri": "changed",
+        "Sat": "changed",
+        "Sun": "all",
+    }
 
 
 def test_resources_come_from_env_vars(monkeypatch, tmp_path):

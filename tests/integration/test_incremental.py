@@ -12,7 +12,7 @@ import pytest
 from journeymap.generator import generate
 from journeymap.load import load_landing
 from journeymap.settings import Settings
-from journeymap.transform import build
+from journeymap.transform import DbtError, build, run_dbt
 from journeymap.warehouse import DuckDBWarehouse
 from tests.conftest import copy_workspace
 from tests.integration.marts import assert_same_marts, mart_snapshot, scalar
@@ -253,3 +253,51 @@ def test_restitched_identities_late_order_and_bridging_event_equal_full_refresh(
     full = copy_workspace(settings, tmp_path / "full")
     build(full, full_refresh=True)
     assert_same_marts(incremental, mart_snapshot(full.duckdb_path))
+
+
+def _unique_event_key_test(settings: Settings, *scope: str) -> None:
+    run_dbt(settings, "test", "--select", "unique_fct_events_event_key", *scope, quiet=True)
+
+
+def test_changed_scope_tests_the_rows_the_latest_run_wrote(tmp_path):
+    """var test_scope: 'changed' (daily runs) tests only what the latest incremental run wrote:
+    a duplicate key among those rows fails the test, one among older rows is left to the
+    full suite ('all', the default), which finds it."""
+    settings = Settings.for_workspace(tmp_path / "scoped")
+    generate(settings.data_dir, customers=120, days=14, seed=5)
+    parked = tmp_path / "parked"
+    assert _hold_back(settings.landing_dir, parked, "2026-10-31") > 0
+    _load(settings)
+    build(settings)
+    _release(parked, settings.landing_dir)
+    assert _load(settings) > 0
+    changed = ("--vars", "{test_scope: changed}")
+    run_dbt(settings, "build", *changed, quiet=True)
+
+    latest, older = (
+        scalar(settings.duckdb_path, f"select count(*) from marts.fct_events where {where}")
+        for where in (
+            "processed_at = (select max(processed_at) from marts.fct_events)",
+            "processed_at < (select max(processed_at) from marts.fct_events)",
+        )
+    )
+    assert 0 < latest < older  # the day's run wrote a small part of the table
+
+    def duplicate_one(where: str) -> None:
+        with duckdb.connect(str(settings.duckdb_path)) as connection:
+            connection.execute(
+                f"insert into marts.fct_events select * from marts.fct_events where {where} "
+                "order by event_key limit 1"
+            )
+
+    duplicate_one("processed_at < (select max(processed_at) from marts.fct_events)")
+    _unique_event_key_test(settings, *changed)
+    with pytest.raises(DbtError):
+        _unique_event_key_test(settings)
+
+    duplicate_one("processed_at = (select max(processed_at) from marts.fct_events)")
+    with pytest.raises(DbtError):
+        _unique_event_key_test(settings, *changed)
+
+    with pytest.raises(DbtError):
+        _unique_event_key_test(settings, "--vars", "{test_scope: some}")
