@@ -14,6 +14,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         tmp_relation_type='transient',
+        post_hook=[journeymap.checkpoint_after_merge()],
     )
 }}
 
