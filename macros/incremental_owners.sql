@@ -134,8 +134,8 @@
 {%- endmacro %}
 
 {#- Only after a merge: dbt-duckdb merges from a temporary table (`<model>__dbt_tmp<time>`)
-    it leaves in the model's connection, which first builds and full refreshes do not create (there a checkpoint only
-    waited for the other thread: +14 s on a 10M full build). -#}
+    that it leaves in the model's connection. First builds and full refreshes create none;
+    there a checkpoint only made one thread wait for the other (+14 s on a 10M full build). -#}
 {% macro checkpoint_if_merged() -%}
     {%- if execute and target.type == 'duckdb' -%}
         {%- set merged = run_query(
