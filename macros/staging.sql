@@ -41,20 +41,25 @@
     where _version_rank = 1
 {%- endmacro %}
 
+{#- The raw rows an incremental staging table has not staged yet (`deduplicate`'s `where`):
+    those loaded after the latest `loaded_at` it holds. none (every row) on a full build. -#}
+{% macro loaded_since_last_run() -%}
+    {%- if not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return("_loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as "
+        ~ dbt.type_timestamp() ~ ")) from " ~ this ~ ")") }}
+{%- endmacro %}
+
 {#- Web and app events share one contract, so they share one staging shape.
     They are the two big streams, so they are incremental tables (config in
     _tracking__models.yml): deduplicated once per load instead of inside every model that reads
     them. A run stages the rows loaded since the last run; a later load always wins, so a
     re-sent event replaces its earlier version (delete+insert on event_id). -#}
 {% macro stage_tracking_events(source_relation, platform) -%}
-{%- set newly_loaded = none -%}
-{%- if is_incremental() -%}
-    {%- set newly_loaded = "_loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as "
-        ~ dbt.type_timestamp() ~ ")) from " ~ this ~ ")" -%}
-{%- endif %}
 with deduplicated as (
 
-    {{ journeymap.deduplicate(source_relation, ['event_id'], where=newly_loaded) }}
+    {{ journeymap.deduplicate(source_relation, ['event_id'], where=journeymap.loaded_since_last_run()) }}
 
 ),
 

@@ -208,6 +208,10 @@ events_with_sessions as (
     select {{ event_columns | join(', ') }}, cast(null as {{ dbt.type_timestamp() }})
     from {{ events_to_process }} as events_to_process
     where session_partition is null
+        -- Implied by the line above; spelled out, it lets DuckDB skip the web and app tables
+        -- by their statistics (no null platform or device id) instead of scanning every row
+        -- for none: 6 s of CPU per slice at 100M.
+        and (platform is null or anonymous_id is null)
 
 ),
 

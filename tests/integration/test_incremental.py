@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from journeymap.settings import Settings
 from journeymap.transform import DbtError, build, run_dbt
 from journeymap.warehouse import DuckDBWarehouse
 from tests.conftest import copy_workspace
-from tests.integration.marts import assert_same_marts, mart_snapshot, scalar
+from tests.integration.marts import assert_same_marts, mart_snapshot, query, scalar
 
 pytestmark = pytest.mark.integration
 
@@ -253,6 +254,98 @@ def test_restitched_identities_late_order_and_bridging_event_equal_full_refresh(
     full = copy_workspace(settings, tmp_path / "full")
     build(full, full_refresh=True)
     assert_same_marts(incremental, mart_snapshot(full.duckdb_path))
+
+
+def _resend(settings: Settings, source: str, key: str, changes: dict[str, str]) -> dict:
+    """Land a later file re-sending one already-staged event of `source` with `changes`;
+    return the staged row it re-sends."""
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        relation = f"raw.{source}"
+        columns = [  # the landing file's columns: the loader's own start with _
+            name
+            for (name,) in connection.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+                [source],
+            ).fetchall()
+            if not name.startswith("_")
+        ]
+        row = connection.execute(
+            f"select {', '.join(columns)} from {relation} "
+            f"where {key} in (select {key} from {relation} group by {key} having count(*) = 1) "
+            f"order by {key} limit 1"
+        ).fetchone()
+    original = dict(zip(columns, row, strict=True))
+    resent = {**original, **changes}
+    values = [
+        value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
+        for value in resent.values()
+    ]
+    with (settings.landing_dir / source / f"{source}_resent.csv").open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerow(["" if value is None else value for value in values])
+    return original
+
+
+def test_resent_events_replace_their_earlier_version(built_warehouse, tmp_path):
+    """The big streams are staged incrementally (web, app and email events): an event re-sent
+    in a later load replaces the staged version, is counted as deduplicated, and leaves the
+    same warehouse as a full refresh."""
+    settings = copy_workspace(built_warehouse.settings, tmp_path / "copy")
+    staged = {
+        table: scalar(settings.duckdb_path, f"select count(*) from staging.{table}")
+        for table in ("stg_tracking__web_events", "stg_esp__email_events")
+    }
+    deduplicated = dict(
+        query(
+            settings.duckdb_path,
+            "select source_name, deduplicated_rows from marts.mart_data_reconciliation",
+        ).values
+    )
+    web = _resend(
+        settings, "web_events", "event_id", {"page_url": "https://shop.example.com/resent"}
+    )
+    email = _resend(settings, "email_events", "email_event_id", {"campaign_id": "resent"})
+
+    assert _load(settings) == 2
+    build(settings)
+
+    for table, count in staged.items():
+        assert scalar(settings.duckdb_path, f"select count(*) from staging.{table}") == count
+    assert (
+        scalar(
+            settings.duckdb_path,
+            "select page_url from staging.stg_tracking__web_events "
+            f"where event_id = '{web['event_id']}'",
+        )
+        == "https://shop.example.com/resent"
+    )
+    assert (
+        scalar(
+            settings.duckdb_path,
+            "select campaign_id from staging.stg_esp__email_events "
+            f"where email_event_id = '{email['email_event_id']}'",
+        )
+        == "resent"
+    )
+    after = dict(
+        query(
+            settings.duckdb_path,
+            "select source_name, deduplicated_rows from marts.mart_data_reconciliation",
+        ).values
+    )
+    assert after["web_events"] == deduplicated["web_events"] + 1
+    assert after["email_events"] == deduplicated["email_events"] + 1
+
+    incremental = mart_snapshot(settings.duckdb_path)
+    full = copy_workspace(settings, tmp_path / "full")
+    build(full, full_refresh=True)
+    assert_same_marts(incremental, mart_snapshot(full.duckdb_path))
+    for table in staged:
+        assert query(settings.duckdb_path, f"select * from staging.{table} order by all").equals(
+            query(full.duckdb_path, f"select * from staging.{table} order by all")
+        ), table
 
 
 def _unique_event_key_test(settings: Settings, *scope: str) -> None:

@@ -1,6 +1,11 @@
+{#- An incremental table like the tracking streams (config in _esp__models.yml): the third
+    biggest source, read by the event stream once per build slice and by the identity map and
+    the reconciliation, so it is deduplicated once per load rather than by every reader. -#}
 with deduplicated as (
 
-    {{ journeymap.deduplicate(source('esp', 'email_events'), ['email_event_id']) }}
+    {{ journeymap.deduplicate(
+        source('esp', 'email_events'), ['email_event_id'], where=journeymap.loaded_since_last_run()
+    ) }}
 
 ),
 
