@@ -52,9 +52,9 @@
 {%- endmacro %}
 
 {#- Web and app events share one contract, so they share one staging shape.
-    They are the two big streams, so they are incremental tables (config in
-    _tracking__models.yml): deduplicated once per load instead of inside every model that reads
-    them. A run stages the rows loaded since the last run; a later load always wins, so a
+    They are the two biggest streams, so they are incremental tables (config in
+    _tracking__models.yml; email events too): deduplicated once per load instead of inside
+    every model that reads them. A run stages the rows loaded since the last run; a later load always wins, so a
     re-sent event replaces its earlier version (delete+insert on event_id). -#}
 {% macro stage_tracking_events(source_relation, platform) -%}
 with deduplicated as (
