@@ -258,7 +258,7 @@ def test_restitched_identities_late_order_and_bridging_event_equal_full_refresh(
 
 def _resend(settings: Settings, source: str, key: str, changes: dict[str, str]) -> dict:
     """Land a later file re-sending one already-staged event of `source` with `changes`;
-    return the staged row it re-sends."""
+    return the raw row it re-sends."""
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
         relation = f"raw.{source}"
         columns = [  # the landing file's columns: the loader's own start with _
@@ -288,6 +288,15 @@ def _resend(settings: Settings, source: str, key: str, changes: dict[str, str]) 
     return original
 
 
+def _deduplicated_rows(settings: Settings) -> dict[str, int]:
+    return dict(
+        query(
+            settings.duckdb_path,
+            "select source_name, deduplicated_rows from marts.mart_data_reconciliation",
+        ).values
+    )
+
+
 def test_resent_events_replace_their_earlier_version(built_warehouse, tmp_path):
     """The big streams are staged incrementally (web, app and email events): an event re-sent
     in a later load replaces the staged version, is counted as deduplicated, and leaves the
@@ -297,12 +306,7 @@ def test_resent_events_replace_their_earlier_version(built_warehouse, tmp_path):
         table: scalar(settings.duckdb_path, f"select count(*) from staging.{table}")
         for table in ("stg_tracking__web_events", "stg_esp__email_events")
     }
-    deduplicated = dict(
-        query(
-            settings.duckdb_path,
-            "select source_name, deduplicated_rows from marts.mart_data_reconciliation",
-        ).values
-    )
+    deduplicated = _deduplicated_rows(settings)
     web = _resend(
         settings, "web_events", "event_id", {"page_url": "https://shop.example.com/resent"}
     )
@@ -329,12 +333,7 @@ def test_resent_events_replace_their_earlier_version(built_warehouse, tmp_path):
         )
         == "resent"
     )
-    after = dict(
-        query(
-            settings.duckdb_path,
-            "select source_name, deduplicated_rows from marts.mart_data_reconciliation",
-        ).values
-    )
+    after = _deduplicated_rows(settings)
     assert after["web_events"] == deduplicated["web_events"] + 1
     assert after["email_events"] == deduplicated["email_events"] + 1
 
