@@ -39,7 +39,7 @@ dev: $(STAMP)  ## Dagster UI on http://127.0.0.1:3000: assets, checks, runs, sch
 	mkdir -p $(DAGSTER_HOME_DIR)
 	cp orchestration/dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) PATH="$(CURDIR)/$(BIN):$$PATH" \
-		$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
+		$(BIN)/dagster dev -m journeymap.orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 bench: $(STAMP)  ## benchmarks: see bench/README.md
 	$(BIN)/python -m bench.run

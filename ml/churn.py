@@ -49,20 +49,19 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from journeymap.warehouse import Warehouse
-from ml.churn_io import (
+from journeymap.ml.churn_io import (
     WarehouseSchemas,
     read_churn_frames,
     read_latest_event_at,
     write_churn_scores,
 )
-from ml.churn_reasons import (
+from journeymap.ml.churn_reasons import (
     reason_contributions,
     reference_values,
     top_reason_groups,
     top_reasons,
 )
-from ml.features import (
+from journeymap.ml.features import (
     CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
     ChurnFrames,
@@ -72,7 +71,8 @@ from ml.features import (
     build_features,
     prepare_frames,
 )
-from ml.outputs import CHURN_SCORE_COLUMNS
+from journeymap.ml.outputs import CHURN_SCORE_COLUMNS
+from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "churn-hgb-v1"
 DEFAULT_HORIZON_DAYS = 30

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from journeymap.ml.features import UNREAD_EVENTS, ChurnFrames
 from journeymap.warehouse import Warehouse
-from ml.features import UNREAD_EVENTS, ChurnFrames
 
 
 @dataclass(frozen=True)

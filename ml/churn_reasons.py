@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, STAGE_ORDER
-from ml.keyword_topics import TOPICS
+from journeymap.ml.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, STAGE_ORDER
+from journeymap.ml.keyword_topics import TOPICS
 
 SUPPORT_FEATURES: tuple[str, ...] = (
     "billing_complaints_30d",

@@ -18,7 +18,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from ml.keyword_topics import TOPICS, tag_messages
+from journeymap.ml.keyword_topics import TOPICS, tag_messages
 
 DAY = np.timedelta64(1, "D")
 

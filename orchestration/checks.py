@@ -24,9 +24,9 @@ from dagster import (
 )
 
 from journeymap.contract import SOURCES
-from orchestration.assets.ml import CHURN_SCORES_KEY, to_metadata
-from orchestration.assets.raw import RAW_KEYS
-from orchestration.resources import WarehouseResource
+from journeymap.orchestration.assets.ml import CHURN_SCORES_KEY, to_metadata
+from journeymap.orchestration.assets.raw import RAW_KEYS
+from journeymap.orchestration.resources import WarehouseResource
 
 CHECK_NAME = "expectations"
 

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 from dagster import Definitions, colored_console_logger, in_process_executor
 
+from journeymap.orchestration.assets.dbt import dbt_assets_defs
+from journeymap.orchestration.assets.ml import ml_assets
+from journeymap.orchestration.assets.raw import raw_assets, sample_data
+from journeymap.orchestration.assets.report import report_assets
+from journeymap.orchestration.checks import expectation_checks
+from journeymap.orchestration.demo import PROGRESS_LOGGER, progress_logger
+from journeymap.orchestration.jobs import demo_job, full_job
+from journeymap.orchestration.resources import build_resources
+from journeymap.orchestration.schedules import journeymap_daily
+from journeymap.orchestration.sensors import landing_files_sensor
 from journeymap.settings import Settings
-from orchestration.assets.dbt import dbt_assets_defs
-from orchestration.assets.ml import ml_assets
-from orchestration.assets.raw import raw_assets, sample_data
-from orchestration.assets.report import report_assets
-from orchestration.checks import expectation_checks
-from orchestration.demo import PROGRESS_LOGGER, progress_logger
-from orchestration.jobs import demo_job, full_job
-from orchestration.resources import build_resources
-from orchestration.schedules import journeymap_daily
-from orchestration.sensors import landing_files_sensor
 
 
 def build_definitions(settings: Settings | None = None, kind: str | None = None) -> Definitions:

@@ -99,13 +99,13 @@ def run_demo(
     instance: DagsterInstance | None = None,
 ) -> DemoResult:
     """Run the demo job for the workspace of ``settings`` and return its result."""
-    from orchestration.project import prepare_dbt_project
+    from journeymap.orchestration.project import prepare_dbt_project
 
     started = time.perf_counter()
     say("parsing the dbt project")
     prepare_dbt_project()
 
-    from orchestration.definitions import build_definitions
+    from journeymap.orchestration.definitions import build_definitions
 
     defs = build_definitions(settings)
     job = defs.resolve_job_def("journeymap_demo")

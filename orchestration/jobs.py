@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from orchestration.assets.raw import DEMO_GROUP
+from journeymap.orchestration.assets.raw import DEMO_GROUP
 
 # Everything but the demo's sample data: landing files -> raw -> dbt -> churn -> report, and
 # every check.

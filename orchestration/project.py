@@ -47,7 +47,7 @@ dbt_project.prepare_if_dev()
 
 def prepare_dbt_project() -> Path:
     """Parse the dbt project into ``manifest.json`` (partial parsing keeps repeats quick)."""
-    from orchestration.resources import JourneymapDbtResource
+    from journeymap.orchestration.resources import JourneymapDbtResource
 
     dbt = JourneymapDbtResource(project_dir=dbt_project, dbt_executable=dbt_executable())
     dbt.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()

@@ -26,6 +26,7 @@ from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from pydantic import Field
 
+from journeymap.orchestration.project import DBT_TARGET, dbt_executable, dbt_project
 from journeymap.settings import Settings, get_settings
 from journeymap.warehouse import (
     SNOWFLAKE_ENV_VARS,
@@ -33,7 +34,6 @@ from journeymap.warehouse import (
     SnowflakeWarehouse,
     Warehouse,
 )
-from orchestration.project import DBT_TARGET, dbt_executable, dbt_project
 
 
 class WarehouseResource(ConfigurableResource):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
-from orchestration.assets.dbt import dbt_run_config
-from orchestration.jobs import full_job
+from journeymap.orchestration.assets.dbt import dbt_run_config
+from journeymap.orchestration.jobs import full_job
 
 # The day the daily run tests every row; the other days test what the run wrote.
 FULL_TEST_WEEKDAY = 6  # Sunday

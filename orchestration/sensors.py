@@ -30,10 +30,10 @@ from dagster import (
 )
 
 from journeymap.load import LoadError, file_sha256, landing_files
+from journeymap.orchestration.assets.raw import RAW_KEYS
+from journeymap.orchestration.jobs import full_job
+from journeymap.orchestration.resources import WarehouseResource
 from journeymap.warehouse import WarehouseBusyError
-from orchestration.assets.raw import RAW_KEYS
-from orchestration.jobs import full_job
-from orchestration.resources import WarehouseResource
 
 FileId = tuple[str, str]  # (source, file name)
 

@@ -37,7 +37,7 @@ from journeymap.load import (
     RAW_SCHEMA,
     source_table_columns,
 )
-from ml.outputs import CHURN_SCORE_COLUMNS, RISK_BANDS
+from journeymap.ml.outputs import CHURN_SCORE_COLUMNS, RISK_BANDS
 
 MARTS_SCHEMA = "marts"
 ML_SCHEMA = "ml"

@@ -28,9 +28,9 @@ from typing import Any, Literal
 from dagster import AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 
-from orchestration.assets.raw import LOADER_TABLES, RAW_KEYS
-from orchestration.project import dbt_project
-from orchestration.resources import JourneymapDbtResource
+from journeymap.orchestration.assets.raw import LOADER_TABLES, RAW_KEYS
+from journeymap.orchestration.project import dbt_project
+from journeymap.orchestration.resources import JourneymapDbtResource
 
 # The dbt source the ML assets write (every other source is a raw table).
 ML_SOURCE = "ml"

@@ -19,7 +19,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from orchestration.resources import WarehouseResource
+from journeymap.orchestration.resources import WarehouseResource
 
 ML_GROUP = "ml"
 CHURN_SCORES_KEY = AssetKey(["ml", "churn_scores"])
@@ -102,7 +102,7 @@ def _calibration_table(rows: list[Mapping[str, Any]]) -> str:
 def churn_scores(
     context: AssetExecutionContext, config: ChurnScoringConfig, warehouse: WarehouseResource
 ) -> MaterializeResult:
-    from ml.churn import run_churn_scoring
+    from journeymap.ml.churn import run_churn_scoring
 
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
     with warehouse.open() as connection:

@@ -19,7 +19,7 @@ from dagster import (
 from pydantic import Field
 
 from journeymap.contract import SOURCES, Source
-from orchestration.resources import WarehouseResource
+from journeymap.orchestration.resources import WarehouseResource
 
 RAW_GROUP = "raw"
 DEMO_GROUP = "demo"

@@ -2,9 +2,9 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.assets.ml import to_metadata
-from orchestration.checks import GUARDED, outcomes_of_run, run_suite
-from orchestration.resources import WarehouseResource
+from journeymap.orchestration.assets.ml import to_metadata
+from journeymap.orchestration.checks import GUARDED, outcomes_of_run, run_suite
+from journeymap.orchestration.resources import WarehouseResource
 
 REPORT_GROUP = "report"
 JOURNEY_MAP_KEY = AssetKey(["report", "journey_map"])

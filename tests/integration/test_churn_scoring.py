@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from journeymap.ml.churn import MODEL_VERSION, SCORE_COLUMNS, ChurnRun, run_churn_scoring
+from journeymap.ml.keyword_topics import tag_messages
 from journeymap.warehouse import DuckDBWarehouse
-from ml.churn import MODEL_VERSION, SCORE_COLUMNS, ChurnRun, run_churn_scoring
-from ml.keyword_topics import tag_messages
 from tests.integration.marts import query, scalar
 
 pytestmark = pytest.mark.integration

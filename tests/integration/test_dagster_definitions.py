@@ -36,10 +36,10 @@ EXPECTED_ROOTS = {
 @pytest.fixture(scope="module")
 def defs():
     # dbt parse before the definitions are imported (they read the manifest); never at import.
-    from orchestration.project import prepare_dbt_project
+    from journeymap.orchestration.project import prepare_dbt_project
 
     prepare_dbt_project()
-    from orchestration.definitions import defs
+    from journeymap.orchestration.definitions import defs
 
     return defs
 
@@ -110,7 +110,7 @@ def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
 
 def test_dbt_runs_in_two_steps_around_the_churn_model(defs):
     """dbt_warehouse (all but source:ml+) -> ml/churn_scores -> dbt_ml_consumers -> report."""
-    from orchestration.assets.dbt import dbt_ml_consumers, dbt_warehouse
+    from journeymap.orchestration.assets.dbt import dbt_ml_consumers, dbt_warehouse
 
     assert {k.to_user_string() for k in dbt_ml_consumers.keys} == {
         "staging/stg_ml__churn_scores",
@@ -132,7 +132,7 @@ def test_dbt_runs_in_two_steps_around_the_churn_model(defs):
 
 
 def test_great_expectations_checks_block_downstream(defs):
-    from orchestration.checks import CHECK_NAME, GUARDED, expectation_checks
+    from journeymap.orchestration.checks import CHECK_NAME, GUARDED, expectation_checks
 
     specs = {spec.key: spec for checks in expectation_checks for spec in checks.check_specs}
     suites = {g.suite for g in GUARDED}
@@ -216,7 +216,7 @@ def test_the_daily_run_tests_changed_rows_and_every_row_on_sundays(defs):
 
 
 def test_resources_come_from_env_vars(monkeypatch, tmp_path):
-    from orchestration.resources import (
+    from journeymap.orchestration.resources import (
         DuckDBWarehouseResource,
         SnowflakeWarehouseResource,
         build_resources,
@@ -240,8 +240,8 @@ def test_resources_come_from_env_vars(monkeypatch, tmp_path):
 
 def test_sensor_requests_only_the_affected_sources_once(defs, tmp_path):
     """Without a warehouse every landing file is new; with the cursor, a file triggers once."""
-    from orchestration.definitions import build_definitions
-    from orchestration.resources import build_resources
+    from journeymap.orchestration.definitions import build_definitions
+    from journeymap.orchestration.resources import build_resources
 
     settings = Settings.for_workspace(tmp_path)
     for source in ("orders", "reviews"):

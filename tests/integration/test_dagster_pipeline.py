@@ -67,14 +67,14 @@ def _step_starts(result: ExecuteInProcessResult) -> list[str]:
 
 
 def _definitions(settings: Settings):
-    from orchestration.definitions import build_definitions
+    from journeymap.orchestration.definitions import build_definitions
 
     return build_definitions(settings)
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
-    from orchestration.demo import run_demo
+    from journeymap.orchestration.demo import run_demo
 
     settings = Settings.for_workspace(tmp_path_factory.mktemp("dagster_pipeline"))
     lines: list[str] = []

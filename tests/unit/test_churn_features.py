@@ -7,14 +7,14 @@ import math
 import pandas as pd
 import pytest
 
-from ml.features import (
+from journeymap.ml.features import (
     FEATURE_COLUMNS,
     ChurnFrames,
     active_subscribers,
     active_subscriptions,
     build_features,
 )
-from ml.keyword_topics import tag_messages
+from journeymap.ml.keyword_topics import tag_messages
 
 CUTOFF = pd.Timestamp("2026-03-31 00:00:00")
 

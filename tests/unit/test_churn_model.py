@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from journeymap.warehouse import DuckDBWarehouse
-from ml.churn import (
+from journeymap.ml.churn import (
     HIGH_RISK_THRESHOLD,
     MEDIUM_RISK_THRESHOLD,
     MODEL_VERSION,
@@ -22,7 +21,7 @@ from ml.churn import (
     run_churn_scoring,
     score_churn,
 )
-from ml.churn_reasons import (
+from journeymap.ml.churn_reasons import (
     NO_REASON,
     REASON_GROUPS,
     describe_reason,
@@ -30,7 +29,8 @@ from ml.churn_reasons import (
     reference_values,
     top_reasons,
 )
-from ml.features import FEATURE_COLUMNS, ChurnFrames, build_features
+from journeymap.ml.features import FEATURE_COLUMNS, ChurnFrames, build_features
+from journeymap.warehouse import DuckDBWarehouse
 from tests.unit.test_churn_features import BILLING_COMPLAINT, frames, ts
 
 CUTOFF = pd.Timestamp("2026-03-01 00:00:00")

@@ -10,8 +10,8 @@ import pytest
 
 from journeymap.report import fmt, insights
 from journeymap.report.data import records
-from journeymap.report.sample import sample_report_data
 from journeymap.report.sankey import layout_sankey
+from tests.helpers.report_sample import sample_report_data
 
 
 def _t(step, source, target, paths, end=False):

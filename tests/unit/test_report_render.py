@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from journeymap.report import render_journey_map, summarize
-from journeymap.report.sample import sample_report_data
+from tests.helpers.report_sample import sample_report_data
 
 STAGE_KEYS = ["awareness", "consideration", "purchase", "retention", "advocacy"]
 

@@ -1,6 +1,6 @@
 """Peak memory and time of the fct_events suite on a large generated table.
 
-    python -m journeymap.quality.bench --rows 5000000 [--dir /tmp/qbench]
+    python -m bench.quality_suite --rows 5000000 [--dir /tmp/qbench]
 
 Builds ``marts.fct_events`` with N synthetic rows (every column the suite reads), then runs,
 each in its own process so peak RSS is its own: the suite with the sql engine, the suite
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 sys.executable,
                 "-m",
-                "journeymap.quality.bench",
+                "bench.quality_suite",
                 "--only",
                 mode,
                 "--path",
