@@ -1,4 +1,5 @@
-"""Wall time and peak memory of a subprocess and everything it starts.
+"""Wall time, CPU time and peak memory of a subprocess and everything it starts; sizes on
+disk and the load average around it.
 
 Peak RSS comes from two independent measurements, and the larger one is reported:
 
@@ -33,6 +34,7 @@ from pathlib import Path
 
 GNU_TIME = "/usr/bin/time"
 POLL_SECONDS = 0.1
+GIB = 1024**3
 
 
 @dataclass
@@ -59,6 +61,16 @@ def gnu_time_available() -> bool:
         return False
     probe = subprocess.run([GNU_TIME, "-v", "true"], capture_output=True, text=True, check=False)
     return "Maximum resident set size" in probe.stderr
+
+
+def rss_method() -> str:
+    """How peak RSS is measured on this machine (it goes into the results)."""
+    if gnu_time_available():
+        return (
+            "max of GNU time -v (kernel max RSS of the largest process) and /proc polling of the "
+            "process tree's summed RSS every 0.1 s"
+        )
+    return "/proc polling of the process tree's summed RSS every 0.1 s (GNU time not installed)"
 
 
 def _rss_bytes(pid: int) -> int:
@@ -201,3 +213,23 @@ def tail(path: str | Path, lines: int = 30) -> str:
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return ""
+
+
+def file_size(path: Path) -> int:
+    """A DuckDB file with its write-ahead log."""
+    size = path.stat().st_size if path.exists() else 0
+    wal = path.with_name(path.name + ".wal")
+    return size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def free_disk_bytes(path: Path) -> int:
+    path.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(path).free
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)

@@ -1,20 +1,14 @@
 """The benchmark harness's arithmetic: ratios, scaling exponents and target verdicts from
-measured step times (bench/run.py), on hand-made measurements with known answers."""
+measured step times (bench/figures.py), on hand-made measurements with known answers."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.run import (
-    GIB,
-    derive,
-    linearity,
-    machine_info,
-    markdown,
-    project_fingerprint,
-    targets,
-    versions,
-)
+from bench.figures import derive, linearity, targets
+from bench.machine import machine_info, project_fingerprint, versions
+from bench.measure import GIB
+from bench.report import markdown
 
 
 def measured_size(label: str, events: int, seconds: dict[str, float], rss: float) -> dict:
