@@ -1,7 +1,7 @@
 {#- Building a big table in slices (DuckDB only).
 
-    A model whose full build would spill more than a machine has (fct_events at 100M events:
-    50+ GB of DuckDB temp files) filters its input with `in_build_slice(key, slices)`. Its
+    A model whose full build would spill more than a machine has (the sessionized events of a
+    100M-event warehouse: tens of GB of DuckDB temp files) filters its input with `in_build_slice(key, slices)`. Its
     first build and full refreshes then run as one `create table` for slice 0 and an
     `insert` per further slice, in the same transaction; each statement holds 1/slices of the
     data in memory. Rows of one key always land in one slice, so windows partitioned by the
@@ -9,9 +9,17 @@
     statement: there the predicate renders `true`. -#}
 
 {#- How many slices a full build needs: one per `build_slice_rows` rows (dbt_project.yml)
-    counted by `row_count_sql`. Unit tests and other adapters build in one statement. -#}
+    counted by `row_count_sql`. Other warehouses and unit tests build in one statement. -#}
 {% macro build_slice_count(row_count_sql) -%}
-    {%- if not execute or target.type != 'duckdb' or model.resource_type != 'model' -%}
+    {{ return(adapter.dispatch('build_slice_count', 'journeymap')(row_count_sql)) }}
+{%- endmacro %}
+
+{% macro default__build_slice_count(row_count_sql) -%}
+    {{ return(1) }}
+{%- endmacro %}
+
+{% macro duckdb__build_slice_count(row_count_sql) -%}
+    {%- if not execute or model.resource_type != 'model' -%}
         {{ return(1) }}
     {%- endif -%}
     {%- set rows = run_query(row_count_sql).columns[0].values()[0] or 0 -%}
@@ -25,7 +33,9 @@
     it keeps a modulo (an expression that could throw) above them, and every slice then did
     the whole stream's joins. Outside a sliced build (dbt show, a hand run of the compiled SQL)
     the DuckDB variables are unset and every row passes. The marker comment tells
-    `create_table_as` how many slices to run. -#}
+    `create_table_as` how many slices to run. Only DuckDB builds in slices
+    (`build_slice_count` is 1 elsewhere), so the DuckDB functions here never reach another
+    warehouse. -#}
 {% macro in_build_slice(key_expression, slices) -%}
     {%- if slices > 1 -%}
         /* journeymap:build_slices={{ slices }} */

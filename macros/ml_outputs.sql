@@ -1,19 +1,25 @@
-{#- The tables the ML assets write and dbt reads back (sources in models/staging/ml). Created
-    empty when absent, so a dbt build works before any model has scored: the contract of what
-    ml/ writes lives here, next to the models that read it. -#}
-{% macro create_ml_output_tables() %}
-    {% set ml_schema = var('ml_schema', 'ml') %}
-    {% do run_query("create schema if not exists " ~ ml_schema) %}
-    {% do run_query(
-        "create table if not exists " ~ ml_schema ~ ".churn_scores ("
-        ~ "customer_key " ~ dbt.type_string() ~ ", "
-        ~ "churn_score " ~ dbt.type_float() ~ ", "
-        ~ "risk_band " ~ dbt.type_string() ~ ", "
-        ~ "reason_1 " ~ dbt.type_string() ~ ", "
-        ~ "reason_2 " ~ dbt.type_string() ~ ", "
-        ~ "reason_3 " ~ dbt.type_string() ~ ", "
-        ~ "model_version " ~ dbt.type_string() ~ ", "
-        ~ "cutoff_at " ~ dbt.type_timestamp() ~ ", "
-        ~ "scored_at " ~ dbt.type_timestamp() ~ ")"
-    ) %}
-{% endmacro %}
+{#- The table an ML model wrote (a table of source `ml`), or - before that model has ever run -
+    an empty relation with the columns and types its source YAML documents, so the enriched
+    layer builds on a new warehouse as well. dbt never writes into the ml schema; the Python
+    models own it. The source is always referenced, so dbt (and Dagster) see the dependency. -#}
+{% macro ml_output(table_name) -%}
+    {%- set relation = source('ml', table_name) -%}
+    {%- if not execute -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- set existing = adapter.get_relation(
+        database=relation.database, schema=relation.schema, identifier=relation.identifier
+    ) -%}
+    {%- if existing is not none -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- set node = graph.sources.values()
+        | selectattr('source_name', 'equalto', 'ml')
+        | selectattr('name', 'equalto', table_name)
+        | first -%}
+    {%- set columns = [] -%}
+    {%- for column in node.columns.values() -%}
+        {%- do columns.append('cast(null as ' ~ column.data_type ~ ') as ' ~ column.name) -%}
+    {%- endfor -%}
+    {{ return('(select ' ~ columns | join(', ') ~ ' where 1 = 0)') }}
+{%- endmacro %}

@@ -1,8 +1,8 @@
 {#- Keep one row per key: the most recently loaded version wins (ties: later file, later row).
     Used by every staging model, so "deduplicated" means the same thing for every source.
     Most keys arrive once, so only rows of keys seen more than once are ranked; the rest pass
-    straight through in load order (a window over every row sorts them all, and writing
-    rows in key-hash order costs twice as much: 13 s vs 6.7 s for 6M web events).
+    straight through in load order (a window over every row sorts them all, and writing rows
+    in key-hash order costs about twice as much).
     `relation` is read several times: pass a table, not a CTE (DuckDB would copy a CTE). -#}
 {% macro deduplicate(relation, key_columns, where=none) -%}
     {%- set row_filter = where if where else 'true' -%}
@@ -52,10 +52,10 @@
 {%- endmacro %}
 
 {#- Web and app events share one contract, so they share one staging shape.
-    They are the two biggest streams, so they are incremental tables (config in
-    _tracking__models.yml; email events too): deduplicated once per load instead of inside
-    every model that reads them. A run stages the rows loaded since the last run; a later load always wins, so a
-    re-sent event replaces its earlier version (delete+insert on event_id). -#}
+    They are the two biggest streams, so they are incremental tables (email events too):
+    deduplicated once per load instead of inside every model that reads them. A run stages
+    the rows loaded since the last run; a later load always wins, so a re-sent event replaces
+    its earlier version (delete+insert on event_id). -#}
 {% macro stage_tracking_events(source_relation, platform) -%}
 with deduplicated as (
 

@@ -8,19 +8,22 @@
     are deleted by the post-hook. `processed_at` says when a customer's row was rebuilt; the
     other per-customer models rebuild the customers stamped after their own last run
     (macros/incremental_owners.sql). -#}
-{{ journeymap.per_owner_incremental_config(
+{{ journeymap.incremental_config(
     'customer_key',
-    "{{ journeymap.delete_vanished_customers(ref('fct_events')) }}",
+    post_hook=[journeymap.delete_vanished_owners('customer_key', 'int_events_sessionized', 'customer_key')],
 ) }}
+
+{%- set events = ref('int_events_sessionized') %}
+{%- set sessions = ref('int_sessions_aggregated') %}
 
 {#- Touches are what the customer did or saw; the system's own sends are not a touch. -#}
 {%- set is_touch = "canonical_event not in ('email_sent', 'email_delivered')" %}
-{#- The customers this run rebuilds; a full build runs in customer slices when fct_events is
-    big (macros/build_slices.sql). -#}
+{#- The customers this run rebuilds; a full build runs in customer slices when the events
+    are many (macros/build_slices.sql). -#}
 {%- if is_incremental() %}
 {%- set is_rebuilt = 'customer_key in (select customer_key from customers_to_rebuild)' %}
 {%- else %}
-{%- set is_rebuilt = journeymap.in_owner_build_slice('customer_key') %}
+{%- set is_rebuilt = journeymap.in_owner_build_slice('customer_key', events) %}
 {%- endif %}
 
 with
@@ -30,7 +33,7 @@ with
 current_event_counts as (
 
     select customer_key, count(*) as events
-    from {{ ref('fct_events') }}
+    from {{ events }}
     group by customer_key
 
 ),
@@ -38,7 +41,7 @@ current_event_counts as (
 customers_to_rebuild as (
 
     select customer_key
-    from {{ ref('fct_events') }}
+    from {{ events }}
     where processed_at > {{ journeymap.last_processed_at() }}
 
     union
@@ -52,7 +55,7 @@ customers_to_rebuild as (
 
 {% endif %}
 
--- fct_events is read twice below rather than through one CTE, which DuckDB would materialize.
+-- The events are read twice below rather than through one CTE, which DuckDB would materialize.
 event_summary as (
 
     select
@@ -70,7 +73,7 @@ event_summary as (
         sum(case when canonical_event = 'email_clicked' then 1 else 0 end) as email_clicks,
         min(case when {{ is_touch }} then occurred_at end) as first_touch_at,
         max(case when {{ is_touch }} then occurred_at end) as last_touch_at
-    from {{ ref('fct_events') }}
+    from {{ events }}
     where {{ is_rebuilt }}
     group by customer_key
 
@@ -78,9 +81,9 @@ event_summary as (
 
 -- Channel and touchpoint of the first and the last touch: the touches at those times, ties
 -- broken by event key, as an ordered window would pick them, but without sorting every
--- event (a hash join to two timestamps per customer: 5.7 -> 0.9 s at 10M events). The events
--- are filtered to the rebuilt customers too: DuckDB builds its hash table on the events side,
--- and unfiltered that was every event (100M: 53 s spilling, even with no customer to rebuild).
+-- event (a hash join to two timestamps per customer). The events are filtered to the rebuilt
+-- customers too: DuckDB builds its hash table on the events side, and unfiltered that is
+-- every event, even in a run with no customer to rebuild.
 touch_ends as (
 
     select
@@ -95,7 +98,7 @@ touch_ends as (
         {%- endfor %}
     from (
         select customer_key, occurred_at, channel, touchpoint, event_key
-        from {{ ref('fct_events') }}
+        from {{ events }}
         where {{ is_touch }}
             and {{ is_rebuilt }}
     ) as events
@@ -111,7 +114,7 @@ touch_ends as (
 
 sessions as (
 
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ sessions }}
     where {{ is_rebuilt }}
 
 ),

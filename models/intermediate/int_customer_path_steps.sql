@@ -6,18 +6,22 @@
     Incremental per customer: a run rebuilds the customers int_customer_activity rebuilt since
     this model last ran (any of their events new, reprocessed or gone); customers with no
     events left are deleted by the post-hook. -#}
-{{ journeymap.per_customer_incremental_config() }}
+{{ journeymap.incremental_config(
+    'customer_key',
+    post_hook=[journeymap.delete_vanished_owners('customer_key', 'int_customer_activity', 'customer_key')],
+) }}
 
-{#- fct_events is read twice rather than through one CTE, which DuckDB would materialize.
-    int_customer_activity is read through a macro in the incremental branch. #}
--- depends_on: {{ ref('int_customer_activity') }}
+{%- set events = ref('int_events_sessionized') %}
+{%- set activity = ref('int_customer_activity') %}
+
+{#- The events are read twice rather than through one CTE, which DuckDB would materialize. #}
 
 with first_conversions as (
 
     select customer_key, min(occurred_at) as first_converted_at
-    from {{ ref('fct_events') }}
+    from {{ events }}
     where is_conversion
-        and {{ journeymap.is_rebuilt_customer('customer_key') }}
+        and {{ journeymap.is_rebuilt_customer('customer_key', activity, events) }}
     group by customer_key
 
 ),
@@ -33,9 +37,9 @@ customer_events as (
         lag(events.canonical_event) over (
             partition by events.customer_key order by events.occurred_at, events.event_key
         ) as previous_event
-    from {{ ref('fct_events') }} as events
+    from {{ events }} as events
     left join first_conversions on events.customer_key = first_conversions.customer_key
-    where {{ journeymap.is_rebuilt_customer('events.customer_key') }}
+    where {{ journeymap.is_rebuilt_customer('events.customer_key', activity, events) }}
         and (
             first_conversions.first_converted_at is null
             or events.occurred_at <= first_conversions.first_converted_at

@@ -1,8 +1,8 @@
 {#- Each distinct raw event name of each source, how many events carry it, and its best
     taxonomy match (the highest-priority pattern it is LIKE). Matching the few distinct names
     once keeps the LIKE join tiny; keeping it in a table leaves the event stream a plain
-    pipeline, so a reader can filter it down to the source scans (fct_events builds in
-    device slices that way). -#}
+    pipeline, so a reader can filter it down to the source scans (int_events_sessionized
+    builds in device slices that way). -#}
 {{ config(materialized='table') }}
 
 with events as (

@@ -6,17 +6,21 @@
     Incremental per customer: a run rebuilds the customers int_customer_activity rebuilt since
     it last ran (macros/incremental_owners.sql). -#}
 
-{{ journeymap.per_customer_incremental_config() }}
+{{ journeymap.incremental_config(
+    'customer_key',
+    post_hook=[journeymap.delete_vanished_owners('customer_key', 'int_customer_activity', 'customer_key')],
+) }}
+
+{%- set events = ref('int_events_sessionized') %}
+{%- set activity = ref('int_customer_activity') %}
 
 {#- Steps are unrolled up to var funnel_max_steps; a step nobody can reach costs an empty join. -#}
 {%- set max_steps = var('funnel_max_steps') %}
 
--- depends_on: {{ ref('int_customer_activity') }}
-
 with events as (
 
-    select * from {{ ref('fct_events') }}
-    where {{ journeymap.is_rebuilt_customer('customer_key') }}
+    select * from {{ events }}
+    where {{ journeymap.is_rebuilt_customer('customer_key', activity, events) }}
 
 ),
 

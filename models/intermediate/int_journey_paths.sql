@@ -3,25 +3,25 @@
     figures across all paths that fct_journey_paths adds.
 
     The path string is pivoted from the first max_path_steps steps and concatenated, not built
-    by an ordered string aggregate: DuckDB holds every group's ordered list in memory, and at
-    100M events (140M steps) that ran out of memory; a plain aggregate spills.
+    by an ordered string aggregate: DuckDB holds every group's ordered list in memory, which
+    runs out of memory on big warehouses; a plain aggregate spills.
 
     Incremental: rebuilds the paths whose steps were rebuilt since it last ran (all steps of
     a path are rebuilt together); paths of sessions merged into another and of customers with
     no events left are deleted by the post-hooks. -#}
-{{ journeymap.per_owner_incremental_config(
+{{ journeymap.incremental_config(
     ['path_grain', 'path_owner_key'],
-    [
-        "{{ journeymap.delete_vanished_sessions(where=\"path_grain = 'session'\") }}",
-        "{{ journeymap.delete_vanished_customers(ref('int_customer_activity')) }}",
+    post_hook=[
+        journeymap.delete_vanished_owners(
+            'path_owner_key', 'int_sessions_aggregated', 'session_key', where="path_grain = 'session'"
+        ),
+        journeymap.delete_vanished_owners('customer_key', 'int_customer_activity', 'customer_key'),
     ],
 ) }}
 
 {%- set max_steps = var('max_path_steps') | int %}
 {%- set rebuilt_steps = 'processed_at > ' ~ journeymap.last_processed_at() if is_incremental() else 'true' %}
 {%- set step_columns = 'path_owner_key, customer_key, step_index, path_step_count, canonical_event, occurred_at, converted' %}
-
--- depends_on: {{ ref('int_customer_activity') }}, {{ ref('fct_sessions') }}
 
 with steps as (
 

@@ -1,8 +1,9 @@
 {#- One row per customer key: known customers (CRM) and people only seen anonymously. Their
     identity and profile, first and last touch, engagement, orders and revenue, time to first
-    order, where they are in the journey, and their churn risk (from the ML churn asset).
-    The per-customer event figures come from int_customer_activity (kept up to date per
-    customer), so this table joins small per-customer tables only. -#}
+    order and where they are in the journey. No ML output: scores (churn risk, ...) join this
+    table in the enriched layer (enriched.dim_customer_360). The per-customer event figures
+    come from int_customer_activity (kept up to date per customer), so this table joins small
+    per-customer tables only. -#}
 
 with activity as (
 
@@ -24,13 +25,7 @@ subscriptions as (
 
 stage_transitions as (
 
-    select * from {{ ref('fct_stage_transitions') }}
-
-),
-
-churn_scores as (
-
-    select * from {{ ref('stg_ml__churn_scores') }}
+    select * from {{ ref('int_customer_stage_transitions') }}
 
 ),
 
@@ -121,20 +116,12 @@ final as (
             and coalesce(subscription_summary.cancelled_subscriptions, 0)
                 = coalesce(subscription_summary.subscriptions, 0) as has_churned,
         journey_position.current_stage,
-        journey_position.current_stage_order,
-        churn_scores.churn_score,
-        churn_scores.churn_risk_band,
-        churn_scores.churn_reason_1,
-        churn_scores.churn_reason_2,
-        churn_scores.churn_reason_3,
-        churn_scores.churn_model_version,
-        churn_scores.churn_scored_at
+        journey_position.current_stage_order
     from all_customers
     left join latest_contacts on all_customers.customer_key = latest_contacts.customer_id
     left join activity on all_customers.customer_key = activity.customer_key
     left join subscription_summary on all_customers.customer_key = subscription_summary.customer_id
     left join journey_position on all_customers.customer_key = journey_position.customer_key
-    left join churn_scores on all_customers.customer_key = churn_scores.customer_key
 
 )
 

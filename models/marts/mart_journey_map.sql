@@ -4,13 +4,13 @@
 
 with events as (
 
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_events_sessionized') }}
 
 ),
 
 stage_transitions as (
 
-    select * from {{ ref('fct_stage_transitions') }}
+    select * from {{ ref('int_customer_stage_transitions') }}
 
 ),
 

@@ -3,7 +3,7 @@
 
 with stage_transitions as (
 
-    select * from {{ ref('fct_stage_transitions') }}
+    select * from {{ ref('int_customer_stage_transitions') }}
 
 ),
 

@@ -3,7 +3,7 @@
 
 with paths as (
 
-    select * from {{ ref('fct_journey_paths') }}
+    select * from {{ ref('int_journey_paths') }}
 
 ),
 

@@ -1,6 +1,9 @@
-{#- An incremental table like the tracking streams (config in _esp__models.yml): the third
-    biggest source, read by the event stream once per build slice and by the identity map and
-    the reconciliation, so it is deduplicated once per load rather than by every reader. -#}
+{#- An incremental table like the tracking streams: the third biggest source, read by the
+    event stream once per build slice and by the identity map and the reconciliation, so it is
+    deduplicated once per load rather than by every reader. A re-sent event replaces its
+    earlier version. -#}
+{{ journeymap.incremental_config('email_event_id') }}
+
 with deduplicated as (
 
     {{ journeymap.deduplicate(

@@ -1,6 +1,8 @@
+{#- The churn model's scores (ml.churn_scores), one row per scored customer, named for the
+    customer table they join. -#}
 with source as (
 
-    select * from {{ source('ml', 'churn_scores') }}
+    select * from {{ journeymap.ml_output('churn_scores') }} as churn_scores
 
 ),
 

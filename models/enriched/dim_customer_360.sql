@@ -1,0 +1,67 @@
+{#- The customer table BI and the journey map page read: every column of marts.dim_customers
+    and what the Python models know about each customer (churn risk and its reasons). One row
+    per customer key; customers a model did not score have nulls in its columns. -#}
+
+with customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+churn_scores as (
+
+    select * from {{ ref('stg_ml__churn_scores') }}
+
+),
+
+final as (
+
+    select
+        customers.customer_key,
+        customers.customer_id,
+        customers.is_known,
+        customers.email,
+        customers.region,
+        customers.plan,
+        customers.crm_lifecycle_stage,
+        customers.has_email_consent,
+        customers.has_sms_consent,
+        customers.crm_created_at,
+        customers.first_seen_at,
+        customers.last_seen_at,
+        customers.first_touch_channel,
+        customers.first_touch_touchpoint,
+        customers.first_acquisition_channel,
+        customers.last_touch_channel,
+        customers.last_touch_touchpoint,
+        customers.events,
+        customers.sessions,
+        customers.devices,
+        customers.orders,
+        customers.revenue,
+        customers.first_order_at,
+        customers.last_order_at,
+        customers.hours_to_first_order,
+        customers.support_messages,
+        customers.email_opens,
+        customers.email_clicks,
+        customers.subscriptions,
+        customers.first_subscribed_at,
+        customers.cancelled_subscriptions,
+        customers.last_cancelled_at,
+        customers.has_churned,
+        customers.current_stage,
+        customers.current_stage_order,
+        churn_scores.churn_score,
+        churn_scores.churn_risk_band,
+        churn_scores.churn_reason_1,
+        churn_scores.churn_reason_2,
+        churn_scores.churn_reason_3,
+        churn_scores.churn_model_version,
+        churn_scores.churn_scored_at
+    from customers
+    left join churn_scores on customers.customer_key = churn_scores.customer_key
+
+)
+
+select * from final
