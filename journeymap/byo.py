@@ -30,11 +30,10 @@ from journeymap.load import (
     materialize,
     present_sql,
     read_as_text,
-    sql_string,
     timestamp_sql,
 )
 from journeymap.settings import get_settings
-from journeymap.warehouse import configure_session, quote_identifier
+from journeymap.warehouse import configure_session, quote_identifier, quote_literal
 
 BYO_SOURCES = ("web_events", "app_events")
 OUTPUT_PREFIX = "byo_"
@@ -239,7 +238,7 @@ def _object_or_wrapped(text: str) -> str:
 def _rejected_value(column: Column, text: str, export_column: str) -> str:
     """{export column: value} when the value is outside the column's allowed set, else {}."""
     assert column.allowed is not None
-    key = sql_string(_property_key(export_column))
+    key = quote_literal(_property_key(export_column))
     return (
         f"(case when {present_sql(text)} and {_allowed_sql(column.allowed, text)} is null "
         f"then json_object({key}, {text}) else '{{}}'::json end)"
@@ -255,7 +254,8 @@ def _properties_sql(source: Source, relation: TextRelation, mapping: dict[str, s
     leftovers = [c for c in relation.columns if c not in mapping.values()]
     if leftovers:
         pairs = [
-            f"{sql_string(_property_key(c))}, {_json_value(relation.alias(c))}" for c in leftovers
+            f"{quote_literal(_property_key(c))}, {_json_value(relation.alias(c))}"
+            for c in leftovers
         ]
         parts.append(f"json_object({', '.join(pairs)})")
     parts.extend(
@@ -271,7 +271,7 @@ def _properties_sql(source: Source, relation: TextRelation, mapping: dict[str, s
 
 def _allowed_sql(allowed: tuple[str, ...], text: str) -> str:
     """The value lower-cased when in the allowed set, else null (the loader would reject it)."""
-    values = ", ".join(sql_string(v) for v in allowed)
+    values = ", ".join(quote_literal(v) for v in allowed)
     return f"(case when lower(trim({text})) in ({values}) then lower(trim({text})) end)"
 
 
@@ -283,7 +283,7 @@ def _output_columns(
     for column in source.columns:
         text = _text(relation, mapping, column.name)
         if column.name == "event_id":
-            generated = f"'byo-' || left(md5({sql_string(file_name)} || ':' || _row_number), 24)"
+            generated = f"'byo-' || left(md5({quote_literal(file_name)} || ':' || _row_number), 24)"
             columns[column.name] = (
                 f"(case when {present_sql(text)} then {text} else {generated} end)"
             )
@@ -321,7 +321,7 @@ def _problems_sql(relation: TextRelation, mapping: dict[str, str]) -> str:
         (f"not {present_sql(name_text)}", mapping["event_name"], "'event name is empty'"),
     ]
     selects = [
-        f"select _row_number as row, {i} as check_order, {sql_string(column)} as column_name, "
+        f"select _row_number as row, {i} as check_order, {quote_literal(column)} as column_name, "
         f"{message} as message from ({relation.sql}) where {condition}"
         for i, (condition, column, message) in enumerate(checks)
     ]
@@ -372,7 +372,7 @@ def _write_csv(
     selects = ", ".join(f"{sql} as {quote_identifier(name)}" for name, sql in columns.items())
     connection.execute(
         f"copy (select {selects} from ({relation.sql}) order by _row_number) "
-        f"to {sql_string(str(partial))} (format csv, header true)"
+        f"to {quote_literal(str(partial))} (format csv, header true)"
     )
     os.replace(partial, output)
 

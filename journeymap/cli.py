@@ -75,7 +75,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     raw loads, dbt, churn scoring, every check, the journey map and the data docs."""
     from dataclasses import replace
 
-    from journeymap.orchestration.demo import run_demo
+    from journeymap.orchestration.run import run_demo
 
     started = time.perf_counter()
     if args.out:

@@ -31,7 +31,7 @@ from journeymap.contract import (
     Column,
     Source,
 )
-from journeymap.warehouse import DuckDBWarehouse, quote_identifier
+from journeymap.warehouse import DuckDBWarehouse, quote_identifier, quote_literal
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = "quarantine"
@@ -183,11 +183,6 @@ class LoadReport:
 # ---------------------------------------------------------------- SQL helpers
 
 
-def sql_string(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def raw_table(name: str) -> str:
     return f"{RAW_SCHEMA}.{quote_identifier(name)}"
 
@@ -287,7 +282,7 @@ def _leaf_columns(
         return [(name, _as_text(expression, sql_type))]
     leaves: list[tuple[str, str]] = []
     for child_name, child_type in sql_type.children:
-        child = f"struct_extract({expression}, {sql_string(child_name)})"
+        child = f"struct_extract({expression}, {quote_literal(child_name)})"
         leaves.extend(_leaf_columns(f"{name}.{child_name}", child, child_type, flatten))
     return leaves
 
@@ -305,7 +300,7 @@ def _json_keys(connection: duckdb.DuckDBPyConnection, literal: str) -> list[str]
 
 def _scan_sql(connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool) -> str:
     """The DuckDB reader for a landing file (varchar columns where the format allows)."""
-    literal = sql_string(str(path))
+    literal = quote_literal(str(path))
     reader = _require_landing_format(path)
     if reader == "csv":
         return (
@@ -316,7 +311,7 @@ def _scan_sql(connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool) 
         if flatten:  # types are needed to find nested objects: sample the whole file
             return f"read_json({literal}, format = 'newline_delimited', sample_size = -1)"
         names = _json_keys(connection, literal)
-        as_varchar = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in names)
+        as_varchar = ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in names)
         return f"read_json({literal}, format = 'newline_delimited', columns = {{{as_varchar}}})"
     return f"read_parquet({literal})"
 
@@ -415,7 +410,9 @@ class ColumnSql:
     def detail(self, message: str) -> str:
         """SQL for '<column>: '<value>' <message>' (value cut to DETAIL_VALUE_CHARS)."""
         value = f"'''' || left({self.text}, {DETAIL_VALUE_CHARS}) || ''''"
-        return f"{sql_string(self.column.name + ': ')} || {value} || {sql_string(' ' + message)}"
+        return (
+            f"{quote_literal(self.column.name + ': ')} || {value} || {quote_literal(' ' + message)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -431,7 +428,7 @@ Check = Callable[[Source, ColumnSql], Rule | None]
 def _missing_required(source: Source, c: ColumnSql) -> Rule | None:
     if not c.column.required:
         return None
-    return Rule(blank_sql(c.text), sql_string(f"{c.column.name}: required value is empty"))
+    return Rule(blank_sql(c.text), quote_literal(f"{c.column.name}: required value is empty"))
 
 
 def _unparseable(types: tuple[str, ...]) -> Check:
@@ -447,7 +444,7 @@ def _unparseable(types: tuple[str, ...]) -> Check:
 
 def _invalid_value(source: Source, c: ColumnSql) -> Rule | None:
     if c.column.allowed is not None:
-        allowed = ", ".join(sql_string(v) for v in c.column.allowed)
+        allowed = ", ".join(quote_literal(v) for v in c.column.allowed)
         # '' counts as absent; any other value (even ' ') must be in the set.
         return Rule(
             f"{c.text} not in ({allowed}) and {c.text} <> ''",
@@ -466,7 +463,7 @@ def _future_timestamp(source: Source, c: ColumnSql) -> Rule | None:
     hours = FUTURE_TOLERANCE_HOURS
     return Rule(
         f"{c.typed} > _loaded_at + interval {hours} hour",
-        f"{sql_string(c.column.name + ': ')} || {c.typed}::varchar || "
+        f"{quote_literal(c.column.name + ': ')} || {c.typed}::varchar || "
         f"' is more than {hours} hours after the load time ' || _loaded_at::varchar",
     )
 
@@ -486,8 +483,8 @@ def _failure_case(source: Source, columns: list[ColumnSql]) -> str:
 
     Reasons in contract order, then columns in contract order: the first failure wins."""
     branches = [
-        f"when {rule.condition} then {{'reason': {sql_string(reason)}, "
-        f"'reason_column': {sql_string(c.column.name)}, 'detail': {rule.detail}}}"
+        f"when {rule.condition} then {{'reason': {quote_literal(reason)}, "
+        f"'reason_column': {quote_literal(c.column.name)}, 'detail': {rule.detail}}}"
         for reason, check in CHECKS.items()
         for c in columns
         if (rule := check(source, c)) is not None
@@ -496,7 +493,7 @@ def _failure_case(source: Source, columns: list[ColumnSql]) -> str:
 
 
 def _json_object(pairs: Iterable[tuple[str, str]]) -> str:
-    args = ", ".join(f"{sql_string(name)}, {expr}" for name, expr in pairs)
+    args = ", ".join(f"{quote_literal(name)}, {expr}" for name, expr in pairs)
     return f"json_object({args})::varchar" if args else "null::varchar"
 
 
@@ -608,8 +605,8 @@ class _Load:
     def values(self, row_number: str) -> dict[str, str]:
         """SQL for the load columns, given the SQL for the row number."""
         return {
-            "_load_id": sql_string(self.load_id),
-            "_file_name": sql_string(self.path.name),
+            "_load_id": quote_literal(self.load_id),
+            "_file_name": quote_literal(self.path.name),
             "_row_number": row_number,
             "_loaded_at": _timestamp_literal(self.loaded_at),
         }
@@ -634,7 +631,7 @@ def _insert_quarantine(
     load_values = load.values(row_number)
     values = {
         **load_values,
-        "source": sql_string(load.source.name),
+        "source": quote_literal(load.source.name),
         "reason": "_failure.reason",
         "reason_column": "_failure.reason_column",
         "reason_detail": "_failure.detail",

@@ -1,4 +1,5 @@
-"""Where things live. Every path and connection detail comes from here (env vars with defaults)."""
+"""Where things live and which warehouse to use: resolved once (env vars with defaults) into
+one ``Settings`` object that the CLI, the Dagster resources and the tests pass around."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+WAREHOUSE_KINDS = ("duckdb", "snowflake")
 
 
 def _path(var: str, default: Path) -> Path:
@@ -14,14 +16,22 @@ def _path(var: str, default: Path) -> Path:
     return Path(value).resolve() if value else default
 
 
+def _warehouse_kind() -> str:
+    kind = os.environ.get("JOURNEYMAP_TARGET", "duckdb")
+    if kind not in WAREHOUSE_KINDS:
+        raise ValueError(f"JOURNEYMAP_TARGET must be one of {', '.join(WAREHOUSE_KINDS)}: {kind!r}")
+    return kind
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Paths of one journeymap installation.
+    """Paths and warehouse of one journeymap installation.
 
     JOURNEYMAP_DATA_DIR     generated data and landing files (default ./data)
     JOURNEYMAP_DUCKDB_PATH  the warehouse file (default ./warehouse/journeymap.duckdb)
-    JOURNEYMAP_BUILD_DIR    report and other outputs (default ./build)
+    JOURNEYMAP_BUILD_DIR    report, model report and data docs (default ./build)
     JOURNEYMAP_DBT_TARGET   dbt's target folder (default ./target); give two builds two folders
+    JOURNEYMAP_TARGET       the warehouse: duckdb (default) or snowflake (SNOWFLAKE_* env vars)
     """
 
     project_dir: Path = PROJECT_DIR
@@ -39,6 +49,7 @@ class Settings:
     dbt_target_dir: Path = field(
         default_factory=lambda: _path("JOURNEYMAP_DBT_TARGET", PROJECT_DIR / "target")
     )
+    warehouse_kind: str = field(default_factory=_warehouse_kind)
 
     @property
     def landing_dir(self) -> Path:

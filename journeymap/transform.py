@@ -7,6 +7,7 @@ is its own (benchmarks measure it), and one process per command keeps dbt's glob
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,17 +20,27 @@ class DbtError(RuntimeError):
 
 
 def dbt_executable() -> str:
+    """The dbt of this Python environment (the venv's bin is often not on PATH)."""
     candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def warehouse_env(settings: Settings) -> dict[str, str]:
+    """What profiles.yml reads to reach the warehouse of ``settings`` (Snowflake credentials
+    stay in the environment's SNOWFLAKE_* variables)."""
+    return {
+        "JOURNEYMAP_TARGET": settings.warehouse_kind,
+        "JOURNEYMAP_DUCKDB_PATH": str(settings.duckdb_path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    env["JOURNEYMAP_DUCKDB_PATH"] = str(settings.duckdb_path)
+    env.update(warehouse_env(settings))
     env["DBT_PROFILES_DIR"] = str(settings.project_dir)
     env["DBT_TARGET_PATH"] = str(settings.dbt_target_dir)
     env["DBT_LOG_PATH"] = str(settings.dbt_target_dir / "logs")
-    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     return env
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import duckdb
 import pandas as pd
+
+from journeymap.settings import Settings
 
 WriteMode = Literal["replace", "append"]
 WRITE_MODES: tuple[str, ...] = ("replace", "append")
@@ -50,6 +52,16 @@ class Warehouse(Protocol):
 def quote_identifier(name: str) -> str:
     """Double-quote an identifier for SQL (works on DuckDB and Snowflake)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal (single quotes doubled; works on DuckDB and Snowflake)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def quote_literals(values: Iterable[str]) -> str:
+    """Comma-separated SQL string literals, for `in (...)` lists."""
+    return ", ".join(quote_literal(value) for value in values)
 
 
 def _check_mode(mode: str) -> None:
@@ -240,3 +252,14 @@ class SnowflakeWarehouse:
         if not success:
             raise RuntimeError(f"write_pandas failed for {schema}.{table}")
         return rows
+
+
+@contextmanager
+def open_warehouse(settings: Settings, read_only: bool = False) -> Iterator[Warehouse]:
+    """The warehouse of ``settings`` (``warehouse_kind``), open for the ``with`` block."""
+    if settings.warehouse_kind == "snowflake":
+        with SnowflakeWarehouse() as warehouse:
+            yield warehouse
+        return
+    with DuckDBWarehouse(settings.duckdb_path, read_only=read_only) as warehouse:
+        yield warehouse

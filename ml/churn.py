@@ -71,7 +71,7 @@ from journeymap.ml.features import (
     build_features,
     prepare_frames,
 )
-from journeymap.ml.outputs import CHURN_SCORE_COLUMNS
+from journeymap.ml.outputs import CHURN_SCORES
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "churn-hgb-v1"
@@ -80,7 +80,7 @@ DEFAULT_HORIZON_DAYS = 30
 # around 10%, "medium" is about twice the base rate and "high" means more likely than not.
 HIGH_RISK_THRESHOLD = 0.5
 MEDIUM_RISK_THRESHOLD = 0.2
-SCORE_COLUMNS = CHURN_SCORE_COLUMNS
+SCORE_COLUMNS = CHURN_SCORES.column_names
 CALIBRATION_BINS = 10
 # +1: the risk can only rise with the feature; -1: only fall. Other features are free.
 MONOTONIC_FEATURES: dict[str, int] = {
@@ -506,6 +506,32 @@ class ChurnRun:
             meta["training_cutoffs"] = ", ".join(c.isoformat() for c in self.cutoffs.train)
         return meta
 
+    def report_entry(self) -> dict[str, Any]:
+        """This run's entry in build/model_report.json: version, training window, held-out
+        metrics beside the baselines, rows written."""
+        held_out = {
+            name: self.metrics.get(name)
+            for name in ("auc", "brier", "n_test", "positive_rate_test", "cv_folds")
+        }
+        window = None
+        if self.cutoffs is not None:
+            window = {
+                "training_cutoffs": [c.isoformat() for c in self.cutoffs.train],
+                "evaluation_cutoff": self.cutoffs.evaluation.isoformat(),
+                "scored_at_cutoff": self.cutoffs.score.isoformat(),
+            }
+        return {
+            "model_version": self.model_version,
+            "table": f"ml.{CHURN_SCORES.table}",
+            "task": f"cancels within {self.horizon_days} days (active subscribers)",
+            "training_window": window,
+            "held_out": held_out,
+            "baselines": self.metrics.get("baselines"),
+            "n_train": self.metrics.get("n_train"),
+            "rows_written": len(self.scores),
+            "top_features": list(self.feature_importances)[:5],
+        }
+
 
 def _snapshot(
     frames: ChurnFrames, cutoff: pd.Timestamp, horizon_days: int
@@ -515,22 +541,20 @@ def _snapshot(
     return features, labels
 
 
-def _empty_scores() -> pd.DataFrame:
-    return _typed_scores(pd.DataFrame({column: [] for column in SCORE_COLUMNS}))
-
-
-def _typed_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """The ml.churn_scores contract's types: strings, a double, timestamps (microseconds)."""
-    out = pd.DataFrame(index=range(len(scores)))
-    for column in SCORE_COLUMNS:
-        values = scores[column].reset_index(drop=True)
-        if column == "churn_score":
-            out[column] = values.astype("float64")
-        elif column in ("cutoff_at", "scored_at"):
-            out[column] = pd.to_datetime(values).astype("datetime64[us]")
-        else:
-            out[column] = values.astype(object)
-    return out
+def baseline_metrics(
+    eval_x: pd.DataFrame, eval_y: pd.Series, train_positive_rate: float
+) -> dict[str, float | None]:
+    """What the model is compared with on the same held-out customers: the Brier score of
+    predicting the training churn rate for everyone, and the AUC of recency alone (days since
+    the customer's last own event, the classic churn heuristic)."""
+    y = eval_y.to_numpy(dtype=int)
+    if len(y) == 0:
+        return {"brier_base_rate": None, "auc_recency": None}
+    recency = eval_x["days_since_last_event"].fillna(eval_x["days_since_last_event"].max())
+    return {
+        "brier_base_rate": float(np.mean((y - train_positive_rate) ** 2)),
+        "auc_recency": fast_auc(y, recency.to_numpy(dtype=float)) if len(set(y)) == 2 else None,
+    }
 
 
 def score_churn(
@@ -571,6 +595,9 @@ def _score_churn(
     eval_x, eval_y = _snapshot(frames, cutoffs.evaluation, horizon_days)
     validation = cross_validate(snapshots, eval_x, eval_y, cutoffs.evaluation, config)
     metrics = validation.metrics
+    metrics["baselines"] = baseline_metrics(
+        eval_x, eval_y, float(metrics.get("positive_rate_train") or 0.0)
+    )
 
     # Final model: every labelled row, then today's active subscribers.
     all_x = pd.concat([x for _, x, _ in snapshots] + [eval_x])
@@ -580,7 +607,7 @@ def _score_churn(
 
     customers = active_subscribers(frames.subscriptions, as_of)
     if len(customers) == 0:
-        scores = _empty_scores()
+        scores = CHURN_SCORES.empty()
     else:
         features = build_features(frames, customers, as_of)
         churn_score = final.predict(features)
@@ -601,7 +628,7 @@ def _score_churn(
                 "scored_at": scored_at,
             }
         )
-        scores = _typed_scores(scores)
+        scores = CHURN_SCORES.conform(scores)
     return ChurnRun(
         scores=scores,
         metrics=metrics,

@@ -1,8 +1,9 @@
-"""The churn model's only contact with the warehouse: a few portable reads and one write.
+"""The churn model's only contact with the warehouse: a few portable reads of core marts and
+one write of ``ml.churn_scores``.
 
 The SQL is plain ANSI (no DuckDB-only functions) so it runs on DuckDB and Snowflake alike;
 column names are lower-cased on the way in because Snowflake hands them back upper case.
-Everything is read through ``Warehouse.query_df`` and written through ``write_frame``.
+Everything is read through ``Warehouse.query_df`` and written through ``write_output``.
 """
 
 from __future__ import annotations
@@ -12,61 +13,59 @@ from dataclasses import dataclass
 import pandas as pd
 
 from journeymap.ml.features import UNREAD_EVENTS, ChurnFrames
-from journeymap.warehouse import Warehouse
+from journeymap.ml.outputs import CHURN_SCORES, write_output
+from journeymap.warehouse import Warehouse, quote_literals
 
 
 @dataclass(frozen=True)
 class WarehouseSchemas:
-    """Where dbt puts the models the churn run reads, and where it writes (dbt var ml_schema)."""
+    """Where dbt puts the core marts the churn run reads, and where it writes (var ml_schema)."""
 
     marts: str = "marts"
-    staging: str = "staging"
     ml: str = "ml"
 
 
-CHURN_SCORES_TABLE = "churn_scores"
+# The marts the churn model reads (the Dagster asset depends on exactly these).
+CHURN_INPUT_MARTS = (
+    "fct_subscription_versions",
+    "fct_events",
+    "fct_sessions",
+    "fct_customer_texts",
+)
 
 
 def _subscribers(s: WarehouseSchemas) -> str:
-    return f"select customer_id from {s.staging}.stg_commerce__subscriptions"
+    return f"select customer_key from {s.marts}.fct_subscription_versions"
 
 
 def churn_queries(s: WarehouseSchemas = WarehouseSchemas()) -> dict[str, str]:
     """The SQL behind each frame of ``ChurnFrames`` (only subscribers' rows are read)."""
-    unread = ", ".join(f"'{event}'" for event in UNREAD_EVENTS)
     return {
         "subscriptions": f"""
-            select subscription_id, customer_id, plan, started_at, cancelled_at, updated_at
-            from {s.staging}.stg_commerce__subscriptions
+            select subscription_id, customer_key as customer_id, plan, started_at,
+                cancelled_at, updated_at
+            from {s.marts}.fct_subscription_versions
         """,
         "events": f"""
             select customer_key, occurred_at, canonical_event, journey_stage, is_conversion,
                 revenue
             from {s.marts}.fct_events
             where customer_key in ({_subscribers(s)})
-                and canonical_event not in ({unread})
+                and canonical_event not in ({quote_literals(UNREAD_EVENTS)})
         """,
         "sessions": f"""
             select customer_key, session_key, started_at
             from {s.marts}.fct_sessions
             where customer_key in ({_subscribers(s)})
         """,
-        # Customer-written messages, attributed to a customer by identity stitching (many
-        # messages carry only an email address): fct_events knows whose message it is.
+        # Customer-written support messages, attributed to a customer by identity stitching
+        # (many messages carry only an email address).
         "messages": f"""
-            select
-                events.customer_key,
-                events.occurred_at,
-                events.context_id as ticket_id,
-                messages.message_id,
-                messages.subject,
-                messages.body
-            from {s.marts}.fct_events as events
-            inner join {s.staging}.stg_support__messages as messages
-                on events.source_event_id = messages.message_id
-            where events.source = 'support_messages'
-                and messages.author_type = 'customer'
-                and events.customer_key in ({_subscribers(s)})
+            select customer_key, occurred_at, thread_id as ticket_id,
+                source_text_id as message_id, subject, body
+            from {s.marts}.fct_customer_texts
+            where source = 'support_messages'
+                and customer_key in ({_subscribers(s)})
         """,
     }
 
@@ -96,5 +95,5 @@ def read_latest_event_at(
 def write_churn_scores(
     warehouse: Warehouse, scores: pd.DataFrame, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> int:
-    """Replace ml.churn_scores with ``scores`` (the columns and types of its contract)."""
-    return warehouse.write_frame(schemas.ml, CHURN_SCORES_TABLE, scores, mode="replace")
+    """Replace ml.churn_scores with ``scores`` (checked against its contract)."""
+    return write_output(warehouse, CHURN_SCORES, scores, schema=schemas.ml)

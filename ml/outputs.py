@@ -1,16 +1,109 @@
-"""What the ML assets write: the columns of each output table (dbt's macros/ml_outputs.sql
-creates the same tables empty) and their closed value sets. Light on imports on purpose: the
-quality suites read it too."""
+"""What the Python models write: one ``MLOutput`` contract per ``ml.<table>``.
 
-CHURN_SCORE_COLUMNS: tuple[str, ...] = (
-    "customer_key",
-    "churn_score",
-    "risk_band",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "model_version",
-    "cutoff_at",
-    "scored_at",
-)
+A contract names the table, its columns with their warehouse types, and its key. ``conform``
+checks a frame against it (exact columns, non-null unique key, values castable to the types)
+and returns it typed; ``write_output`` replaces the table with it. The same columns and types
+are documented for dbt in models/enriched/staging/_ml__sources.yml (a unit test keeps the
+two equal), from where the enriched layer reads them. Light on imports on purpose: the
+quality suites read it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+# Warehouse type -> how a frame column is cast before it is written.
+_CASTS = {
+    "varchar": lambda values: values.astype(object).where(values.notna(), None),
+    "double": lambda values: pd.to_numeric(values).astype("float64"),
+    "bigint": lambda values: pd.to_numeric(values).astype("Int64"),
+    "boolean": lambda values: values.astype("boolean"),
+    "timestamp": lambda values: pd.to_datetime(values).astype("datetime64[us]"),
+}
+
+
+class OutputContractError(ValueError):
+    """A frame does not match the contract of the ml table it is written to."""
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    name: str
+    data_type: str  # a key of _CASTS, as in the source YAML
+
+    def __post_init__(self) -> None:
+        if self.data_type not in _CASTS:
+            raise ValueError(f"{self.name}: unknown type {self.data_type!r}")
+
+
+@dataclass(frozen=True)
+class MLOutput:
+    """The contract of one ``ml.<table>``."""
+
+    table: str
+    columns: tuple[OutputColumn, ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def empty(self) -> pd.DataFrame:
+        return self.conform(pd.DataFrame({name: [] for name in self.column_names}))
+
+    def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with exactly the contract's columns, in order and typed; raises
+        ``OutputContractError`` on missing or extra columns, a null or repeated key, or a
+        value that does not fit its column's type."""
+        names = list(self.column_names)
+        missing = [name for name in names if name not in frame.columns]
+        extra = [name for name in frame.columns if name not in names]
+        if missing or extra:
+            raise OutputContractError(
+                f"ml.{self.table}: columns missing {missing}, unexpected {extra}"
+            )
+        keys = frame[list(self.key)]
+        if keys.isna().any().any():
+            raise OutputContractError(f"ml.{self.table}: null in key {list(self.key)}")
+        if keys.duplicated().any():
+            raise OutputContractError(f"ml.{self.table}: repeated key {list(self.key)}")
+        out = pd.DataFrame(index=range(len(frame)))
+        for column in self.columns:
+            values = frame[column.name].reset_index(drop=True)
+            try:
+                out[column.name] = _CASTS[column.data_type](values)
+            except (TypeError, ValueError) as error:
+                raise OutputContractError(
+                    f"ml.{self.table}.{column.name} is not {column.data_type}: {error}"
+                ) from error
+        return out
+
+
+def _columns(spec: str) -> tuple[OutputColumn, ...]:
+    """'name type, name type' -> columns."""
+    pairs = (item.split() for item in spec.split(","))
+    return tuple(OutputColumn(name, data_type) for name, data_type in pairs)
+
+
 RISK_BANDS: tuple[str, ...] = ("low", "medium", "high")
+
+CHURN_SCORES = MLOutput(
+    table="churn_scores",
+    columns=_columns(
+        "customer_key varchar, churn_score double, risk_band varchar, reason_1 varchar, "
+        "reason_2 varchar, reason_3 varchar, model_version varchar, cutoff_at timestamp, "
+        "scored_at timestamp"
+    ),
+    key=("customer_key",),
+)
+
+# Every ml table, by name.
+OUTPUTS: dict[str, MLOutput] = {output.table: output for output in (CHURN_SCORES,)}
+CHURN_SCORE_COLUMNS = CHURN_SCORES.column_names
+
+
+def write_output(warehouse, output: MLOutput, frame: pd.DataFrame, schema: str = "ml") -> int:
+    """Replace ``<schema>.<table>`` with ``frame``, checked and typed by ``output``."""
+    return warehouse.write_frame(schema, output.table, output.conform(frame), mode="replace")

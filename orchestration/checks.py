@@ -1,12 +1,13 @@
 """Great Expectations suites as Dagster asset checks (our own ``@asset_check`` functions).
 
 One check, ``expectations``, per guarded asset: the raw tables (suite ``raw.<source>``), the key
-marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``) and the churn scores
-(``ml.churn_scores``). All are blocking: when one fails, the steps that read the asset do not run
-(a failed raw suite stops dbt; a failed ``marts.fct_events`` stops the churn model and what reads
-it; a failed ``ml.churn_scores`` stops ``dim_customers``). The check's description and metadata
-name the failed expectations, their columns and the offending rows. A suite that passes with
-warnings (e.g. the newest event is older than the freshness limit) passes, and says so.
+marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``), the churn scores
+(``ml.churn_scores``) and the enriched customer table (``enriched.dim_customer_360``). All are
+blocking: when one fails, the steps that read the asset do not run (a failed raw suite stops
+dbt; a failed ``marts.fct_events`` stops the churn model and what reads it; a failed
+``ml.churn_scores`` stops the enriched step). The check's description and metadata name the
+failed expectations, their columns and the offending rows. A suite that passes with warnings
+(e.g. the newest event is older than the freshness limit) passes, and says so.
 
 dbt's own tests are asset checks too, made by dagster-dbt from the manifest (assets/dbt.py).
 """
@@ -20,13 +21,15 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
+    ResourceParam,
     asset_check,
 )
 
 from journeymap.contract import SOURCES
-from journeymap.orchestration.assets.ml import CHURN_SCORES_KEY, to_metadata
-from journeymap.orchestration.assets.raw import RAW_KEYS
-from journeymap.orchestration.resources import WarehouseResource
+from journeymap.orchestration.keys import CHURN_SCORES_KEY, RAW_KEYS, enriched_key, mart_key
+from journeymap.orchestration.metadata import to_metadata
+from journeymap.settings import Settings
+from journeymap.warehouse import open_warehouse
 
 CHECK_NAME = "expectations"
 
@@ -40,10 +43,11 @@ class GuardedAsset:
 
 GUARDED: tuple[GuardedAsset, ...] = (
     *(GuardedAsset(f"raw.{name}", RAW_KEYS[name]) for name in SOURCES),
-    GuardedAsset("marts.fct_events", AssetKey(["marts", "fct_events"])),
-    GuardedAsset("marts.fct_sessions", AssetKey(["marts", "fct_sessions"])),
-    GuardedAsset("marts.dim_customers", AssetKey(["marts", "dim_customers"])),
+    GuardedAsset("marts.fct_events", mart_key("fct_events")),
+    GuardedAsset("marts.fct_sessions", mart_key("fct_sessions")),
+    GuardedAsset("marts.dim_customers", mart_key("dim_customers")),
     GuardedAsset("ml.churn_scores", CHURN_SCORES_KEY),
+    GuardedAsset("enriched.dim_customer_360", enriched_key("dim_customer_360")),
 )
 SUITE_NAMES: tuple[str, ...] = tuple(g.suite for g in GUARDED)
 
@@ -64,12 +68,12 @@ def outcomes_of_run(run_id: str) -> dict[str, Any]:
     return dict(_outcomes_by_run.get(run_id, {}))
 
 
-def run_suite(warehouse: WarehouseResource, suite: str):
+def run_suite(settings: Settings, suite: str):
     """Validate one suite against the warehouse (read only); returns a ValidationOutcome."""
     from journeymap.quality import validate
 
-    with warehouse.open(read_only=True) as connection:
-        return validate(connection, suite)
+    with open_warehouse(settings, read_only=True) as warehouse:
+        return validate(warehouse, suite)
 
 
 def expectation_check(guarded: GuardedAsset) -> AssetChecksDefinition:
@@ -81,9 +85,9 @@ def expectation_check(guarded: GuardedAsset) -> AssetChecksDefinition:
         metadata={"suite": guarded.suite},
     )
     def _check(
-        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: AssetCheckExecutionContext, settings: ResourceParam[Settings]
     ) -> AssetCheckResult:
-        outcome = run_suite(warehouse, guarded.suite)
+        outcome = run_suite(settings, guarded.suite)
         remember_outcome(context.run.run_id, guarded.suite, outcome)
         metadata = to_metadata(outcome.metadata())
         metadata.setdefault("suite", guarded.suite)

@@ -1,50 +1,55 @@
-"""journeymap's one Dagster code location: ``dagster dev -m orchestration.definitions``.
+"""journeymap's one Dagster code location: ``dagster dev -m journeymap.orchestration.definitions``.
 
 Composed from modules by domain:
 
+    keys.py           asset keys and groups (one place; modules never import each other for keys)
     assets/raw.py     demo/sample_data, raw/<source> x 9 (landing files -> raw schema)
-    assets/dbt.py     every dbt seed and model (<schema>/<name>) in two steps around the ML
-                      assets, dbt tests as asset checks
-    assets/ml.py      ml/churn_scores (reads marts, read back by dim_customers)
+    assets/dbt.py     every dbt seed and model (<schema>/<name>) in two steps around the Python
+                      models (dbt_core, dbt_enriched), dbt tests as asset checks
+    assets/ml.py      the Python models: read core marts, write ml/<table>, model report
     assets/report.py  report/journey_map, report/data_docs
     checks.py         Great Expectations suites as blocking asset checks
     jobs.py           journeymap_full (daily), journeymap_demo (with the sample data)
     schedules.py      journeymap_daily
     sensors.py        landing_files_sensor
-    resources.py      warehouse (DuckDB or Snowflake) and dbt, from env vars
-    demo.py           `journeymap demo`: the demo job in this process, one line per step
+    resources.py      settings (paths and warehouse) and dbt
+    project.py        the dbt project, parsed on request
+    run.py            a job run in this process (`journeymap demo`)
 
-The dbt manifest must exist before this module is imported (``dagster dev`` makes it through
-``DbtProject.prepare_if_dev``; elsewhere call ``orchestration.project.prepare_dbt_project()``).
+Importing this module builds nothing: ``defs`` is loaded lazily by Dagster's tools, and
+``build_definitions(settings)`` needs the dbt manifest (``project.prepare_dbt_project``).
 """
 
 from __future__ import annotations
 
-from dagster import Definitions, colored_console_logger, in_process_executor
+import os
 
-from journeymap.orchestration.assets.dbt import dbt_assets_defs
+from dagster import Definitions, colored_console_logger, definitions, in_process_executor
+
+from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
 from journeymap.orchestration.assets.raw import raw_assets, sample_data
 from journeymap.orchestration.assets.report import report_assets
 from journeymap.orchestration.checks import expectation_checks
-from journeymap.orchestration.demo import PROGRESS_LOGGER, progress_logger
 from journeymap.orchestration.jobs import demo_job, full_job
+from journeymap.orchestration.progress import PROGRESS_LOGGER, progress_logger
+from journeymap.orchestration.project import dbt_project, prepare_dbt_project
 from journeymap.orchestration.resources import build_resources
 from journeymap.orchestration.schedules import journeymap_daily
 from journeymap.orchestration.sensors import landing_files_sensor
-from journeymap.settings import Settings
+from journeymap.settings import Settings, get_settings
 
 
-def build_definitions(settings: Settings | None = None, kind: str | None = None) -> Definitions:
-    """The definitions, with resources for ``settings`` (default: env vars) and warehouse
-    ``kind`` (default: JOURNEYMAP_TARGET, else duckdb)."""
+def build_definitions(settings: Settings) -> Definitions:
+    """The definitions of the installation of ``settings`` (its dbt manifest must exist)."""
+    dbt_assets = build_dbt_assets(dbt_project(settings))
     return Definitions(
-        assets=[sample_data, *raw_assets, *dbt_assets_defs, *ml_assets, *report_assets],
+        assets=[sample_data, *raw_assets, *dbt_assets, *ml_assets, *report_assets],
         asset_checks=expectation_checks,
         jobs=[full_job, demo_job],
         schedules=[journeymap_daily],
         sensors=[landing_files_sensor],
-        resources=build_resources(settings, kind),
+        resources=build_resources(settings),
         # One step at a time in one process: DuckDB allows one writer per file. Applies to runs
         # launched from the UI too; dagster.yaml (make dev) queues runs one at a time as well.
         executor=in_process_executor,
@@ -53,4 +58,12 @@ def build_definitions(settings: Settings | None = None, kind: str | None = None)
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    """What ``dagster dev`` loads: the definitions for the environment's settings. Under
+    ``dagster dev`` (DAGSTER_IS_DEV_CLI) the dbt project is parsed on every (re)load, so model
+    edits show up; elsewhere the manifest is prepared beforehand."""
+    settings = get_settings()
+    if os.environ.get("DAGSTER_IS_DEV_CLI"):
+        prepare_dbt_project(settings)
+    return build_definitions(settings)

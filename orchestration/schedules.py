@@ -1,4 +1,4 @@
-"""Schedules: the full job once a day (new landing files, dbt build, churn, report)."""
+"""Schedules: the full job once a day (new landing files, dbt, the Python models, report)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ def daily_test_scope(weekday: int) -> str:
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.STOPPED,
     description=(
-        "Every day at 05:00 UTC: load what landed overnight, rebuild the warehouse incrementally, "
-        "rescore churn and rewrite the journey map. dbt tests read the rows the run wrote "
-        "(test_scope 'changed'), every row on Sundays. Turn it on in the UI (Automation)."
+        "Every day at 05:00 UTC: load what landed overnight, rebuild the warehouse "
+        "incrementally, rerun the Python models and rewrite the journey map. dbt tests read the "
+        "rows the run wrote (test_scope 'changed'), every row on Sundays. Turn it on in the UI "
+        "(Automation)."
     ),
 )
 def journeymap_daily(context: ScheduleEvaluationContext) -> RunRequest:

@@ -22,6 +22,7 @@ from dagster import (
     AssetKey,
     AssetSelection,
     DefaultSensorStatus,
+    ResourceParam,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
@@ -30,10 +31,10 @@ from dagster import (
 )
 
 from journeymap.load import LoadError, file_sha256, landing_files
-from journeymap.orchestration.assets.raw import RAW_KEYS
 from journeymap.orchestration.jobs import full_job
-from journeymap.orchestration.resources import WarehouseResource
-from journeymap.warehouse import WarehouseBusyError
+from journeymap.orchestration.keys import RAW_KEYS
+from journeymap.settings import Settings
+from journeymap.warehouse import WarehouseBusyError, open_warehouse
 
 FileId = tuple[str, str]  # (source, file name)
 
@@ -59,12 +60,11 @@ def current_files(landing_dir: Path) -> dict[FileId, Path]:
     return {(source, path.name): path for source, path in files}
 
 
-def loaded_contents(warehouse: WarehouseResource, sources: set[str]) -> set[tuple[str, str]]:
+def loaded_contents(settings: Settings, sources: set[str]) -> set[tuple[str, str]]:
     """(source, sha256) of every file the warehouse has loaded (empty before the first load)."""
-    settings = warehouse.settings()
-    if warehouse.kind == "duckdb" and not settings.duckdb_path.exists():
+    if settings.warehouse_kind == "duckdb" and not settings.duckdb_path.exists():
         return set()
-    with warehouse.open(read_only=True) as connection:
+    with open_warehouse(settings, read_only=True) as connection:
         tables = connection.query_df(
             "select count(*) as n from information_schema.tables "
             "where table_schema = 'raw' and table_name = 'load_ledger'"
@@ -97,10 +97,10 @@ def affected_assets(context: SensorEvaluationContext, sources: set[str]) -> list
         "those sources' raw loads and everything downstream of them."
     ),
 )
-def landing_files_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
+def landing_files_sensor(context: SensorEvaluationContext, settings: ResourceParam[Settings]):
     seen = read_cursor(context.cursor)
     try:
-        current = current_files(warehouse.landing_dir)
+        current = current_files(settings.landing_dir)
     except LoadError as error:  # e.g. a landing folder that is not a known source
         return SkipReason(f"cannot list landing files: {error}")
     candidates = set(current) - seen
@@ -110,7 +110,7 @@ def landing_files_sensor(context: SensorEvaluationContext, warehouse: WarehouseR
             skip_reason=SkipReason("no new landing files"), cursor=write_cursor(still_there)
         )
     try:
-        loaded = loaded_contents(warehouse, {source for source, _ in candidates})
+        loaded = loaded_contents(settings, {source for source, _ in candidates})
     except WarehouseBusyError as error:
         return SkipReason(f"warehouse busy, will look again: {error}")
     new = sorted(

@@ -1,5 +1,5 @@
-"""Shared fixtures. The expensive one, `built_warehouse`, generates a sample business, loads
-it and runs `dbt build` once per test session; tests that change a warehouse copy it first."""
+"""Shared fixtures. The expensive one, `built_warehouse`, generates a sample business and runs
+the full job on it once per test session; tests that change a warehouse copy it first."""
 
 from __future__ import annotations
 
@@ -40,17 +40,15 @@ class BuiltWarehouse:
 
 
 def build_workspace(root: Path, customers: int, days: int, seed: int) -> Settings:
-    """Generate, load and build a complete warehouse under `root`."""
+    """Generate a business under `root` and run the full Dagster job on it, as the daily run
+    would: raw loads, the core dbt step, the Python models, the enriched step, the report."""
     from journeymap.generator import generate
-    from journeymap.load import load_landing
-    from journeymap.transform import build
-    from journeymap.warehouse import DuckDBWarehouse
+    from journeymap.orchestration.run import run_job
 
     settings = Settings.for_workspace(root)
     generate(settings.data_dir, customers=customers, days=days, seed=seed)
-    with DuckDBWarehouse(settings.duckdb_path) as warehouse:
-        load_landing(warehouse, settings.landing_dir)
-    build(settings)
+    job = run_job(settings, "journeymap_full", say=lambda _: None)
+    assert job.success, f"fixture build failed at {job.failed_steps}: {job.failed_checks}"
     return settings
 
 

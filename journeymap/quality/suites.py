@@ -38,15 +38,18 @@ from journeymap.load import (
     source_table_columns,
 )
 from journeymap.ml.outputs import CHURN_SCORE_COLUMNS, RISK_BANDS
+from journeymap.warehouse import quote_literals
 
 MARTS_SCHEMA = "marts"
 ML_SCHEMA = "ml"
+ENRICHED_SCHEMA = "enriched"
 MARTS_YAML = Path(__file__).resolve().parents[2] / "models" / "marts" / "_marts__models.yml"
 
 # Relation names.
 ROWS = "rows"
 SCHEMA = "schema"
 FRESHNESS = "freshness"
+RECONCILIATION = "reconciliation"
 
 # Clock skew allowed between the loader's clock and the reference time.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -436,10 +439,6 @@ def documented_columns(model: str, path: Path = MARTS_YAML) -> list[str] | None:
     return None
 
 
-def _sql_list(values: Iterable[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-
-
 def _plus_hours(column: str, hours: int) -> str:
     # Portable (DuckDB and Snowflake) interval arithmetic.
     return f"{column} + interval '{hours} hours'"
@@ -590,7 +589,7 @@ def raw_suite(source: Source) -> SuiteDefinition:
 
 def _ledger_sql(source: str) -> str:
     """Per load: the ledger's counts next to the rows actually in raw and in quarantine."""
-    s = _sql_list([source])
+    s = quote_literals([source])
     return f"""
 with ledger as (
     select _load_id, file_name, rows_in_file, rows_loaded, rows_quarantined
@@ -647,19 +646,9 @@ def _ledger_checks() -> list[Check]:
 
 # ------------------------------------------------------------------ mart suites
 
-JOURNEY_STAGES = ("awareness", "consideration", "purchase", "retention", "advocacy")
-EVENT_SOURCES = (
-    "web_events",
-    "app_events",
-    "email_events",
-    "orders",
-    "subscriptions",
-    "support_messages",
-    "reviews",
-)
-CHANNELS = ("web", "app", "email", "store", "support", "reviews")
-IDENTITY_SOURCES = ("direct", "device", "email", "anonymous")
-DEVICE_TYPES = ("desktop", "mobile", "tablet", "unknown")
+# One system per kind of check: keys, not-null, accepted values and relationships of the marts
+# are dbt tests (models/*/_*__models.yml). The mart suites hold what dbt does poorly: ranges
+# and row logic, freshness against now, and reconciliation across tables.
 
 
 def _mart_schema_checks(model: str, required: Iterable[str]) -> list[Check]:
@@ -703,27 +692,6 @@ def fct_events_suite() -> SuiteDefinition:
                 "loaded_at",
             ),
         ),
-        *not_null(
-            (
-                "event_key",
-                "source",
-                "source_event_id",
-                "customer_key",
-                "occurred_at",
-                "canonical_event",
-                "channel",
-                "touchpoint",
-                "journey_stage",
-                "is_conversion",
-            )
-        ),
-        unique(key),
-        in_set("source", EVENT_SOURCES),
-        in_set("channel", CHANNELS),
-        in_set("journey_stage", (*JOURNEY_STAGES, "unmapped")),
-        in_set("identity_source", IDENTITY_SOURCES),
-        in_set("platform", ("web", "app")),
-        in_set("device_type", DEVICE_TYPES),
         between("revenue", min_value=0, why="revenue is not negative"),
         flag_is(
             "revenue_without_conversion",
@@ -792,19 +760,6 @@ def fct_sessions_suite() -> SuiteDefinition:
                 "conversion_revenue",
             ),
         ),
-        *not_null(
-            (
-                "session_key",
-                "session_partition",
-                "customer_key",
-                "started_at",
-                "ended_at",
-                "event_count",
-            )
-        ),
-        unique(key),
-        in_set("channel", ("web", "app")),
-        in_set("device_type", DEVICE_TYPES),
         between("duration_seconds", min_value=0, why="duration_seconds is not negative"),
         between("event_count", min_value=1, why="a session has at least one event"),
         between("conversions", min_value=0),
@@ -897,19 +852,12 @@ def dim_customers_suite() -> SuiteDefinition:
                 "orders",
                 "revenue",
                 "current_stage",
-                "churn_score",
-                "churn_risk_band",
             ),
         ),
-        *not_null(("customer_key", "is_known")),
-        unique(key),
         flag_is("known_without_customer_id", False, ROWS, "known customers have a customer_id"),
         *(between(c, min_value=0) for c in counts),
         between("revenue", min_value=0, why="revenue is not negative"),
-        in_set("current_stage", JOURNEY_STAGES),
         between("current_stage_order", 1, 5),
-        between("churn_score", 0, 1, why="churn_score is a probability (0-1)"),
-        in_set("churn_risk_band", RISK_BANDS),
         at_least("last_seen_at", "first_seen_at", why="last seen is not before first seen"),
         at_least("last_order_at", "first_order_at", why="last order is not before first order"),
         at_least(
@@ -952,7 +900,7 @@ def churn_scores_suite() -> SuiteDefinition:
         columns_match(
             CHURN_SCORE_COLUMNS,
             exact=True,
-            why="the columns are those of the ML output contract (macros/ml_outputs.sql)",
+            why="the columns are those of the ML output contract (journeymap.ml.outputs)",
         ),
         *not_null(("customer_key", "churn_score", "risk_band", "model_version", "scored_at")),
         unique(key),
@@ -995,6 +943,53 @@ left join {MARTS_SCHEMA}.dim_customers as customers on customers.customer_key = 
     )
 
 
+def customer_360_suite() -> SuiteDefinition:
+    table = f"{ENRICHED_SCHEMA}.dim_customer_360"
+    key = ("customer_key",)
+    checks = [
+        columns_match(
+            ("customer_key", "churn_score", "churn_risk_band"),
+            exact=False,
+        ),
+        between("churn_score", 0, 1, why="churn_score is a probability (0-1)"),
+        equal(
+            "customers_in_360",
+            "customers_in_dim_customers",
+            RECONCILIATION,
+            "one row per customer of marts.dim_customers",
+        ),
+        equal(
+            "scores_in_360",
+            "scores_of_known_customers",
+            RECONCILIATION,
+            "every churn score of a customer in dim_customers reaches the customer table",
+        ),
+    ]
+    reconciliation_sql = f"""
+select
+    (select count(*) from {table}) as customers_in_360,
+    (select count(*) from {MARTS_SCHEMA}.dim_customers) as customers_in_dim_customers,
+    (select count(churn_score) from {table}) as scores_in_360,
+    (
+        select count(*) from {ML_SCHEMA}.churn_scores as scores
+        inner join {MARTS_SCHEMA}.dim_customers as customers
+            on customers.customer_key = scores.customer_key
+    ) as scores_of_known_customers
+""".strip()
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description="The enriched customer table: every customer once, every churn score on it.",
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key),
+            Relation(RECONCILIATION, reconciliation_sql),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
 def build_suites() -> dict[str, SuiteDefinition]:
     suites = [raw_suite(source) for source in SOURCES.values()]
     suites += [
@@ -1002,6 +997,7 @@ def build_suites() -> dict[str, SuiteDefinition]:
         fct_sessions_suite(),
         dim_customers_suite(),
         churn_scores_suite(),
+        customer_360_suite(),
     ]
     return {suite.name: suite for suite in suites}
 

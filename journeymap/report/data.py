@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from journeymap.warehouse import quote_literal
+
 DEFAULT_FUNNEL = "purchase"
 PATH_GRAIN = "customer"
 SANKEY_STEPS = 6
@@ -42,10 +44,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def records(warehouse: QueryableWarehouse, sql: str) -> list[dict[str, Any]]:
     """Rows of a query as dicts with lower-case keys (Snowflake upper-cases names)."""
     frame = warehouse.query_df(sql)
@@ -64,11 +62,12 @@ def _int(value: Any) -> int | None:
 def collect_report_data(
     warehouse: QueryableWarehouse,
     schema: str = "marts",
+    enriched_schema: str = "enriched",
     funnel: str = DEFAULT_FUNNEL,
     sankey_steps: int = SANKEY_STEPS,
 ) -> dict[str, Any]:
     """Everything the journey map page shows, read from the marts."""
-    m = schema
+    m, e = schema, enriched_schema
 
     stages = records(
         warehouse,
@@ -109,7 +108,7 @@ def collect_report_data(
             completed, conversion_from_previous, drop_off_rate, conversion_from_entry,
             median_hours_from_previous
         from {m}.fct_funnel_steps
-        where funnel_name = {_literal(funnel)}
+        where funnel_name = {quote_literal(funnel)}
         order by breakdown, breakdown_value, step_number
         """,
     )
@@ -122,7 +121,7 @@ def collect_report_data(
         f"""
         select step_index, from_event, to_event, source_node, target_node, is_path_end, paths
         from {m}.mart_path_transitions
-        where path_grain = {_literal(PATH_GRAIN)} and step_index <= {int(sankey_steps)}
+        where path_grain = {quote_literal(PATH_GRAIN)} and step_index <= {int(sankey_steps)}
         order by step_index, paths desc, from_event, to_event
         """,
     )
@@ -137,7 +136,7 @@ def collect_report_data(
         select path, path_steps, occurrences, conversions, conversion_rate, share_of_paths,
             frequency_rank
         from {m}.mart_path_summary
-        where path_grain = {_literal(PATH_GRAIN)}
+        where path_grain = {quote_literal(PATH_GRAIN)}
         order by frequency_rank, path
         limit {TOP_PATHS}
         """,
@@ -172,7 +171,7 @@ def collect_report_data(
             sum(case when churn_score is not null then 1 else 0 end) as scored_customers,
             min(first_seen_at) as first_seen_at,
             max(last_seen_at) as last_seen_at
-        from {m}.dim_customers
+        from {e}.dim_customer_360
         """,
     )[0]
 
@@ -180,7 +179,7 @@ def collect_report_data(
         warehouse,
         f"""
         select current_stage, churn_risk_band, count(*) as customers
-        from {m}.dim_customers
+        from {e}.dim_customer_360
         where churn_risk_band is not null
         group by current_stage, churn_risk_band
         order by current_stage, churn_risk_band
@@ -190,7 +189,7 @@ def collect_report_data(
         warehouse,
         f"""
         select current_stage, churn_risk_band, churn_reason_1, count(*) as customers
-        from {m}.dim_customers
+        from {e}.dim_customer_360
         where churn_score is not null and churn_reason_1 is not null
         group by current_stage, churn_risk_band, churn_reason_1
         order by current_stage, churn_risk_band, customers desc, churn_reason_1

@@ -60,11 +60,14 @@ def write_journey_map(
     out_path: Path,
     *,
     schema: str = "marts",
+    enriched_schema: str = "enriched",
     funnel: str = DEFAULT_FUNNEL,
 ) -> ReportSummary:
     """Read the marts, render the journey map page and write it to ``out_path`` (UTF-8)."""
     out_path = Path(out_path)
-    data = collect_report_data(warehouse, schema=schema, funnel=funnel)
+    data = collect_report_data(
+        warehouse, schema=schema, enriched_schema=enriched_schema, funnel=funnel
+    )
     page = render_journey_map(data).encode("utf-8")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".tmp")

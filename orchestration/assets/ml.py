@@ -1,70 +1,52 @@
-"""ML assets: read the marts, write results to the warehouse's ``ml`` schema.
+"""ML assets: each reads core marts, writes its ``ml.<table>`` (checked against its contract in
+journeymap.ml.outputs) and records how it did on held-out data in ``<build>/model_report.json``
+and in its materialization's metadata.
 
-``ml/churn_scores`` is also the dbt source ``ml.churn_scores``, which ``stg_ml__churn_scores`` and
-``dim_customers`` read back: the dbt translator maps that source to this asset's key.
+To add a model: an ``@asset`` keyed ``ml_key(<table>)`` in ``ML_GROUP`` that depends on the
+marts it reads, writes through ``journeymap.ml.outputs.write_output`` and returns
+``model_result(...)``. The dbt translator maps ``source('ml', <table>)`` to that key, so the
+enriched marts that read the table run after it.
 """
 
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     Config,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     asset,
 )
 from pydantic import Field
 
-from journeymap.orchestration.resources import WarehouseResource
-
-ML_GROUP = "ml"
-CHURN_SCORES_KEY = AssetKey(["ml", "churn_scores"])
-
-# What the churn model reads (ml.churn_io): facts strictly before the cutoff. Not dim_customers,
-# which reads the scores back (that would be a cycle).
-CHURN_INPUTS = (
-    AssetKey(["marts", "fct_events"]),
-    AssetKey(["marts", "fct_sessions"]),
-    AssetKey(["staging", "stg_commerce__subscriptions"]),
-    AssetKey(["staging", "stg_support__messages"]),
-)
+from journeymap.ml.churn_io import CHURN_INPUT_MARTS
+from journeymap.ml.model_report import record_model_report
+from journeymap.orchestration.keys import CHURN_SCORES_KEY, ML_GROUP, mart_key
+from journeymap.orchestration.metadata import jsonable, markdown_table, to_metadata
+from journeymap.settings import Settings
+from journeymap.warehouse import open_warehouse
 
 
-def to_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Dagster metadata from a plain dict: numbers stay numbers, nested values become JSON."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        if hasattr(value, "item") and not isinstance(value, (list, dict)):  # numpy scalars
-            value = value.item()
-        if isinstance(value, float) and not math.isfinite(value):
-            out[name] = MetadataValue.text(str(value))
-        elif (
-            isinstance(value, (bool, int, float, str))
-            or value is None
-            or isinstance(value, MetadataValue)
-        ):
-            out[name] = value
-        else:
-            out[name] = MetadataValue.json(_jsonable(value))
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    return str(value)
+def model_result(
+    context: AssetExecutionContext,
+    settings: Settings,
+    model: str,
+    entry: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+) -> MaterializeResult:
+    """Record ``model``'s report entry and return the materialization with its metadata."""
+    path = record_model_report(settings.build_dir, model, entry)
+    context.log.info(f"{model}: report entry in {path}")
+    return MaterializeResult(
+        metadata={
+            **to_metadata(metadata),
+            "model_report": MetadataValue.json(jsonable(entry)),
+            "dagster/row_count": int(entry.get("rows_written") or 0),
+        }
+    )
 
 
 class ChurnScoringConfig(Config):
@@ -76,46 +58,33 @@ class ChurnScoringConfig(Config):
     )
 
 
-def _calibration_table(rows: list[Mapping[str, Any]]) -> str:
-    """Held-out calibration (predicted vs observed churn per score bin) as a Markdown table."""
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 @asset(
     key=CHURN_SCORES_KEY,
     group_name=ML_GROUP,
-    deps=list(CHURN_INPUTS),
-    kinds={"scikit-learn", "duckdb"},
+    deps=[mart_key(name) for name in CHURN_INPUT_MARTS],
+    kinds={"scikit-learn"},
     description=(
         "One churn score per subscriber (probability of cancelling within the horizon), a risk "
         "band and the top three reasons, from a gradient boosting model trained on the history "
         "before the cutoff (ml.churn). Metadata: AUC, Brier score and calibration on held-out "
-        "customers, feature importances."
+        "customers beside the baselines, feature importances."
     ),
     metadata={"dagster/table_name": "ml.churn_scores"},
 )
 def churn_scores(
-    context: AssetExecutionContext, config: ChurnScoringConfig, warehouse: WarehouseResource
+    context: AssetExecutionContext, config: ChurnScoringConfig, settings: ResourceParam[Settings]
 ) -> MaterializeResult:
     from journeymap.ml.churn import run_churn_scoring
 
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
-    with warehouse.open() as connection:
-        run = run_churn_scoring(connection, as_of=as_of, horizon_days=config.horizon_days)
-        (rows,) = connection.query_df("select count(*) as n from ml.churn_scores")["n"].tolist()
-    metadata = to_metadata(run.metadata())
-    metadata["feature_importances"] = MetadataValue.json(_jsonable(run.feature_importances))
+    with open_warehouse(settings) as warehouse:
+        run = run_churn_scoring(warehouse, as_of=as_of, horizon_days=config.horizon_days)
+    metadata: dict[str, Any] = dict(run.metadata())
+    metadata["feature_importances"] = MetadataValue.json(jsonable(run.feature_importances))
     calibration = run.metrics.get("calibration") or []
     if calibration:
-        metadata["calibration"] = MetadataValue.md(_calibration_table(calibration))
-    metadata["dagster/row_count"] = int(rows)
-    context.log.info(f"scored {rows} customers")
-    return MaterializeResult(metadata=metadata)
+        metadata["calibration"] = MetadataValue.md(markdown_table(calibration))
+    return model_result(context, settings, "churn", run.report_entry(), metadata)
 
 
 ml_assets = [churn_scores]

@@ -9,24 +9,19 @@ from datetime import date
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     Config,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     asset,
 )
 from pydantic import Field
 
 from journeymap.contract import SOURCES, Source
-from journeymap.orchestration.resources import WarehouseResource
-
-RAW_GROUP = "raw"
-DEMO_GROUP = "demo"
-SAMPLE_DATA_KEY = AssetKey(["demo", "sample_data"])
-RAW_KEYS: dict[str, AssetKey] = {name: AssetKey(["raw", name]) for name in SOURCES}
-# Tables every raw load writes besides its own (the loader's bookkeeping).
-LOADER_TABLES = ("load_ledger", "quarantine")
+from journeymap.orchestration.keys import DEMO_GROUP, RAW_GROUP, RAW_KEYS, SAMPLE_DATA_KEY
+from journeymap.settings import Settings
+from journeymap.warehouse import DuckDBWarehouse
 
 
 class SampleDataConfig(Config):
@@ -49,12 +44,12 @@ class SampleDataConfig(Config):
     ),
 )
 def sample_data(
-    context: AssetExecutionContext, config: SampleDataConfig, warehouse: WarehouseResource
+    context: AssetExecutionContext, config: SampleDataConfig, settings: ResourceParam[Settings]
 ) -> MaterializeResult:
     from journeymap.generator import generate
 
     summary = generate(
-        warehouse.settings().data_dir,
+        settings.data_dir,
         customers=config.customers,
         days=config.days,
         end_date=date.fromisoformat(config.end_date),
@@ -69,7 +64,7 @@ def sample_data(
             "rows": summary.total_rows,
             "rows_per_source": MetadataValue.json(dict(summary.rows)),
             "defect_rows": MetadataValue.json(dict(summary.defects)),
-            "landing_dir": MetadataValue.path(str(warehouse.landing_dir)),
+            "landing_dir": MetadataValue.path(str(settings.landing_dir)),
         }
     )
 
@@ -79,6 +74,14 @@ def _files_table(report) -> str:
     for f in report.files:
         lines.append(f"| {f.file_name} | {f.status} | {f.rows_loaded} | {f.rows_quarantined} |")
     return "\n".join(lines)
+
+
+def _duckdb_only(settings: Settings) -> None:
+    if settings.warehouse_kind != "duckdb":
+        raise NotImplementedError(
+            f"the raw loader reads landing files into DuckDB; the {settings.warehouse_kind} "
+            "warehouse loads them with its own stage/COPY tooling"
+        )
 
 
 def raw_load_asset(source: Source) -> AssetsDefinition:
@@ -96,13 +99,13 @@ def raw_load_asset(source: Source) -> AssetsDefinition:
         ),
         metadata={"dagster/table_name": f"raw.{source.name}", "key": ", ".join(source.key)},
     )
-    def _load(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    def _load(context: AssetExecutionContext, settings: ResourceParam[Settings]):
         from journeymap.load import load_landing
 
-        landing = warehouse.landing_dir
-        with warehouse.open_duckdb() as duckdb_warehouse:
-            report = load_landing(duckdb_warehouse, landing, sources=[source.name])
-            (table_rows,) = duckdb_warehouse.connection.execute(
+        _duckdb_only(settings)
+        with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+            report = load_landing(warehouse, settings.landing_dir, sources=[source.name])
+            (table_rows,) = warehouse.connection.execute(
                 f"select count(*) from raw.{source.name}"
             ).fetchone()
         by_reason: dict[str, int] = {}

@@ -1,29 +1,41 @@
 """What people read: the journey map page and the Great Expectations data docs (<build>/)."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    ResourceParam,
+    asset,
+)
 
-from journeymap.orchestration.assets.ml import to_metadata
 from journeymap.orchestration.checks import GUARDED, outcomes_of_run, run_suite
-from journeymap.orchestration.resources import WarehouseResource
+from journeymap.orchestration.keys import (
+    DATA_DOCS_KEY,
+    JOURNEY_MAP_KEY,
+    REPORT_GROUP,
+    enriched_key,
+    mart_key,
+)
+from journeymap.orchestration.metadata import to_metadata
+from journeymap.settings import Settings
+from journeymap.warehouse import open_warehouse
 
-REPORT_GROUP = "report"
-JOURNEY_MAP_KEY = AssetKey(["report", "journey_map"])
-DATA_DOCS_KEY = AssetKey(["report", "data_docs"])
-
-# The marts the page reads (journeymap.report.data).
-JOURNEY_MAP_INPUTS = tuple(
-    AssetKey(["marts", name])
-    for name in (
-        "mart_journey_stages",
-        "mart_journey_map",
-        "fct_funnel_steps",
-        "mart_path_transitions",
-        "mart_path_summary",
-        "fct_events",
-        "dim_customers",
-        "mart_data_reconciliation",
-        "mart_unmapped_events",
-    )
+# What the page reads (journeymap.report.data).
+JOURNEY_MAP_INPUTS = (
+    *(
+        mart_key(name)
+        for name in (
+            "mart_journey_stages",
+            "mart_journey_map",
+            "fct_funnel_steps",
+            "mart_path_transitions",
+            "mart_path_summary",
+            "fct_events",
+            "mart_data_reconciliation",
+            "mart_unmapped_events",
+        )
+    ),
+    enriched_key("dim_customer_360"),
 )
 
 
@@ -34,13 +46,14 @@ JOURNEY_MAP_INPUTS = tuple(
     kinds={"html"},
     description="The journey map: one self-contained HTML page, <build>/journey_map.html.",
 )
-def journey_map(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def journey_map(
+    context: AssetExecutionContext, settings: ResourceParam[Settings]
+) -> MaterializeResult:
     from journeymap.report import write_journey_map
 
-    out_path = warehouse.build_path / "journey_map.html"
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with warehouse.open(read_only=True) as connection:
-        summary = write_journey_map(connection, out_path)
+    out_path = settings.build_dir / "journey_map.html"
+    with open_warehouse(settings, read_only=True) as warehouse:
+        summary = write_journey_map(warehouse, out_path)
     metadata = to_metadata(summary.metadata())
     metadata["path"] = MetadataValue.path(str(out_path))
     context.log.info(f"wrote {out_path}")
@@ -53,11 +66,11 @@ def journey_map(context: AssetExecutionContext, warehouse: WarehouseResource) ->
     deps=[g.asset_key for g in GUARDED],
     kinds={"great_expectations", "html"},
     description=(
-        "Great Expectations data docs for every suite (raw, marts, churn scores): "
+        "Great Expectations data docs for every suite (raw, marts, ML output, enriched): "
         "<build>/data_docs/index.html."
     ),
 )
-def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def data_docs(context: AssetExecutionContext, settings: ResourceParam[Settings]):
     from journeymap.quality import build_data_docs
 
     # The checks of this run validated every suite already; validate what they did not.
@@ -65,9 +78,9 @@ def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource) -> M
     reused = len(outcomes_by_suite)
     for guarded in GUARDED:
         if guarded.suite not in outcomes_by_suite:
-            outcomes_by_suite[guarded.suite] = run_suite(warehouse, guarded.suite)
+            outcomes_by_suite[guarded.suite] = run_suite(settings, guarded.suite)
     outcomes = [outcomes_by_suite[g.suite] for g in GUARDED]
-    index = build_data_docs(outcomes, warehouse.build_path / "data_docs")
+    index = build_data_docs(outcomes, settings.build_dir / "data_docs")
     failed = [g.suite for g, outcome in zip(GUARDED, outcomes, strict=True) if not outcome.success]
     context.log.info(f"data docs at {index}")
     return MaterializeResult(

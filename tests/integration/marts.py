@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,8 @@ MARTS = (
     "mart_path_transitions",
     "mart_unmapped_events",
     "mart_data_reconciliation",
+    "fct_customer_texts",
+    "fct_subscription_versions",
 )
 BOOKKEEPING_COLUMNS = ("processed_at", "loaded_at", "identity_loaded_at")
 
@@ -57,3 +60,17 @@ def assert_same_marts(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFra
         pd.testing.assert_frame_equal(
             left[mart], right[mart], check_exact=False, rtol=1e-9, obj=mart
         )
+
+
+def mart_fingerprints(duckdb_path: Path) -> dict[str, dict[str, object]]:
+    """Rows and a content hash of every mart (bookkeeping columns left out, floats rounded to
+    6 decimals): a change to any mart's content changes its hash."""
+    fingerprints = {}
+    for mart, frame in mart_snapshot(duckdb_path, ignore=BOOKKEEPING_COLUMNS).items():
+        rounded = frame.apply(lambda c: c.round(6) if c.dtype.kind == "f" else c)
+        text = rounded.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S.%f")
+        fingerprints[mart] = {
+            "rows": len(frame),
+            "sha256": hashlib.sha256(text.encode()).hexdigest()[:16],
+        }
+    return fingerprints

@@ -1,6 +1,6 @@
 """A full build in device slices (macros/build_slices.sql) gives exactly the one-statement
-build: fct_events, fct_sessions, the per-owner path and customer tables (sliced by session
-or customer) and every mart downstream."""
+build: the sessionized events and sessions, the per-owner path and customer tables (sliced by
+session or customer) and every mart downstream."""
 
 from __future__ import annotations
 
@@ -38,42 +38,43 @@ def test_sliced_full_build_equals_one_statement_build(built_warehouse, tmp_path)
         quiet=True,
     )
 
-    executed = settings.dbt_target_dir / "run/journeymap/models/marts"
-    events_sql = (executed / "fct_events.sql").read_text()
+    executed = settings.dbt_target_dir / "run/journeymap/models/intermediate"
+    events_sql = (executed / "int_events_sessionized.sql").read_text()
     assert events_sql.count("set variable journeymap_build_slice_from =") == SLICES
     assert "set variable journeymap_build_slice_from = 0::ubigint;" in events_sql
     assert f"set variable journeymap_build_slice_to = {2**64 - 1}::ubigint;" in events_sql
     # Sessions are sized by web/app events only: fewer, but still more than one slice.
-    sessions_sql = (executed / "fct_sessions.sql").read_text()
+    sessions_sql = (executed / "int_sessions_aggregated.sql").read_text()
     assert 2 <= sessions_sql.count("set variable journeymap_build_slice_from =") <= SLICES
-    # Per-owner models are sized by fct_events' rows (= events): sliced by session or customer.
+    # Per-owner models are sized by the events: sliced by session or customer.
     run_dir = settings.dbt_target_dir / "run/journeymap/models"
     for model in (
         "intermediate/int_session_path_steps",
         "intermediate/int_customer_activity",
         "intermediate/int_customer_path_steps",
         "intermediate/int_funnel_progress",
-        "marts/fct_stage_transitions",
+        "intermediate/int_customer_stage_transitions",
     ):
         sql = (run_dir / f"{model}.sql").read_text()
         assert sql.count("set variable journeymap_build_slice_from =") == SLICES, model
     assert_same_marts(before, mart_snapshot(settings.duckdb_path))
 
 
-def compiled_sliced_fct_events(built_warehouse, tmp_path) -> tuple[Settings, str]:
+def compiled_sliced_events(built_warehouse, tmp_path) -> tuple[Settings, str]:
     settings = copy_workspace(built_warehouse.settings, tmp_path / "copy")
     run_dbt(
         settings,
         "compile",
         "--full-refresh",
         "--select",
-        "fct_events",
+        "int_events_sessionized",
         "--vars",
         "{build_slice_rows: 1000}",
         quiet=True,
     )
     compiled = (
-        settings.dbt_target_dir / "compiled/journeymap/models/marts/fct_events.sql"
+        settings.dbt_target_dir
+        / "compiled/journeymap/models/intermediate/int_events_sessionized.sql"
     ).read_text()
     assert "journeymap:build_slices=" in compiled
     return settings, compiled
@@ -81,7 +82,7 @@ def compiled_sliced_fct_events(built_warehouse, tmp_path) -> tuple[Settings, str
 
 def test_compiled_sliced_sql_alone_selects_every_event(built_warehouse, tmp_path):
     """Outside the sliced build (dbt show, a hand run of the compiled SQL) nothing is lost."""
-    settings, compiled = compiled_sliced_fct_events(built_warehouse, tmp_path)
+    settings, compiled = compiled_sliced_events(built_warehouse, tmp_path)
     rows = scalar(settings.duckdb_path, f"select count(*) from ({compiled})")
     assert rows == scalar(settings.duckdb_path, "select count(*) from marts.fct_events")
 
@@ -90,7 +91,7 @@ def test_slice_filter_reaches_the_sources_below_identity_stitching(built_warehou
     """Each slice stitches and maps only its own events: DuckDB pushes the slice's hash range
     below the join to int_identity_map (it kept `hash % slices` above it, so every slice
     joined the whole stream)."""
-    settings, compiled = compiled_sliced_fct_events(built_warehouse, tmp_path)
+    settings, compiled = compiled_sliced_events(built_warehouse, tmp_path)
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
         connection.execute("set explain_output = 'optimized_only'")
         plan = json.loads(connection.execute(f"explain (format json) {compiled}").fetchall()[0][1])

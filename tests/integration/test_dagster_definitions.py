@@ -35,13 +35,13 @@ EXPECTED_ROOTS = {
 
 @pytest.fixture(scope="module")
 def defs():
-    # dbt parse before the definitions are imported (they read the manifest); never at import.
+    # dbt parse before the definitions are built (they read the manifest); never at import.
+    from journeymap.orchestration.definitions import build_definitions
     from journeymap.orchestration.project import prepare_dbt_project
 
-    prepare_dbt_project()
-    from journeymap.orchestration.definitions import defs
-
-    return defs
+    settings = Settings()
+    prepare_dbt_project(settings)
+    return build_definitions(settings)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
     type(defs).validate_loadable(defs)
     keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
     _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
-    assert len(keys) == 51
+    assert len(keys) == 57
 
 
 def test_asset_check_keys_match_snapshot(asset_graph):
@@ -103,32 +103,60 @@ def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
     assert parents("staging/stg_ml__churn_scores") == {"ml/churn_scores"}
     # The loader's ledger and quarantine are written by every raw load.
     assert parents("staging/stg_loader__load_ledger") == {f"raw/{name}" for name in SOURCES}
-    churn_inputs = parents("ml/churn_scores")
-    assert "marts/fct_events" in churn_inputs and "marts/dim_customers" not in churn_inputs
-    assert "staging/stg_ml__churn_scores" in parents("marts/dim_customers")
-
-
-def test_dbt_runs_in_two_steps_around_the_churn_model(defs):
-    """dbt_warehouse (all but source:ml+) -> ml/churn_scores -> dbt_ml_consumers -> report."""
-    from journeymap.orchestration.assets.dbt import dbt_ml_consumers, dbt_warehouse
-
-    assert {k.to_user_string() for k in dbt_ml_consumers.keys} == {
-        "staging/stg_ml__churn_scores",
+    # Python models read core marts only; the enriched layer reads their output.
+    assert parents("ml/churn_scores") == {
+        "marts/fct_events",
+        "marts/fct_sessions",
+        "marts/fct_subscription_versions",
+        "marts/fct_customer_texts",
+    }
+    assert parents("enriched/dim_customer_360") == {
         "marts/dim_customers",
+        "staging/stg_ml__churn_scores",
     }
-    assert AssetKey(["marts", "fct_events"]) in dbt_warehouse.keys
-    # Tests that read both sides run in the second step, as checks on the later model.
-    consumer_checks = {
-        f"{k.asset_key.to_user_string()}:{k.name}" for k in dbt_ml_consumers.check_keys
-    }
-    assert (
-        "marts/dim_customers:relationships_fct_events_customer_key__customer_key__ref_dim_customers_"
-        in consumer_checks
-    )
+
+
+def test_data_flows_one_way(asset_graph):
+    """staging -> intermediate -> marts -> ml -> enriched -> report: no asset reads a layer
+    later than its own, and nothing in the core reads ML output."""
+    order = ["demo", "raw", "seeds", "staging", "intermediate", "marts", "ml", "enriched"]
+    order.append("report")
+
+    def layer(key: AssetKey) -> int:
+        prefix = key.path[0]
+        if key.path[-1].startswith("stg_ml__"):
+            return order.index("enriched")  # the enriched layer's staging of ML output
+        return order.index(prefix)
+
+    backwards = [
+        f"{parent.to_user_string()} -> {key.to_user_string()}"
+        for key in asset_graph.get_all_asset_keys()
+        for parent in asset_graph.get(key).parent_keys
+        if layer(parent) > layer(key)
+    ]
+    assert backwards == []
+    core = [k for k in asset_graph.get_all_asset_keys() if layer(k) <= order.index("marts")]
+    reads_ml = [k.to_user_string() for k in core if asset_graph.get(k).parent_keys & ML_KEYS]
+    assert reads_ml == []
+
+
+ML_KEYS = {AssetKey(["ml", "churn_scores"])}
+
+
+def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
+    """dbt_core (all but models/enriched) -> ml/* -> dbt_enriched -> report."""
     job = defs.resolve_job_def("journeymap_full")
+    assets = {a.node_def.name: a for a in defs.resolve_asset_graph().assets_defs if a.is_executable}
+    core, enriched = assets["dbt_core"], assets["dbt_enriched"]
+    assert {k.to_user_string() for k in enriched.keys} == {
+        "staging/stg_ml__churn_scores",
+        "enriched/dim_customer_360",
+    }
+    assert AssetKey(["marts", "fct_events"]) in core.keys
+    assert AssetKey(["marts", "dim_customers"]) in core.keys
     step_names = {node.name for node in job.graph.nodes}
-    assert {"dbt_warehouse", "dbt_ml_consumers", "ml__churn_scores"} <= step_names
-    assert not any(name.startswith("dbt_warehouse_") for name in step_names)  # no automatic split
+    assert {"dbt_core", "dbt_enriched", "ml__churn_scores"} <= step_names
+    assert not any(name.startswith("dbt_core_") for name in step_names)  # no automatic split
 
 
 def test_great_expectations_checks_block_downstream(defs):
@@ -141,6 +169,7 @@ def test_great_expectations_checks_block_downstream(defs):
         "marts.fct_sessions",
         "marts.dim_customers",
         "ml.churn_scores",
+        "enriched.dim_customer_360",
     }
     for guarded in GUARDED:
         spec = next(
@@ -159,12 +188,12 @@ def test_steps_wait_for_the_blocking_suites_of_what_they_read(defs):
         return {output.node.name for output in structure.all_upstream_outputs_from_node(step)}
 
     raw_checks = {f"raw__{name}_expectations" for name in SOURCES}
-    assert raw_checks <= upstream("dbt_warehouse")
+    assert raw_checks <= upstream("dbt_core")
     assert {"marts__fct_events_expectations", "marts__fct_sessions_expectations"} <= upstream(
         "ml__churn_scores"
     )
-    assert "ml__churn_scores_expectations" in upstream("dbt_ml_consumers")
-    assert "marts__dim_customers_expectations" in upstream("report__journey_map")
+    assert "ml__churn_scores_expectations" in upstream("dbt_enriched")
+    assert "enriched__dim_customer_360_expectations" in upstream("report__journey_map")
 
 
 def test_jobs_run_in_process_and_the_daily_schedule_targets_the_full_job(defs):
@@ -202,8 +231,8 @@ def test_the_daily_run_tests_changed_rows_and_every_row_on_sundays(defs):
         ).run_requests
         validate_run_config(full, request.run_config)
         ops = request.run_config["ops"]
-        assert ops["dbt_warehouse"] == ops["dbt_ml_consumers"]
-        scopes[at.strftime("%a")] = ops["dbt_warehouse"]["config"]["test_scope"]
+        assert ops["dbt_core"] == ops["dbt_enriched"]
+        scopes[at.strftime("%a")] = ops["dbt_core"]["config"]["test_scope"]
     assert scopes == {
         "Mon": "changed",
         "Tue": "changed",
@@ -215,32 +244,33 @@ def test_the_daily_run_tests_changed_rows_and_every_row_on_sundays(defs):
     }
 
 
-def test_resources_come_from_env_vars(monkeypatch, tmp_path):
-    from journeymap.orchestration.resources import (
-        DuckDBWarehouseResource,
-        SnowflakeWarehouseResource,
-        build_resources,
-        warehouse_resource,
-    )
+def test_resources_come_from_one_settings_object(monkeypatch, tmp_path):
+    from journeymap.orchestration.resources import build_resources
 
     monkeypatch.setenv("JOURNEYMAP_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("JOURNEYMAP_DATA_DIR", str(tmp_path / "data"))
-    resource = warehouse_resource()
-    assert isinstance(resource, DuckDBWarehouseResource)
-    assert Path(resource.duckdb_path) == tmp_path / "w.duckdb"
-    assert resource.landing_dir == tmp_path / "data" / "landing"
-    dbt = build_resources()["dbt"]
+    settings = Settings()
+    resources = build_resources(settings)
+    assert resources["settings"] is settings
+    assert settings.landing_dir == tmp_path / "data" / "landing"
+    dbt = resources["dbt"]
     assert dbt.warehouse_env["JOURNEYMAP_DUCKDB_PATH"] == str(tmp_path / "w.duckdb")
-    assert Path(dbt.profiles_dir) == Settings().project_dir
+    assert dbt.warehouse_env["JOURNEYMAP_TARGET"] == "duckdb"
+    assert Path(dbt.profiles_dir) == settings.project_dir
 
-    snowflake = warehouse_resource(kind="snowflake")
-    assert isinstance(snowflake, SnowflakeWarehouseResource)
-    assert snowflake.kind == "snowflake"
+    monkeypatch.setenv("JOURNEYMAP_TARGET", "snowflake")
+    snowflake = build_resources(Settings())
+    assert snowflake["dbt"].target == "snowflake"
+    assert snowflake["dbt"].warehouse_env["JOURNEYMAP_TARGET"] == "snowflake"
+    monkeypatch.setenv("JOURNEYMAP_TARGET", "postgres")
+    with pytest.raises(ValueError, match="JOURNEYMAP_TARGET"):
+        Settings()
 
 
 def test_sensor_requests_only_the_affected_sources_once(defs, tmp_path):
     """Without a warehouse every landing file is new; with the cursor, a file triggers once."""
     from journeymap.orchestration.definitions import build_definitions
+    from journeymap.orchestration.project import prepare_dbt_project
     from journeymap.orchestration.resources import build_resources
 
     settings = Settings.for_workspace(tmp_path)
@@ -248,10 +278,11 @@ def test_sensor_requests_only_the_affected_sources_once(defs, tmp_path):
         folder = settings.landing_dir / source
         folder.mkdir(parents=True)
         (folder / f"{source}_2026-10-01.csv").write_text("x\n")
+    prepare_dbt_project(settings)
     local = build_definitions(settings)
     sensor = local.resolve_sensor_def("landing_files_sensor")
     instance = DagsterInstance.ephemeral()
-    resources = {"warehouse": build_resources(settings)["warehouse"]}
+    resources = {"settings": build_resources(settings)["settings"]}
 
     first = sensor(build_sensor_context(instance=instance, definitions=local, resources=resources))
     assert isinstance(first, SensorResult)

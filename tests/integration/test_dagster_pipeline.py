@@ -12,6 +12,7 @@ workspace; the other tests copy it and change it:
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +69,15 @@ def _step_starts(result: ExecuteInProcessResult) -> list[str]:
 
 def _definitions(settings: Settings):
     from journeymap.orchestration.definitions import build_definitions
+    from journeymap.orchestration.project import prepare_dbt_project
 
+    prepare_dbt_project(settings)
     return build_definitions(settings)
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
-    from journeymap.orchestration.demo import run_demo
+    from journeymap.orchestration.run import run_demo
 
     settings = Settings.for_workspace(tmp_path_factory.mktemp("dagster_pipeline"))
     lines: list[str] = []
@@ -104,11 +107,11 @@ def test_whole_graph_materializes_and_every_check_passes(pipeline: Pipeline):
     failed = {name: e.description for name, e in checks.items() if not e.passed}
     assert failed == {}
 
-    # dbt runs before the churn model and again after it, then the report.
+    # The core dbt step, then the Python models, then the enriched step, then the report.
     order = _step_starts(result)
-    assert order.index("dbt_warehouse") < order.index("ml__churn_scores")
-    assert order.index("ml__churn_scores") < order.index("dbt_ml_consumers")
-    assert order.index("dbt_ml_consumers") < order.index("report__journey_map")
+    assert order.index("dbt_core") < order.index("ml__churn_scores")
+    assert order.index("ml__churn_scores") < order.index("dbt_enriched")
+    assert order.index("dbt_enriched") < order.index("report__journey_map")
     assert order.index("demo__sample_data") < min(order.index(f"raw__{s}") for s in SOURCES)
 
     # Raw loads report what they loaded; the warehouse agrees.
@@ -130,8 +133,15 @@ def test_whole_graph_materializes_and_every_check_passes(pipeline: Pipeline):
         > 0
     )
     assert "feature_importances" in churn
-    # dim_customers was rebuilt after scoring: it carries the scores.
-    assert _scalar(settings, "select count(churn_score) from marts.dim_customers") > 0
+    # The enriched customer table was built after scoring: it carries every score.
+    assert _scalar(settings, "select count(churn_score) from enriched.dim_customer_360") == (
+        _scalar(settings, "select count(*) from ml.churn_scores")
+    )
+    # The model report holds the churn model's held-out figures beside its baselines.
+    report = json.loads((settings.build_dir / "model_report.json").read_text())
+    assert report["churn"]["held_out"]["auc"] == churn["auc"].value
+    assert report["churn"]["rows_written"] == churn["dagster/row_count"].value
+    assert set(report["churn"]["baselines"]) == {"brier_base_rate", "auc_recency"}
 
     page = settings.build_dir / "journey_map.html"
     assert page.is_file() and page.stat().st_size > 10_000
@@ -169,10 +179,7 @@ def test_failed_raw_suite_blocks_everything_downstream(pipeline: Pipeline, tmp_p
     # ... and nothing downstream ran: not dbt, not the churn model, not the report.
     started = set(_step_starts(result))
     assert "raw__orders" in started
-    assert (
-        not {"dbt_warehouse", "ml__churn_scores", "dbt_ml_consumers", "report__journey_map"}
-        & started
-    )
+    assert not {"dbt_core", "ml__churn_scores", "dbt_enriched", "report__journey_map"} & started
     assert not {
         "staging/stg_commerce__orders",
         "marts/fct_events",
@@ -203,7 +210,7 @@ def test_sensor_runs_only_the_new_files_source_and_downstream(pipeline: Pipeline
     defs = _definitions(settings)
     sensor = defs.resolve_sensor_def("landing_files_sensor")
     instance = DagsterInstance.ephemeral()
-    resources = {"warehouse": defs.resources["warehouse"]}
+    resources = {"settings": settings}
     tick = sensor(build_sensor_context(instance=instance, definitions=defs, resources=resources))
     [request] = tick.run_requests
     requested = {k.to_user_string() for k in request.asset_selection}

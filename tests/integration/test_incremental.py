@@ -347,8 +347,14 @@ def test_resent_events_replace_their_earlier_version(built_warehouse, tmp_path):
         ), table
 
 
+# The incremental table behind marts.fct_events, where its keys are tested.
+EVENTS = "intermediate.int_events_sessionized"
+
+
 def _unique_event_key_test(settings: Settings, *scope: str) -> None:
-    run_dbt(settings, "test", "--select", "unique_fct_events_event_key", *scope, quiet=True)
+    run_dbt(
+        settings, "test", "--select", "unique_int_events_sessionized_event_key", *scope, quiet=True
+    )
 
 
 def test_changed_scope_tests_the_rows_the_latest_run_wrote(tmp_path):
@@ -367,10 +373,10 @@ def test_changed_scope_tests_the_rows_the_latest_run_wrote(tmp_path):
     run_dbt(settings, "build", *changed, quiet=True)
 
     latest, older = (
-        scalar(settings.duckdb_path, f"select count(*) from marts.fct_events where {where}")
+        scalar(settings.duckdb_path, f"select count(*) from {EVENTS} where {where}")
         for where in (
-            "processed_at = (select max(processed_at) from marts.fct_events)",
-            "processed_at < (select max(processed_at) from marts.fct_events)",
+            f"processed_at = (select max(processed_at) from {EVENTS})",
+            f"processed_at < (select max(processed_at) from {EVENTS})",
         )
     )
     assert 0 < latest < older  # the day's run wrote a small part of the table
@@ -378,16 +384,16 @@ def test_changed_scope_tests_the_rows_the_latest_run_wrote(tmp_path):
     def duplicate_one(where: str) -> None:
         with duckdb.connect(str(settings.duckdb_path)) as connection:
             connection.execute(
-                f"insert into marts.fct_events select * from marts.fct_events where {where} "
+                f"insert into {EVENTS} select * from {EVENTS} where {where} "
                 "order by event_key limit 1"
             )
 
-    duplicate_one("processed_at < (select max(processed_at) from marts.fct_events)")
+    duplicate_one(f"processed_at < (select max(processed_at) from {EVENTS})")
     _unique_event_key_test(settings, *changed)
     with pytest.raises(DbtError):
         _unique_event_key_test(settings)
 
-    duplicate_one("processed_at = (select max(processed_at) from marts.fct_events)")
+    duplicate_one(f"processed_at = (select max(processed_at) from {EVENTS})")
     with pytest.raises(DbtError):
         _unique_event_key_test(settings, *changed)
 

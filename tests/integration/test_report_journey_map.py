@@ -164,11 +164,11 @@ def test_sankey_matches_the_path_transitions(report, built_warehouse):
     assert f"Step 1: {label}, {count(top_event.paths)} customers" in sankey
 
 
-def test_churn_section_matches_dim_customers(report, built_warehouse):
+def test_churn_section_matches_the_customer_table(report, built_warehouse):
     summary, page = report
     scored = scalar(
         built_warehouse.duckdb_path,
-        "select count(*) from marts.dim_customers where churn_score is not null",
+        "select count(*) from enriched.dim_customer_360 where churn_score is not null",
     )
     churn = element(page, 'id="churn"')
     assert summary.churn_scored_customers == scored
@@ -179,7 +179,7 @@ def test_churn_section_matches_dim_customers(report, built_warehouse):
     bands = query(
         built_warehouse.duckdb_path,
         """
-        select current_stage, churn_risk_band, count(*) as n from marts.dim_customers
+        select current_stage, churn_risk_band, count(*) as n from enriched.dim_customer_360
         where churn_risk_band is not null group by all
         """,
     )

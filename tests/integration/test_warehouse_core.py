@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from tests.integration.marts import MARTS, query, scalar
+from tests.integration.marts import MARTS, mart_fingerprints, query, scalar
 
 pytestmark = pytest.mark.integration
 
@@ -173,3 +176,19 @@ def test_sessions_respect_the_timeout(built_warehouse):
         """,
     )
     assert smallest_break > 30 * 60
+
+
+FINGERPRINTS = Path(__file__).with_name("fixture_marts.json")
+
+
+def test_marts_hold_the_recorded_rows(built_warehouse):
+    """Every mart of the fixture business, row for row, as recorded in fixture_marts.json: a
+    refactoring that moves logic between models must leave the marts as they were. After an
+    intended change (new data in the generator, a fixed definition) rewrite the file with
+    JOURNEYMAP_UPDATE_SNAPSHOTS=1 and say why in the commit."""
+    current = mart_fingerprints(built_warehouse.duckdb_path)
+    if os.environ.get("JOURNEYMAP_UPDATE_SNAPSHOTS"):
+        FINGERPRINTS.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    recorded = json.loads(FINGERPRINTS.read_text())
+    changed = {m: (recorded.get(m), f) for m, f in current.items() if recorded.get(m) != f}
+    assert changed == {}

@@ -489,19 +489,15 @@ def _load_toy_warehouse(path, business: ChurnFrames) -> None:
     ]
     fct_events = pd.concat([events[columns], support[columns]], ignore_index=True)
     fct_events["revenue"] = fct_events["revenue"].astype(float)
-    messages = business.messages.rename(columns={"occurred_at": "sent_at"}).assign(
-        author_type="customer"
-    )
+    texts = business.messages.rename(
+        columns={"ticket_id": "thread_id", "message_id": "source_text_id"}
+    ).assign(source="support_messages")
     with DuckDBWarehouse(path) as warehouse:
-        warehouse.write_frame("staging", "stg_commerce__subscriptions", subs)
-        warehouse.write_frame("staging", "stg_support__messages", messages)
+        subscription_versions = subs.rename(columns={"customer_id": "customer_key"})
+        warehouse.write_frame("marts", "fct_subscription_versions", subscription_versions)
+        warehouse.write_frame("marts", "fct_customer_texts", texts)
         warehouse.write_frame("marts", "fct_events", fct_events)
         warehouse.write_frame("marts", "fct_sessions", business.sessions)
-        warehouse.execute(
-            "create schema if not exists ml; create table ml.churn_scores (customer_key varchar, "
-            "churn_score double, risk_band varchar, reason_1 varchar, reason_2 varchar, "
-            "reason_3 varchar, model_version varchar, cutoff_at timestamp, scored_at timestamp)"
-        )
 
 
 def test_run_churn_scoring_reads_and_writes_the_warehouse(tmp_path, business, toy_run):

@@ -39,8 +39,9 @@ def test_suite_names_are_the_public_contract():
         "marts.fct_sessions",
         "marts.dim_customers",
         "ml.churn_scores",
+        "enriched.dim_customer_360",
     ]
-    assert len(SUITES) == 13
+    assert len(SUITES) == 14
 
 
 @pytest.mark.parametrize("source", list(SOURCES.values()), ids=list(SOURCES))
@@ -387,3 +388,25 @@ def test_auto_engine_is_sql_on_duckdb_and_pandas_without_duckdb_engine(tmp_path,
             runner.choose_engine(warehouse, "sql")
     with pytest.raises(ValueError, match="engine must be one of"):
         runner.choose_engine(warehouse, "spark")
+
+
+def test_mart_suites_leave_keys_nulls_and_value_sets_to_dbt():
+    """One system per kind of check: dbt tests hold keys, not-null and accepted values of the
+    marts; the GE mart suites hold ranges, freshness and reconciliation."""
+    dbt_kinds = {
+        "expect_column_values_to_be_unique",
+        "expect_compound_columns_to_be_unique",
+        "expect_column_values_to_not_be_null",
+    }
+    for name, suite_definition in SUITES.items():
+        if not name.startswith(("marts.", "enriched.")):
+            continue
+        kinds = {check.type for check in suite_definition.checks}
+        assert not kinds & dbt_kinds, name
+        value_sets = [
+            check.kwargs["column"]
+            for check in suite_definition.checks
+            if check.type == "expect_column_values_to_be_in_set"
+            and len(check.kwargs["value_set"]) > 1  # one value: a row-logic flag, not a set
+        ]
+        assert value_sets == [], name

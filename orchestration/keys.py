@@ -1,0 +1,43 @@
+"""Asset keys and groups: one place, so the modules that define assets, checks, jobs and
+sensors refer to each other's assets without importing each other.
+
+Keys follow the warehouse: ``<schema>/<table>`` (``raw/web_events``, ``marts/fct_events``,
+``ml/churn_scores``, ``enriched/dim_customer_360``); dbt models get theirs from the dbt
+translator by the same rule (assets/dbt.py).
+"""
+
+from __future__ import annotations
+
+from dagster import AssetKey
+
+from journeymap.contract import SOURCES
+
+DEMO_GROUP = "demo"
+RAW_GROUP = "raw"
+ML_GROUP = "ml"
+REPORT_GROUP = "report"
+
+SAMPLE_DATA_KEY = AssetKey(["demo", "sample_data"])
+RAW_KEYS: dict[str, AssetKey] = {name: AssetKey(["raw", name]) for name in SOURCES}
+# Tables every raw load writes besides its own (the loader's bookkeeping).
+LOADER_TABLES = ("load_ledger", "quarantine")
+# The dbt source the ML assets write; every other dbt source is a raw table.
+ML_SOURCE = "ml"
+
+JOURNEY_MAP_KEY = AssetKey(["report", "journey_map"])
+DATA_DOCS_KEY = AssetKey(["report", "data_docs"])
+
+
+def mart_key(name: str) -> AssetKey:
+    return AssetKey(["marts", name])
+
+
+def enriched_key(name: str) -> AssetKey:
+    return AssetKey(["enriched", name])
+
+
+def ml_key(table: str) -> AssetKey:
+    return AssetKey([ML_SOURCE, table])
+
+
+CHURN_SCORES_KEY = ml_key("churn_scores")
