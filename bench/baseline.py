@@ -29,6 +29,8 @@ from pathlib import Path
 
 import duckdb
 
+from journeymap.warehouse import quote_literal
+
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 SESSION_TIMEOUT_MINUTES = 30  # dbt var session_timeout_minutes
 MAX_PATH_STEPS = 12  # dbt var max_path_steps
@@ -46,10 +48,6 @@ def _funnel_steps(funnel: str) -> list[dict[str, str]]:
     return sorted(steps, key=lambda row: int(row["step_number"]))
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _tracked(table: str) -> str:
     return f"""
         select '{table}' as source, event_id, event_name as raw_event_name,
@@ -61,7 +59,7 @@ def _tracked(table: str) -> str:
 
 def statements(funnel: str = FUNNEL) -> list[tuple[str, str]]:
     """(label, SQL) in execution order."""
-    taxonomy = _lit(str(SEEDS_DIR / "event_taxonomy.csv"))
+    taxonomy = quote_literal(str(SEEDS_DIR / "event_taxonomy.csv"))
     steps = _funnel_steps(funnel)
     if not steps:
         raise ValueError(f"funnel {funnel!r} is not in funnel_definitions.csv")
@@ -69,7 +67,7 @@ def statements(funnel: str = FUNNEL) -> list[tuple[str, str]]:
         raise ValueError("the baseline implements strict funnels only")
     window_hours = int(steps[0]["conversion_window_hours"])
     step_values = ", ".join(
-        f"({int(s['step_number'])}, {_lit(s['canonical_event'])})" for s in steps
+        f"({int(s['step_number'])}, {quote_literal(s['canonical_event'])})" for s in steps
     )
     timeout = f"interval {SESSION_TIMEOUT_MINUTES} minute"
 
@@ -305,7 +303,7 @@ def run_baseline(connection: duckdb.DuckDBPyConnection) -> dict:
 
 def compare_with_dbt(connection: duckdb.DuckDBPyConnection, dbt_duckdb_path: Path) -> dict:
     """The baseline's counts next to the dbt marts' (attached read-only)."""
-    connection.execute(f"attach {_lit(str(dbt_duckdb_path))} as built (read_only)")
+    connection.execute(f"attach {quote_literal(str(dbt_duckdb_path))} as built (read_only)")
     try:
         dbt_counts = {
             "events": _scalar(
@@ -317,7 +315,7 @@ def compare_with_dbt(connection: duckdb.DuckDBPyConnection, dbt_duckdb_path: Pat
             "funnel": dict(
                 connection.execute(
                     f"select step_number, completed from built.{FUNNEL_MART} "
-                    f"where funnel_name = {_lit(FUNNEL)} and breakdown = 'all' "
+                    f"where funnel_name = {quote_literal(FUNNEL)} and breakdown = 'all' "
                     "order by step_number"
                 ).fetchall()
             ),
