@@ -8,8 +8,10 @@ Gilbert 2014, ``vaderSentiment``, whose lexicon ships inside the package).
 Heads: one multinomial logistic regression each for intent, journey stage, emotion and
 polarity (negative / neutral / positive, from the sign of the corpus sentiment), with class
 weights balanced so rare classes count. A label's confidence is the predicted probability
-of the chosen class. **Sentiment** is the expected polarity, P(positive) - P(negative), in
-[-1, 1]; its confidence is the probability of its polarity class.
+of the chosen class. **Sentiment** is the expected polarity, P(positive) - P(negative), kept
+inside the band of the most probable polarity (``SENTIMENT_BANDS``: below -0.25 when negative
+is most probable, -0.25..0.25 when neutral, above 0.25 when positive); its confidence is the
+probability of that polarity.
 
 Fitted once per process (``embedded_model()``); ``evaluate_embedded()`` fits a second model
 on the training part of the corpus only and reports macro-F1 on the held-out part beside
@@ -60,6 +62,13 @@ LABEL_COLUMNS = (
     "emotion",
     "emotion_confidence",
 )
+# Sentiment stays inside the band of the most probable polarity, so the polarity read off the
+# number (labels.polarity) is always the model's most probable one.
+SENTIMENT_BANDS = {
+    "negative": (-1.0, NEGATIVE_BELOW - 0.01),
+    "neutral": (NEGATIVE_BELOW, POSITIVE_ABOVE),
+    "positive": (POSITIVE_ABOVE + 0.01, 1.0),
+}
 # Regularisation of the heads (inverse strength): TF-IDF rows are unit length, so a C around
 # 10 lets a few telling n-grams decide, as text classifiers usually need.
 C = 10.0
@@ -142,12 +151,12 @@ class EmbeddedModel:
             out[head] = frame.idxmax(axis=1).to_numpy()
             out[f"{head}_confidence"] = frame.max(axis=1).to_numpy()
         polar = probs["polarity"]
-        sentiment = (polar["positive"] - polar["negative"]).clip(-1, 1).to_numpy()
-        chosen = [polarity(s) for s in sentiment]
-        out["sentiment"] = sentiment
-        out["sentiment_confidence"] = np.array(
-            [polar.at[i, p] for i, p in enumerate(chosen)], dtype=np.float64
-        )
+        chosen = polar.idxmax(axis=1)
+        expected = polar["positive"] - polar["negative"]
+        lower = chosen.map({k: lo for k, (lo, _) in SENTIMENT_BANDS.items()})
+        upper = chosen.map({k: hi for k, (_, hi) in SENTIMENT_BANDS.items()})
+        out["sentiment"] = expected.clip(lower, upper).to_numpy(dtype=np.float64)
+        out["sentiment_confidence"] = polar.max(axis=1).to_numpy()
         labelled = pd.DataFrame(out)[list(LABEL_COLUMNS)]
         return labelled.iloc[codes].reset_index(drop=True)
 
