@@ -107,9 +107,9 @@ TEXT_LABELS = MLOutput(
         "source varchar, source_text_id varchar, text_key varchar, customer_key varchar, "
         "occurred_at timestamp, channel varchar, intent varchar, intent_confidence double, "
         "journey_stage varchar, journey_stage_confidence double, sentiment double, "
-        "sentiment_confidence double, emotion varchar, emotion_confidence double, "
-        "backend varchar, model_version varchar, is_fallback boolean, fallback_reason varchar, "
-        "text_hash varchar, labelled_at timestamp"
+        "polarity varchar, sentiment_confidence double, emotion varchar, "
+        "emotion_confidence double, backend varchar, model_version varchar, "
+        "is_fallback boolean, fallback_reason varchar, text_hash varchar, labelled_at timestamp"
     ),
     key=("source", "source_text_id"),
 )

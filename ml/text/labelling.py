@@ -20,6 +20,7 @@ import pandas as pd
 
 from journeymap.ml.outputs import TEXT_LABELS, write_output
 from journeymap.ml.text.embedded import LABEL_COLUMNS, embedded_model
+from journeymap.ml.text.labels import polarity
 from journeymap.ml.text.normalise import prepare_text, text_hash
 from journeymap.warehouse import Warehouse
 
@@ -120,7 +121,9 @@ def label_texts(
     texts["text_hash"] = texts["prepared"].map(text_hash)
     reuse = _reusable(texts, previous, backend)
     kept_columns = [*LABEL_COLUMNS, "backend", "model_version", "is_fallback", "fallback_reason"]
-    kept = texts[reuse].merge(previous[[*KEY, *kept_columns, "labelled_at"]], on=KEY, how="left")
+    kept = texts[reuse]
+    if len(kept):
+        kept = kept.merge(previous[[*KEY, *kept_columns, "labelled_at"]], on=KEY, how="left")
     fresh = texts[~reuse]
     result = BackendLabels(pd.DataFrame(), {})
     if len(fresh):
@@ -131,6 +134,8 @@ def label_texts(
         fresh["labelled_at"] = now
     frame = pd.concat([kept, fresh], ignore_index=True) if len(kept) else fresh
     frame = frame.sort_values(KEY).reset_index(drop=True) if len(frame) else frame
+    if len(frame):
+        frame["polarity"] = frame["sentiment"].astype(float).map(polarity)
     labels = (
         TEXT_LABELS.conform(frame[list(TEXT_LABELS.column_names)])
         if len(frame)

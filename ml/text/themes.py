@@ -139,6 +139,15 @@ def friction_themes(labelled: pd.DataFrame, now: datetime | None = None) -> pd.D
     return TEXT_THEMES.conform(themes)
 
 
+def theme_summary(themes: pd.DataFrame) -> pd.DataFrame:
+    """One row per theme: stage, rank, label and texts (for logs and metadata)."""
+    columns = ["journey_stage", "theme_rank", "theme_id", "theme_label"]
+    if themes.empty:
+        return pd.DataFrame(columns=[*columns, "texts"])
+    summary = themes.groupby(columns).size().rename("texts").reset_index()
+    return summary.sort_values(["journey_stage", "theme_rank"]).reset_index(drop=True)
+
+
 def run_friction_themes(warehouse: Warehouse, marts: str = "marts", ml: str = "ml") -> pd.DataFrame:
     """Read the labels and texts, build the themes and replace ml.text_themes."""
     frame = warehouse.query_df(
