@@ -464,19 +464,20 @@ class LLMBackend:
     def _assemble(
         self, texts: list[str], hashes: list[str], found: dict[str, dict], failures: dict
     ) -> pd.DataFrame:
-        rows = [found.get(h) for h in hashes]
+        """One row per text: the LLM's labels, or the embedded model's, flagged."""
+        llm = {"backend": self.name, "model_version": self.version, "is_fallback": False}
+        rows: list[dict | None] = [
+            {**found[h], **llm, "fallback_reason": None} if h in found else None for h in hashes
+        ]
         missing = [i for i, row in enumerate(rows) if row is None]
-        frame = pd.DataFrame([row or {} for row in rows], columns=list(LABEL_COLUMNS))
-        frame["backend"] = self.name
-        frame["model_version"] = self.version
-        frame["is_fallback"] = False
-        frame["fallback_reason"] = None
         if missing:
             fallback = self.fallback.label([texts[i] for i in missing]).labels
-            fallback["is_fallback"] = True
-            fallback["fallback_reason"] = [failures.get(hashes[i], "no_answer") for i in missing]
-            frame.loc[missing, fallback.columns] = fallback.to_numpy()
-        return frame
+            for j, i in enumerate(missing):
+                row = fallback.iloc[j].to_dict()
+                row.update(is_fallback=True, fallback_reason=failures.get(hashes[i], "no_answer"))
+                rows[i] = row
+        columns = [*LABEL_COLUMNS, "backend", "model_version", "is_fallback", "fallback_reason"]
+        return pd.DataFrame(rows, columns=columns)
 
     def _stats(self, figures, texts, masked, cached, failures, started) -> dict[str, Any]:
         latencies = np.array(figures.latencies) if figures.latencies else np.zeros(1)
