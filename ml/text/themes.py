@@ -3,18 +3,20 @@
 Per journey stage (the stage each text shows), the negative texts (sentiment below
 ``labels.NEGATIVE_BELOW``) are masked (``journeymap.privacy.mask_text``), turned into
 TF-IDF vectors of words and word pairs (English stop words, customer-service pleasantries
-and terms in more than half of the stage's texts left out) and factorised with non-negative
+and terms in more than 80% of the stage's texts left out) and factorised with non-negative
 matrix factorisation (NMF; Lee and Seung 1999, the usual topic model for short texts, with the
 deterministic NNDSVDa start). A stage with ``n`` negative texts gets ``round(n /
 TEXTS_PER_THEME)`` themes, at least 2 and at most ``MAX_THEMES``; a stage with fewer than
 ``MIN_TEXTS`` gets none. Each text joins the theme of its largest weight; its
 ``theme_weight`` is that weight's share of its weights. A theme's label is its three
-heaviest terms, its ``theme_terms`` the top eight, and its rank is its size in the stage
-(1 = most texts). The figures per theme (trend, outcomes) are SQL in the enriched layer.
+heaviest terms (each word once), its ``theme_terms`` the top eight, and its rank is its size
+in the stage (1 = most texts). The figures per theme (trend, outcomes) are SQL in the enriched
+layer.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import numpy as np
@@ -70,18 +72,35 @@ PLEASANTRIES = frozenset(
     ]
 )
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | PLEASANTRIES)
-# The masking placeholders are not words of the customer.
 _TOKENS = r"(?u)\b[a-z][a-z']{2,}\b"
+# The masking placeholders are not words of the customer ("[phone]" is not about phones).
+_PLACEHOLDERS = re.compile(r"\[(?:email|phone|card)\]")
+
+
+def readable_terms(ranked: list[str], k: int) -> list[str]:
+    """The first ``k`` of the ``ranked`` terms, each word once: a term sharing a word with a
+    term already chosen is skipped ("payment step" after "step")."""
+    chosen: list[str] = []
+    used: set[str] = set()
+    for term in ranked:
+        words = set(term.split())
+        if words & used:
+            continue
+        chosen.append(term)
+        used |= words
+        if len(chosen) == k:
+            break
+    return chosen
 
 
 def _stage_themes(stage: str, texts: pd.DataFrame) -> pd.DataFrame:
-    docs = [prepare_text(t).lower() for t in texts["masked_text"]]
+    docs = [_PLACEHOLDERS.sub(" ", prepare_text(t)).lower() for t in texts["masked_text"]]
     vectorizer = TfidfVectorizer(
         stop_words=STOP_WORDS,
         token_pattern=_TOKENS,
         ngram_range=(1, 2),
         min_df=2,
-        max_df=0.5,
+        max_df=0.8,
         sublinear_tf=True,
     )
     try:
@@ -101,7 +120,8 @@ def _stage_themes(stage: str, texts: pd.DataFrame) -> pd.DataFrame:
     for i, theme in enumerate(assigned):
         if total[i] <= 0 or theme not in order:  # no known term at all: no theme
             continue
-        top = terms[np.argsort(nmf.components_[theme])[::-1][:LISTED_TERMS]]
+        ranked = list(terms[np.argsort(nmf.components_[theme])[::-1][: 4 * LISTED_TERMS]])
+        top = readable_terms(ranked, LISTED_TERMS)
         rows.append(
             {
                 "source": texts["source"].iat[i],
