@@ -23,6 +23,7 @@ EMOTION_COLOURS = {
     "delight": "#2e7d32",
 }
 THEMES_PER_STAGE = 3
+MIN_THEME_CUSTOMERS = 5  # smaller themes stay in the mart, not on the page
 CSS = """
 /* what customers say and feel */
 .voice-curve { width: 100%; height: auto; display: block; }
@@ -76,7 +77,7 @@ def collect(records, warehouse: Any, enriched_schema: str = "enriched") -> dict[
             share_of_stage_negative_texts, trend, example_text_1, example_text_2,
             churn_rate_raised, churn_rate_others, next_stage_rate_raised, next_stage_rate_others
         from {e}.mart_friction_themes
-        where theme_rank <= {THEMES_PER_STAGE}
+        where theme_rank <= {THEMES_PER_STAGE} and customers >= {MIN_THEME_CUSTOMERS}
         order by stage_order, theme_rank
         """,
     )
