@@ -944,6 +944,28 @@ left join {MARTS_SCHEMA}.dim_customers as customers on customers.customer_key = 
     )
 
 
+def reconciled_suite(
+    table: str,
+    description: str,
+    checks: list[Check],
+    key: tuple[str, ...],
+    reconciliation_sql: str,
+) -> SuiteDefinition:
+    """A table's suite: its schema, its rows (by key) and one reconciliation query."""
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description=description,
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key),
+            Relation(RECONCILIATION, reconciliation_sql),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
 def text_labels_suite() -> SuiteDefinition:
     """Label values in their sets (journeymap.ml.text.labels), confidences in [0, 1], every
     text of marts.fct_customer_texts labelled exactly once."""
@@ -991,18 +1013,8 @@ select
         where labels.source_text_id is null
     ) as unlabelled_texts
 """.strip()
-    return SuiteDefinition(
-        name=table,
-        table=table,
-        description="Text labels from the ML text asset, one per customer text.",
-        relations=(
-            schema_relation(table),
-            rows_relation(table, checks, key, key),
-            Relation(RECONCILIATION, reconciliation_sql),
-        ),
-        checks=tuple(checks),
-        key=key,
-    )
+    description = "Text labels from the ML text asset, one per customer text."
+    return reconciled_suite(table, description, checks, key, reconciliation_sql)
 
 
 def customer_360_suite() -> SuiteDefinition:
@@ -1038,18 +1050,8 @@ select
             on customers.customer_key = scores.customer_key
     ) as scores_of_known_customers
 """.strip()
-    return SuiteDefinition(
-        name=table,
-        table=table,
-        description="The enriched customer table: every customer once, every churn score on it.",
-        relations=(
-            schema_relation(table),
-            rows_relation(table, checks, key, key),
-            Relation(RECONCILIATION, reconciliation_sql),
-        ),
-        checks=tuple(checks),
-        key=key,
-    )
+    description = "The enriched customer table: every customer once, every churn score on it."
+    return reconciled_suite(table, description, checks, key, reconciliation_sql)
 
 
 def build_suites() -> dict[str, SuiteDefinition]:
