@@ -50,6 +50,7 @@ from journeymap.ml.text.labelling import BackendLabels, EmbeddedBackend, table_e
 from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
 from journeymap.ml.text.normalise import text_hash
 from journeymap.privacy import mask_text
+from journeymap.warehouse import quote_literal
 
 PROMPT_TEMPLATE = """You label texts customers wrote to a company (support messages, chats,
 reviews, survey answers). Follow this guideline exactly:
@@ -267,8 +268,9 @@ class WarehouseCache:
         if not hashes or not table_exists(self.warehouse, self.schema, LLM_CACHE.table):
             return {}
         frame = self.warehouse.query_df(
-            f"select * from {self.schema}.{LLM_CACHE.table} where prompt_version = ? and model = ?",
-            [prompt_version, model],
+            f"select * from {self.schema}.{LLM_CACHE.table} "
+            f"where prompt_version = {quote_literal(prompt_version)} "
+            f"and model = {quote_literal(model)}"
         )
         frame.columns = [str(c).lower() for c in frame.columns]
         wanted = set(hashes)
