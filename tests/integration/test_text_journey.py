@@ -58,6 +58,9 @@ def test_model_report_holds_the_macro_f1_figures(built_warehouse):
 
 
 def test_planted_friction_theme_is_in_the_top_three_of_its_stage(built_warehouse, truth):
+    """The planted payment failures surface as a theme of their own (mostly planted texts)
+    among the top three of the purchase stage, and most planted texts sit in those three
+    (NMF may split one problem by its wordings into two themes: both then rank high)."""
     planted = built_warehouse.truth()["friction_theme"]
     themed = query(built_warehouse.duckdb_path, "select * from ml.text_themes")
     themed = themed.merge(
@@ -65,16 +68,18 @@ def test_planted_friction_theme_is_in_the_top_three_of_its_stage(built_warehouse
         on=["source", "source_text_id"],
     )
     stage = themed[themed["journey_stage"] == planted["journey_stage"]]
-    hits = stage[stage["theme"] == planted["theme"]].groupby("theme_id").size()
-    found = hits.idxmax()  # the theme holding most of the planted texts
-    assert hits[found] >= 0.5 * planted["texts"]
-    members = stage[stage["theme_id"] == found]
-    assert (members["theme"] == planted["theme"]).mean() >= 0.6  # mostly the planted texts
+    is_planted = stage["theme"] == planted["theme"]
+    purity = is_planted.groupby(stage["theme_id"]).mean()
+    rank = stage.groupby("theme_id")["theme_rank"].min()
+    about_it = purity[purity >= 0.6].index
+    assert len(about_it) >= 1 and rank[about_it].min() <= 3
+    in_top_three = is_planted[stage["theme_rank"] <= 3].sum()
+    assert in_top_three >= 0.6 * planted["texts"]
+    best = rank[about_it].idxmin()
     themes = query(
         built_warehouse.duckdb_path,
-        f"select * from enriched.mart_friction_themes where theme_id = '{found}'",
+        f"select * from enriched.mart_friction_themes where theme_id = '{best}'",
     ).iloc[0]
-    assert themes["theme_rank"] <= 3
     assert re.search(r"pay|phone|checkout|mobile|card|app", themes["theme_label"])
     for example in (themes["example_text_1"], themes["example_text_2"]):
         assert example and "@" not in example
