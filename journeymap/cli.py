@@ -1,4 +1,5 @@
-"""journeymap's command line: generate, load, import-events, build, summary, demo, classify-text."""
+"""journeymap's command line: generate, load, import-events, build, summary, demo, classify-text,
+forget."""
 
 from __future__ import annotations
 
@@ -70,16 +71,23 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
         print(summarize(warehouse))
 
 
+def demo_key_file(settings: Settings) -> Path:
+    """Where the demo keeps the pseudonymization key it made (beside the warehouse file)."""
+    return settings.duckdb_path.parent / "demo_pseudonym.key"
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     """The whole pipeline as one Dagster run in this process (orchestration/demo.py): sample data,
     raw loads, dbt, churn scoring, every check, the journey map and the data docs."""
     from dataclasses import replace
 
     from journeymap.orchestration.run import run_demo
+    from journeymap.privacy import ensure_demo_key
 
     started = time.perf_counter()
     if args.out:
         settings = replace(settings, data_dir=Path(args.out).resolve())
+    ensure_demo_key(demo_key_file(settings), _say)
     _say(
         f"demo: {args.customers:,} customers over {args.days} days (seed {args.seed}), "
         f"run by Dagster into {settings.duckdb_path}"
@@ -123,6 +131,18 @@ def cmd_classify_text(args: argparse.Namespace, settings: Settings) -> None:
     rows = classify_file(Path(args.input), args.text_column, output, backend)
     if output is not None:
         _say(f"labelled {rows:,} rows of {args.input} into {output} ({backend.name} backend)")
+
+
+def cmd_forget(args: argparse.Namespace, settings: Settings) -> None:
+    """Erase one person everywhere and verify it (journeymap.erasure)."""
+    from journeymap.erasure import forget
+    from journeymap.privacy import KEY_ENV, ensure_demo_key
+
+    if not os.environ.get(KEY_ENV) and demo_key_file(settings).exists():
+        ensure_demo_key(demo_key_file(settings), _say)  # the demo's warehouse, the demo's key
+    if (args.customer is None) == (args.email is None):
+        raise ValueError("give --customer ID or --email ADDRESS (one of them)")
+    forget(settings, customer_id=args.customer, email=args.email, say=_say)
 
 
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
@@ -187,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: $JOURNEYMAP_TEXT_BACKEND, else embedded",
     )
     classify.set_defaults(handler=cmd_classify_text)
+
+    forget = commands.add_parser(
+        "forget",
+        help="erase a person everywhere (warehouse, landing files, outputs) on request",
+    )
+    forget.add_argument("--customer", help="the person's customer id (as the CRM has it)")
+    forget.add_argument("--email", help="the person's email address")
+    forget.set_defaults(handler=cmd_forget)
 
     demo = commands.add_parser("demo", help="generate, load, build and summarize in one go")
     _add_generation_flags(demo)

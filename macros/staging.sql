@@ -69,7 +69,7 @@ renamed as (
         event_id,
         '{{ platform }}' as platform,
         {{ journeymap.nullif_blank('anonymous_id') }} as anonymous_id,
-        {{ journeymap.nullif_blank('user_id') }} as user_id,
+        {{ journeymap.pseudonym(journeymap.nullif_blank('user_id')) }} as user_id,
         event_type,
         event_name,
         occurred_at,

@@ -13,6 +13,9 @@ import pytest
 
 from journeymap.settings import Settings
 
+# Staging pseudonymizes identifiers with this key (journeymap.privacy); never a real one.
+os.environ.setdefault("JOURNEYMAP_PSEUDONYM_KEY", "journeymap-tests-not-a-secret-key")
+
 # Big enough for stable planted truths (funnel drop-off, churn driver), small enough for CI.
 FIXTURE_CUSTOMERS = 2000
 FIXTURE_DAYS = 90
@@ -49,7 +52,14 @@ def build_workspace(root: Path, customers: int, days: int, seed: int) -> Setting
     generate(settings.data_dir, customers=customers, days=days, seed=seed)
     job = run_job(settings, "journeymap_full", say=lambda _: None)
     assert job.success, f"fixture build failed at {job.failed_steps}: {job.failed_checks}"
+    # What the run recorded (metadata of every step), for the privacy scan.
+    run_events(settings).write_text("\n".join(repr(event) for event in job.result.all_events))
     return settings
+
+
+def run_events(settings: Settings) -> Path:
+    """The fixture run's Dagster events (with their metadata) as text."""
+    return settings.build_dir / "dagster_run_events.txt"
 
 
 def copy_workspace(source: Settings, root: Path) -> Settings:

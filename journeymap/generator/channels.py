@@ -22,6 +22,7 @@ from journeymap.generator.params import (
     SUPPORT_ROW_HAS_ID,
 )
 from journeymap.generator.person import ID_DOMAIN, TICKET_DOMAIN
+from journeymap.generator.pii import with_contact_details
 from journeymap.generator.rng import Draw, Weighted, log_uniform, pick, uniform_int
 from journeymap.generator.schema import EMAIL, REVIEWS, SOURCE_NAMES, SUPPORT, csv_field
 from journeymap.generator.texts import (
@@ -155,6 +156,8 @@ class CustomerChannels:
             last = k == n_messages - 1
             csat = str(CSAT[sentiment].pick(r)) if csat_on and last else ""
             message_id = self.new_id(SUPPORT)
+            if author == "customer":
+                body = with_contact_details(body, message_id, self.cid, self.email, self.phone)
             row = (
                 message_id,
                 ticket_id,

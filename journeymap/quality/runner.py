@@ -220,6 +220,29 @@ class PandasRunner(_Runner):
         return [combine_chunk_results(p) for p in parts.values()]
 
 
+def without_private_values(
+    results: list[ExpectationValidationResult], relation: Relation
+) -> list[ExpectationValidationResult]:
+    """Failure samples of a relation over raw or staging (clear personal data) keep only the
+    columns that locate a row (``_file_name``, ``_row_number``), never a value: they reach
+    data docs and Dagster metadata, which people without access to raw read."""
+    if not relation.private:
+        return results
+    keep = set(relation.sample_columns)
+    for result in results:
+        found = result.result or {}
+        for name in ("partial_unexpected_list", "partial_unexpected_counts", "details"):
+            found.pop(name, None)
+        rows = found.get("partial_unexpected_index_list")
+        if rows and isinstance(rows[0], dict):
+            found["partial_unexpected_index_list"] = [
+                {k: v for k, v in row.items() if k in keep} for row in rows
+            ]
+        elif rows:
+            found.pop("partial_unexpected_index_list")
+    return results
+
+
 _ADDITIVE = ("element_count", "missing_count", "unexpected_count")
 
 
@@ -417,7 +440,7 @@ def validate(
                 continue
             expectations = [check.build(index, now, freshness) for index, check in checks]
             try:
-                results += runner.run(relation, expectations)
+                results += without_private_values(runner.run(relation, expectations), relation)
             except Exception as error:  # a missing table, a broken query: the checks fail
                 results += _error_results(expectations, error)
     finally:

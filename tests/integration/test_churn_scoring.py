@@ -16,6 +16,7 @@ import pytest
 from journeymap.ml.churn import MODEL_VERSION, SCORE_COLUMNS, ChurnRun, run_churn_scoring
 from journeymap.ml.keyword_topics import tag_messages
 from journeymap.warehouse import DuckDBWarehouse
+from tests.helpers.pseudonyms import pseudonym
 from tests.integration.marts import query, scalar
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,8 @@ def scored(built_warehouse, tmp_path_factory) -> ScoredWarehouse:
     with DuckDBWarehouse(path) as warehouse:
         run = run_churn_scoring(warehouse)
     seconds = time.perf_counter() - started
-    truth = pd.read_csv(built_warehouse.truth_dir / "customers.csv").set_index("customer_id")
+    truth = pd.read_csv(built_warehouse.truth_dir / "customers.csv")
+    truth = truth.set_index(truth.customer_id.map(pseudonym))  # marts hold pseudonyms
     return ScoredWarehouse(
         path=path, run=run, seconds=seconds, truth=truth, truth_dir=built_warehouse.truth_dir
     )

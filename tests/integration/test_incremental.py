@@ -16,6 +16,7 @@ from journeymap.settings import Settings
 from journeymap.transform import DbtError, build, run_dbt
 from journeymap.warehouse import DuckDBWarehouse
 from tests.conftest import copy_workspace
+from tests.helpers.pseudonyms import clear_identifiers
 from tests.integration.marts import assert_same_marts, mart_snapshot, query, scalar
 
 pytestmark = pytest.mark.integration
@@ -190,6 +191,7 @@ def _restitch_and_convert_late(settings: Settings) -> dict[str, str]:
             """,
             [email_holder, owner, thief],
         ).fetchone()
+        clear = clear_identifiers(connection)  # landing files hold clear ids, marts pseudonyms
     (settings.landing_dir / "web_events" / "web_events_late.csv").write_text(
         "event_id,anonymous_id,user_id,event_type,event_name,occurred_at,page_url,referrer,"
         "utm_source,utm_medium,utm_campaign,device_type,properties\n"
@@ -200,7 +202,7 @@ def _restitch_and_convert_late(settings: Settings) -> dict[str, str]:
     ordered_at = (ended_at + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     (settings.landing_dir / "identifies" / "identifies_late.csv").write_text(
         "identify_id,anonymous_id,user_id,occurred_at\n"
-        f"idf_late_claim,{device},{thief},{claimed_at}\n"
+        f"idf_late_claim,{device},{clear[thief]},{claimed_at}\n"
     )
     taker, phone, created_at, stage, plan, region, consent_email, consent_sms, updated_at = (
         taker_contact
@@ -209,12 +211,13 @@ def _restitch_and_convert_late(settings: Settings) -> dict[str, str]:
     (settings.landing_dir / "crm_contacts" / "crm_contacts_late.csv").write_text(
         "customer_id,email,phone,created_at,lifecycle_stage,plan,region,consent_email,"
         "consent_sms,updated_at\n"
-        f"{taker},{email},{phone or ''},{created_at:%Y-%m-%dT%H:%M:%SZ},{stage},{plan or ''},"
+        f"{clear[taker]},{clear[email]},{clear[phone] if phone else ''},"
+        f"{created_at:%Y-%m-%dT%H:%M:%SZ},{stage},{plan or ''},"
         f"{region},{str(consent_email).lower()},{str(consent_sms).lower()},{moved_at}\n"
     )
     (settings.landing_dir / "orders" / "orders_late.csv").write_text(
         "order_id,customer_id,occurred_at,status,amount,currency\n"
-        f"O-late-order,{buyer},{ordered_at},completed,42.00,USD\n"
+        f"O-late-order,{clear[buyer]},{ordered_at},completed,42.00,USD\n"
     )
     return {
         "owner": owner,

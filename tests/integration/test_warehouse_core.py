@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.pseudonyms import pseudonym
 from tests.integration.marts import MARTS, mart_fingerprints, query, scalar
 
 pytestmark = pytest.mark.integration
@@ -127,7 +128,7 @@ def test_unknown_event_names_surface_as_unmapped(built_warehouse):
 def test_anonymous_history_is_stitched_to_the_customer(built_warehouse):
     with (built_warehouse.truth_dir / "customers.csv").open() as handle:
         owners = {
-            anonymous_id: row["customer_id"]
+            anonymous_id: pseudonym(row["customer_id"])  # marts hold pseudonyms
             for row in csv.DictReader(handle)
             for anonymous_id in row["anonymous_ids"].split("|")
             if anonymous_id

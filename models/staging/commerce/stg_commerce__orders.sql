@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}  {#- calls the privacy functions (macros/privacy.sql) -#}
+
 with deduplicated as (
 
     {{ journeymap.deduplicate(source('commerce', 'orders'), ['order_id']) }}
@@ -8,7 +10,7 @@ renamed as (
 
     select
         order_id,
-        customer_id,
+        {{ journeymap.pseudonym('customer_id') }} as customer_id,
         occurred_at as ordered_at,
         status as order_status,
         amount,

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}  {#- calls the privacy functions (macros/privacy.sql) -#}
+
 with deduplicated as (
 
     {{ journeymap.deduplicate(source('commerce', 'subscriptions'), ['subscription_id', 'updated_at']) }}
@@ -9,7 +11,7 @@ renamed as (
     select
         {{ journeymap.surrogate_key(['subscription_id', 'updated_at']) }} as subscription_version_key,
         subscription_id,
-        customer_id,
+        {{ journeymap.pseudonym('customer_id') }} as customer_id,
         plan,
         started_at,
         cancelled_at,

@@ -16,8 +16,8 @@ renamed as (
 
     select
         email_event_id,
-        {{ journeymap.nullif_blank('customer_id') }} as customer_id,
-        {{ journeymap.normalize_email('email') }} as email,
+        {{ journeymap.pseudonym(journeymap.nullif_blank('customer_id')) }} as customer_id,
+        {{ journeymap.pseudonym(journeymap.normalize_email('email')) }} as email,
         campaign_id,
         event_type,
         occurred_at,

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}  {#- calls the privacy functions (macros/privacy.sql) -#}
+
 with deduplicated as (
 
     {{ journeymap.deduplicate(source('tracking', 'identifies'), ['identify_id']) }}
@@ -9,7 +11,7 @@ renamed as (
     select
         identify_id,
         anonymous_id,
-        user_id,
+        {{ journeymap.pseudonym('user_id') }} as user_id,
         occurred_at as identified_at,
         _loaded_at as loaded_at,
         _file_name as source_file

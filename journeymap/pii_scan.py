@@ -1,0 +1,155 @@
+"""Looking for personal data where it must not be: every column of every table outside raw and
+staging, and files (the page, data docs, dbt artifacts and logs, the warehouse file's bytes).
+
+A scan takes the values to look for (a person's id, email and phone; planted values in tests)
+and reports where any of them occurs. Text is cut into tokens the way identifiers are written
+(letters, digits and ``._%+@-``, lower case, trailing dots and dashes dropped) and digit runs
+with spaces or dashes inside (``4000 1234 ...`` -> ``40001234...``), and tokens are matched
+exactly: one hash join however many values are sought. Tables are listed from the catalog
+rather than named, so tables added later are covered without a change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from journeymap.privacy import PRIVATE_SCHEMAS
+from journeymap.warehouse import quote_identifier, quote_literals
+
+_TOKEN = r"[a-z0-9._%+@-]+"
+_DIGIT_RUN = r"\d(?:[ -]?\d){6,22}"
+_TOKEN_BYTES = re.compile(_TOKEN.encode(), re.IGNORECASE)
+_DIGIT_RUN_BYTES = re.compile(_DIGIT_RUN.encode())
+
+
+@dataclass(frozen=True)
+class Hit:
+    where: str  # schema.table.column, or a file path
+    count: int  # occurrences
+
+
+def normalize_needle(value: str) -> str:
+    """How a sought value is compared: lower case; a phone or card number as its digits."""
+    value = value.strip().lower().rstrip(".-")
+    if re.fullmatch(r"\+?[\d ()-]+", value):  # a phone or card number: its digits
+        return re.sub(r"\D", "", value)
+    return value
+
+
+def _needles(values: Iterable[str]) -> set[str]:
+    needles = {normalize_needle(v) for v in values if v and v.strip()}
+    if not needles:
+        raise ValueError("nothing to look for: give at least one non-empty value")
+    return needles
+
+
+def scanned_tables(
+    connection: duckdb.DuckDBPyConnection, skip_schemas: Iterable[str] = PRIVATE_SCHEMAS
+) -> list[tuple[str, str]]:
+    """(schema, table) of every table and view of the database but those in ``skip_schemas``."""
+    return connection.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_catalog = current_database() "
+        f"and table_schema not in ({quote_literals([*skip_schemas, 'information_schema'])}) "
+        "order by all"
+    ).fetchall()
+
+
+def _columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = connection.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _token_sql(relation: str, columns: list[str]) -> str:
+    values = ", ".join(f"lower(cast({quote_identifier(c)} as varchar))" for c in columns)
+    return f"""
+        with cells as (
+            select unnest([{quote_literals(columns)}]) as column_name, unnest([{values}]) as value
+            from {relation}
+        ),
+        tokens as (
+            select column_name, rtrim(unnest(regexp_extract_all(value, '{_TOKEN}')), '.-') as token
+            from cells where value is not null
+            union all
+            select column_name,
+                regexp_replace(unnest(regexp_extract_all(value, '{_DIGIT_RUN}')), '[ -]', '', 'g')
+            from cells where value is not null
+        )
+        select column_name, count(*) as n
+        from tokens join _pii_needles on tokens.token = _pii_needles.needle
+        group by column_name
+    """
+
+
+def scan_tables(
+    connection: duckdb.DuckDBPyConnection,
+    values: Iterable[str],
+    skip_schemas: Iterable[str] = PRIVATE_SCHEMAS,
+) -> list[Hit]:
+    """Columns (of every type, as text) of every table outside ``skip_schemas`` that hold any
+    of ``values``, with the number of occurrences."""
+    needles = pd.DataFrame({"needle": sorted(_needles(values))})
+    connection.register("_pii_needles", needles)
+    hits: list[Hit] = []
+    try:
+        for schema, table in scanned_tables(connection, skip_schemas):
+            columns = _columns(connection, schema, table)
+            relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+            if columns:
+                rows = connection.execute(_token_sql(relation, columns)).fetchall()
+                hits += [Hit(f"{schema}.{table}.{column}", n) for column, n in sorted(rows)]
+    finally:
+        connection.unregister("_pii_needles")
+    return hits
+
+
+def files_under(*roots: Path) -> Iterator[Path]:
+    """Every file below ``roots`` (a root may be a file)."""
+    for root in roots:
+        if root.is_file():
+            yield root
+        elif root.is_dir():
+            yield from (p for p in sorted(root.rglob("*")) if p.is_file())
+
+
+def scan_files(paths: Iterable[Path], values: Iterable[str]) -> list[Hit]:
+    """Files whose bytes hold any of ``values`` (as UTF-8 tokens), read in chunks so a big
+    warehouse file is fine."""
+    needles = {n.encode() for n in _needles(values)}
+    hits = []
+    for path in paths:
+        found = _count_in_file(path, needles)
+        if found:
+            hits.append(Hit(str(path), found))
+    return hits
+
+
+def _count_in_file(path: Path, needles: set[bytes]) -> int:
+    found, tail = 0, b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            block = tail + chunk
+            # Whole tokens only: the last 64 bytes may hold a token cut by the chunk edge, so
+            # they are carried over and counted with the next chunk.
+            cut = len(block) - 64 if len(chunk) == 1 << 24 else len(block)
+            found += _count_tokens(block[:cut], needles)
+            tail = block[cut:]
+    return found + _count_tokens(tail, needles)
+
+
+def _count_tokens(data: bytes, needles: set[bytes]) -> int:
+    words = (m.group().lower().rstrip(b".-") for m in _TOKEN_BYTES.finditer(data))
+    runs = (re.sub(rb"[ -]", b"", m.group()) for m in _DIGIT_RUN_BYTES.finditer(data))
+    return sum(1 for token in words if token in needles) + sum(
+        1 for token in runs if token in needles
+    )

@@ -1,0 +1,100 @@
+"""Pseudonyms, the demo key, planted PII and the PII scanner on small inputs."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import duckdb
+import pytest
+
+from journeymap.generator.pii import planted_card_number, with_contact_details
+from journeymap.pii_scan import normalize_needle, scan_files, scan_tables
+from journeymap.privacy import (
+    KEY_ENV,
+    MissingPseudonymKeyError,
+    ensure_demo_key,
+    luhn_valid,
+    mask_text,
+    pseudonym_key,
+    pseudonymize,
+)
+
+KEY = b"0123456789abcdef0123"
+
+
+def test_pseudonym_is_a_keyed_hash():
+    first = pseudonymize("C0000001", KEY)
+    assert first == pseudonymize("C0000001", KEY)
+    assert len(first) == 32 and int(first, 16) >= 0
+    assert first != pseudonymize("C0000002", KEY)
+    assert first != pseudonymize("C0000001", b"another-key-of-20-chars")
+    # HMAC-SHA256 of RFC 4231 test case 2, cut to 128 bits.
+    rfc4231 = pseudonymize("what do ya want for nothing?", b"Jefe")
+    assert rfc4231 == "5bdcc146bf60754e6a042426089575c7"
+    assert pseudonymize(None, KEY) is None
+
+
+@pytest.mark.parametrize("value", [None, "", "short"])
+def test_missing_or_short_key_is_a_clear_error(value):
+    env = {} if value is None else {KEY_ENV: value}
+    with pytest.raises(MissingPseudonymKeyError, match=KEY_ENV):
+        pseudonym_key(env)
+    assert pseudonym_key({KEY_ENV: "x" * 16}) == b"x" * 16
+
+
+def test_demo_key_is_made_once_private_and_announced(tmp_path, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    said = []
+    key_file = tmp_path / "wh" / "demo_pseudonym.key"
+    ensure_demo_key(key_file, said.append)
+    key = os.environ[KEY_ENV]
+    assert len(key) == 64 and key_file.read_text() == key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert "generated a pseudonymization key" in said[0] and key not in said[0]
+    monkeypatch.delenv(KEY_ENV)
+    ensure_demo_key(key_file, said.append)
+    assert os.environ[KEY_ENV] == key  # the same key on the next demo run
+
+
+def test_planted_contact_details_are_masked():
+    card = planted_card_number("C0000042")
+    assert luhn_valid(card.replace(" ", "")) and card.startswith("4000")
+    contact = ("C0000042", "c0000042@example.com", "+15550000041")
+    bodies = [with_contact_details("hi", f"msg_{i:016x}", *contact) for i in range(400)]
+    planted = [b for b in bodies if b != "hi"]
+    assert 8 <= len(planted) <= 30  # about 1 in 25
+    for detail in (contact[1], contact[2], card):
+        assert any(b.endswith(f" {detail}.") for b in planted), detail
+    for body in planted:
+        masked = mask_text(body)
+        assert "example.com" not in masked and "5550000041" not in masked
+        assert card not in masked
+
+
+def test_scan_tables_finds_values_outside_private_schemas_only():
+    con = duckdb.connect()
+    con.execute("create schema raw; create schema marts")
+    con.execute("create table raw.contacts as select 'C0000001' as id, 'a@x.io' as email")
+    con.execute(
+        "create table marts.messages as select * from (values "
+        "('call +1555 000 0001 or write A@X.IO.', 1), ('card 4000-1234-5678-9010 please', 2), "
+        "('nothing here', 3), ('XC0000001', 4)) as t(body, n)"
+    )
+    con.execute("create view marts.v as select n as customer_id from marts.messages")
+    needles = ["C0000001", "a@x.io", "+15550000001", "4000 1234 5678 9010"]
+    hits = {hit.where: hit.count for hit in scan_tables(con, needles)}
+    # 'XC0000001' is another token, not the id; the raw table is not scanned.
+    assert hits == {"marts.messages.body": 3}  # the phone, the email, the card
+    assert normalize_needle(" 4000 1234-5678 9010 ") == "4000123456789010"
+    assert normalize_needle("+1 (555) 000-0001") == "15550000001"
+    phone_hits = scan_tables(con, ["+15550000001"])
+    assert [(h.where, h.count) for h in phone_hits] == [("marts.messages.body", 1)]
+
+
+def test_scan_files_reads_tokens_across_chunk_edges(tmp_path):
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"\x00" * ((1 << 24) - 5) + b"c0000001@example.com\x00 C0000002 .")
+    hits = scan_files([path], ["c0000001@EXAMPLE.com", "C0000002"])
+    assert [(h.where, h.count) for h in hits] == [(str(path), 2)]
+    assert scan_files([path], ["c0000003@example.com"]) == []
