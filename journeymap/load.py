@@ -14,6 +14,8 @@ no offset all work) and are stored as UTC without a zone.
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +33,7 @@ from journeymap.contract import (
     Column,
     Source,
 )
+from journeymap.privacy import register_privacy_functions
 from journeymap.warehouse import DuckDBWarehouse, quote_identifier, quote_literal
 
 RAW_SCHEMA = "raw"
@@ -95,6 +98,19 @@ STATUS_SKIPPED = "skipped"
 # The same content as an earlier load, under another file name: nothing reaches raw, but the
 # ledger counts its rows, so reconciliation accounts for every delivered row.
 STATUS_DUPLICATE_FILE = "duplicate_file"
+
+# Erasure (journeymap.erasure): pseudonyms of people who asked to be forgotten. A later
+# delivery of their rows is quarantined with this reason and without a copy of the record.
+TOMBSTONE_TABLE = "erasure_tombstones"
+ERASED_REASON = "erased"
+# Columns that identify a person in the sources, by kind.
+IDENTIFIER_COLUMNS = {
+    "customer_id": "id",
+    "user_id": "id",
+    "email": "email",
+    "phone": "phone",
+    "anonymous_id": "device",
+}
 
 # Quarantine details quote at most this many characters of the offending value.
 DETAIL_VALUE_CHARS = 200
@@ -298,6 +314,27 @@ def _json_keys(connection: duckdb.DuckDBPyConnection, literal: str) -> list[str]
     return first_keys + sorted({key for (key,) in every} - set(first_keys))
 
 
+def csv_encoding(path: Path) -> str:
+    """The encoding of a CSV file: UTF-16 by its byte order mark, else UTF-8 (with or without
+    a BOM) when every byte sequence is valid UTF-8, else Latin-1 (the usual export of older
+    Windows tools: every byte is a character, so nothing is lost or rejected)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        head = handle.read(2)
+        if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        block = head
+        try:
+            while block:
+                decoder.decode(block)
+                block = handle.read(1 << 20)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8"
+
+
 def _scan_sql(connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool) -> str:
     """The DuckDB reader for a landing file (varchar columns where the format allows)."""
     literal = quote_literal(str(path))
@@ -305,7 +342,7 @@ def _scan_sql(connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool) 
     if reader == "csv":
         return (
             f"read_csv({literal}, header = true, all_varchar = true, "
-            "delim = ',', quote = '\"', escape = '\"')"
+            f"delim = ',', quote = '\"', escape = '\"', encoding = '{csv_encoding(path)}')"
         )
     if reader == "json":
         if flatten:  # types are needed to find nested objects: sample the whole file
@@ -677,6 +714,39 @@ def _insert_ledger(
     )
 
 
+def _has_tombstones(connection: duckdb.DuckDBPyConnection) -> bool:
+    exists = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [RAW_SCHEMA, TOMBSTONE_TABLE],
+    ).fetchone()
+    if not exists or not exists[0]:
+        return False
+    (count,) = connection.execute(f"select count(*) from {raw_table(TOMBSTONE_TABLE)}").fetchone()
+    return bool(count)
+
+
+def _quarantine_erased(connection: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Rows of people who were forgotten go to quarantine (reason ``erased``, no record)."""
+    columns = [c for c in source.column_names if c in IDENTIFIER_COLUMNS]
+    if not columns or not _has_tombstones(connection):
+        return
+    register_privacy_functions(connection)
+    tombstones = f"(select pseudonym from {raw_table(TOMBSTONE_TABLE)})"
+    matches = []
+    for column in columns:
+        value = f"nullif(trim({quote_identifier(column)}), '')"
+        if IDENTIFIER_COLUMNS[column] == "email":
+            value = f"lower({value})"
+        matches.append((column, f"journeymap_pseudonym({value}) in {tombstones}"))
+    which = " ".join(f"when {test} then {quote_literal(c)}" for c, test in matches)
+    connection.execute(
+        f"update {STAGE_TABLE} set _raw_record = null, _failure = {{'reason': "
+        f"{quote_literal(ERASED_REASON)}, 'reason_column': case {which} end, "
+        "'detail': 'the person asked to be forgotten (journeymap forget)'} "
+        f"where {' or '.join(test for _, test in matches)}"
+    )
+
+
 def _load_in_transaction(warehouse: DuckDBWarehouse, load: _Load) -> tuple[int, dict[str, int]]:
     """Parse and check the file once into a temp table, then copy its rows to raw or
     quarantine and write the ledger row, all in one transaction.
@@ -687,6 +757,7 @@ def _load_in_transaction(warehouse: DuckDBWarehouse, load: _Load) -> tuple[int, 
         relation = read_as_text(connection, load.path)
         stage = stage_sql(load.source, relation, load.path, load.loaded_at)
         row_number = materialize(connection, STAGE_TABLE, stage)
+        _quarantine_erased(connection, load.source)
         rows_loaded = _insert_rows(connection, load, row_number)
         by_reason = _insert_quarantine(connection, load, row_number)
         _insert_ledger(connection, load, rows_loaded, sum(by_reason.values()))

@@ -1,0 +1,402 @@
+"""Erasure on request (GDPR art. 17, CCPA deletion): ``journeymap forget``.
+
+One request removes a person from everything journeymap keeps:
+
+1. **who**: from the customer id or email given, the raw CRM and event tables give the
+   person's ids, emails, phone numbers and devices (anonymous ids seen with their user id);
+   their keyed pseudonyms are what staging and every later layer hold.
+2. **the warehouse**: every row of every table (raw, quarantine, staging, intermediate, marts,
+   enriched, ML outputs; found from the catalog, so later tables are covered) holding one of
+   those values is deleted, and cache rows keyed by the hash of one of their texts (the LLM
+   label cache). The load ledger keeps reconciling: its counts drop by the rows erased per file.
+3. **files**: landing files and other data files holding the person are rewritten without
+   their rows (the ledger takes the new checksum, so the loader does not load them again);
+   outputs under the build folder that mention them (the page, data docs) are deleted and
+   come back without them on the next build.
+4. **the file's bytes**: deleted rows survive in DuckDB's free blocks, so the database is
+   copied into a fresh file (``COPY FROM DATABASE``) that replaces it.
+5. **never again**: tombstones (pseudonyms only) make the loader quarantine a re-delivery of
+   the person's rows with reason ``erased`` and no copy of the record.
+
+``raw.erasure_log`` records each request: request id, time, and rows erased per table or
+file - no personal data. The request id is printed; nothing else identifies the person.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from journeymap.contract import SOURCES
+from journeymap.load import (
+    LANDING_FORMATS,
+    LEDGER_TABLE,
+    QUARANTINE_TABLE,
+    RAW_SCHEMA,
+    TOMBSTONE_TABLE,
+    file_sha256,
+    landing_format,
+    read_as_text,
+)
+from journeymap.pii_scan import Hit, files_under, scan_files, scan_tables
+from journeymap.privacy import normalize_email, pseudonym_key, pseudonymize
+from journeymap.settings import Settings
+from journeymap.warehouse import DuckDBWarehouse, quote_identifier, quote_literal, quote_literals
+
+LOG_TABLE = "erasure_log"
+# Tables the request writes rather than erases from.
+_KEPT_TABLES = {(RAW_SCHEMA, TOMBSTONE_TABLE), (RAW_SCHEMA, LOG_TABLE), (RAW_SCHEMA, LEDGER_TABLE)}
+
+
+class ErasureError(RuntimeError):
+    """A request that cannot be carried out (nothing to identify the person by)."""
+
+
+@dataclass
+class Person:
+    """Everything that identifies one person in the sources, in clear."""
+
+    ids: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+    devices: set[str] = field(default_factory=set)
+
+    def clear_values(self) -> set[str]:
+        return self.ids | self.emails | self.phones | self.devices
+
+    def pseudonyms(self, key: bytes) -> set[str]:
+        """What staging and later layers hold instead (devices stay as they are)."""
+        return {pseudonymize(v, key) or "" for v in self.ids | self.emails | self.phones}
+
+    def tombstones(self, key: bytes) -> list[tuple[str, str]]:
+        kinds = (("id", self.ids), ("email", self.emails), ("phone", self.phones))
+        rows = [(kind, pseudonymize(v, key) or "") for kind, values in kinds for v in values]
+        return rows + [("device", pseudonymize(v, key) or "") for v in self.devices]
+
+    def needles(self, key: bytes) -> set[str]:
+        return {v for v in self.clear_values() | self.pseudonyms(key) if v}
+
+
+@dataclass
+class ErasureResult:
+    request_id: str
+    requested_at: datetime
+    rows_by_table: dict[str, int]
+    files_rewritten: dict[str, int]
+    files_deleted: list[str]
+    remaining: list[Hit]
+
+    @property
+    def rows_erased(self) -> int:
+        return sum(self.rows_by_table.values())
+
+
+def _raw_tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = connection.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [RAW_SCHEMA]
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def find_person(
+    connection: duckdb.DuckDBPyConnection, customer_id: str | None, email: str | None
+) -> Person:
+    """The person's identifiers from the raw tables: ids (given, or whose rows carry the email),
+    then every email, phone and device seen with those ids."""
+    person = Person()
+    if customer_id and customer_id.strip():
+        person.ids.add(customer_id.strip())
+    if email and normalize_email(email):
+        person.emails.add(normalize_email(email) or "")
+    if not person.ids and not person.emails:
+        raise ErasureError("give a customer id or an email address to forget")
+    tables = _raw_tables(connection)
+    for _round in range(2):  # ids from emails, then emails, phones and devices from ids
+        for source in SOURCES.values():
+            columns = set(source.column_names)
+            if source.name not in tables or not {"customer_id", "user_id"} & columns:
+                continue
+            _collect(connection, source.name, columns, person)
+    return person
+
+
+def _collect(
+    connection: duckdb.DuckDBPyConnection, table: str, columns: set[str], person: Person
+) -> None:
+    id_column = "customer_id" if "customer_id" in columns else "user_id"
+    matches = [f"trim({id_column}) in ({quote_literals(person.ids) or 'null'})"]
+    if "email" in columns and person.emails:
+        matches.append(f"lower(trim(email)) in ({quote_literals(person.emails)})")
+    wanted = {
+        "id": f"trim({id_column})",
+        "email": "lower(trim(email))" if "email" in columns else "null",
+        "phone": "trim(phone)" if "phone" in columns else "null",
+        "device": "trim(anonymous_id)" if "anonymous_id" in columns else "null",
+    }
+    rows = connection.execute(
+        f"select distinct {', '.join(wanted.values())} "
+        f"from {RAW_SCHEMA}.{quote_identifier(table)} where {' or '.join(matches)}"
+    ).fetchall()
+    for found_id, found_email, phone, device in rows:
+        for values, value in (
+            (person.ids, found_id),
+            (person.emails, found_email),
+            (person.phones, phone),
+            (person.devices, device),
+        ):
+            if value:
+                values.add(value)
+
+
+def needle_regex(needles: Iterable[str]) -> str:
+    """RE2 matching any needle as a whole token (not inside a longer id), any case."""
+    alternatives = "|".join(re.escape(n.lower()) for n in sorted(needles, key=len, reverse=True))
+    return f"(?:^|[^0-9a-z])(?:{alternatives})(?:[^0-9a-z]|$)"
+
+
+def _varchar_columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = connection.execute(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ? and data_type in ('VARCHAR', 'JSON') order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _row_matches(columns: Iterable[str], regex: str) -> str:
+    pattern = quote_literal(regex)
+    tests = [
+        f"coalesce(regexp_matches(lower({quote_identifier(c)}), {pattern}), false)" for c in columns
+    ]
+    return " or ".join(tests) or "false"
+
+
+def _base_tables(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    return connection.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_type = 'BASE TABLE' and table_catalog = current_database() order by all"
+    ).fetchall()
+
+
+def ensure_erasure_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(f"create schema if not exists {RAW_SCHEMA}")
+    connection.execute(
+        f"create table if not exists {RAW_SCHEMA}.{TOMBSTONE_TABLE} "
+        "(request_id varchar, identifier_kind varchar, pseudonym varchar, erased_at timestamp)"
+    )
+    connection.execute(
+        f"create table if not exists {RAW_SCHEMA}.{LOG_TABLE} "
+        "(request_id varchar, requested_at timestamp, table_name varchar, rows_erased bigint)"
+    )
+
+
+def _erase_rows(
+    connection: duckdb.DuckDBPyConnection, regex: str
+) -> tuple[dict[str, int], Counter[str], set[str]]:
+    """Delete the person's rows from every base table; returns rows per table, rows per load
+    (raw tables and quarantine, for the ledger) and the text hashes of their texts."""
+    by_table: dict[str, int] = {}
+    by_load: Counter[str] = Counter()
+    text_hashes: set[str] = set()
+    tables = [t for t in _base_tables(connection) if t not in _KEPT_TABLES]
+    for schema, table in tables:
+        columns = _varchar_columns(connection, schema, table)
+        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        where = _row_matches(columns, regex)
+        if "text_hash" in columns:
+            found = connection.execute(f"select text_hash from {relation} where {where}")
+            text_hashes |= {h for (h,) in found.fetchall() if h}
+        is_loaded = schema == RAW_SCHEMA and "_load_id" in columns
+        returning = " returning _load_id" if is_loaded else " returning 1"
+        deleted = connection.execute(f"delete from {relation} where {where}{returning}").fetchall()
+        if deleted:
+            by_table[f"{schema}.{table}"] = len(deleted)
+        if is_loaded:
+            by_load.update(load_id for (load_id,) in deleted)
+    if text_hashes:  # caches keyed by the hash of a text: the person's texts' entries
+        for schema, table in tables:
+            if "text_hash" in _varchar_columns(connection, schema, table):
+                relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+                deleted = connection.execute(
+                    f"delete from {relation} where text_hash in ({quote_literals(text_hashes)}) "
+                    "returning 1"
+                ).fetchall()
+                if deleted:
+                    name = f"{schema}.{table}"
+                    by_table[name] = by_table.get(name, 0) + len(deleted)
+    return by_table, by_load, text_hashes
+
+
+def _adjust_ledger(
+    connection: duckdb.DuckDBPyConnection, by_load: Counter[str], quarantined: Counter[str]
+) -> None:
+    """The ledger keeps reconciling: a file's rows in file, loaded and quarantined drop by the
+    rows erased (also for re-deliveries of the same content, whose load id extends it)."""
+    ledger = f"{RAW_SCHEMA}.{LEDGER_TABLE}"
+    for load_id, erased in by_load.items():
+        in_quarantine = quarantined.get(load_id, 0)
+        connection.execute(
+            f"update {ledger} set rows_in_file = rows_in_file - ?, "
+            "rows_loaded = rows_loaded - ?, rows_quarantined = rows_quarantined - ? "
+            "where _load_id = ?",
+            [erased, erased - in_quarantine, in_quarantine, load_id],
+        )
+        connection.execute(
+            f"update {ledger} set rows_in_file = rows_in_file - ? "
+            "where starts_with(_load_id, ? || '-') and status = 'duplicate_file'",
+            [erased, load_id],
+        )
+
+
+def _quarantined_by_load(connection: duckdb.DuckDBPyConnection, regex: str) -> Counter[str]:
+    rows = connection.execute(
+        f"select _load_id, count(*) from {RAW_SCHEMA}.{QUARANTINE_TABLE} "
+        f"where {_row_matches(['raw_record'], regex)} group by _load_id"
+    ).fetchall()
+    return Counter({load_id: int(n) for load_id, n in rows})
+
+
+def _copy_format(path: Path) -> str:
+    reader = landing_format(path)
+    if reader == "csv":
+        gzip = ", compression gzip" if path.name.lower().endswith(".gz") else ""
+        return f"(format csv, header true{gzip})"
+    if reader == "json":
+        return "(format json)"
+    return "(format parquet)"
+
+
+def rewrite_without(connection: duckdb.DuckDBPyConnection, path: Path, regex: str) -> int:
+    """Rewrite a CSV/JSONL/Parquet file without the rows matching ``regex``; rows removed.
+    The new file replaces the old one atomically."""
+    relation = read_as_text(connection, path)
+    aliases = [f"_c{i}" for i in range(len(relation.columns))]
+    where = _row_matches(aliases, regex)
+    count_sql = f"select count(*) from ({relation.sql}) where {where}"
+    (matched,) = connection.execute(count_sql).fetchone()
+    if not matched:
+        return 0
+    pairs = zip(aliases, relation.columns, strict=True)
+    names = ", ".join(f"{alias} as {quote_identifier(name)}" for alias, name in pairs)
+    temporary = path.with_name(f".{path.name}.erasing{''.join(path.suffixes)}")
+    connection.execute(
+        f"copy (select {names} from ({relation.sql}) where not ({where})) "
+        f"to {quote_literal(str(temporary))} {_copy_format(path)}"
+    )
+    os.replace(temporary, path)
+    return int(matched)
+
+
+def _rewrite_data_files(
+    connection: duckdb.DuckDBPyConnection, data_dir: Path, regex: str
+) -> dict[str, int]:
+    """Landing and other data files (CSV, JSONL, Parquet) without the person's rows; the
+    ledger rows of rewritten landing files take their new checksum."""
+    rewritten: dict[str, int] = {}
+    suffixes = tuple(LANDING_FORMATS)
+    for path in files_under(data_dir):
+        if not path.name.lower().endswith(suffixes) or path.name.startswith("."):
+            continue
+        removed = rewrite_without(connection, path, regex)
+        if removed:
+            rewritten[str(path.relative_to(data_dir))] = removed
+            connection.execute(
+                f"update {RAW_SCHEMA}.{LEDGER_TABLE} set file_sha256 = ? where file_path = ?",
+                [file_sha256(path), str(path.resolve())],
+            )
+    return rewritten
+
+
+def compact(path: Path) -> None:
+    """Copy the DuckDB file into a fresh one and swap them: rows deleted from the old file
+    may survive in its free blocks; the new file holds only live data."""
+    fresh = path.with_name(f".{path.name}.compacting")
+    fresh.unlink(missing_ok=True)
+    with duckdb.connect(str(fresh)) as connection:
+        connection.execute("set enable_progress_bar = false")
+        connection.execute(f"attach {quote_literal(str(path))} as erasing_source (read_only)")
+        (database,) = connection.execute("select current_database()").fetchone()
+        connection.execute(f"copy from database erasing_source to {quote_identifier(database)}")
+        connection.execute("detach erasing_source")
+        connection.execute("checkpoint")
+    os.replace(fresh, path)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+
+
+def _log(
+    connection: duckdb.DuckDBPyConnection,
+    request_id: str,
+    at: datetime,
+    counts: dict[str, int],
+) -> None:
+    rows = [(request_id, at, name, n) for name, n in sorted(counts.items())] or [
+        (request_id, at, "(nothing found)", 0)
+    ]
+    connection.executemany(f"insert into {RAW_SCHEMA}.{LOG_TABLE} values (?, ?, ?, ?)", rows)
+
+
+def forget(
+    settings: Settings,
+    customer_id: str | None = None,
+    email: str | None = None,
+    say: Callable[[str], None] = print,
+) -> ErasureResult:
+    """Erase one person everywhere (see the module docstring) and verify that no trace is left
+    in any table, data or build file, or the warehouse file's bytes."""
+    key = pseudonym_key()
+    request_id = uuid.uuid4().hex
+    at = datetime.now(UTC).replace(tzinfo=None)
+    with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+        connection = warehouse.connection
+        ensure_erasure_tables(connection)
+        person = find_person(connection, customer_id, email)
+        needles = person.needles(key)
+        regex = needle_regex(needles)
+        with warehouse.transaction():
+            quarantined = _quarantined_by_load(connection, regex)
+            by_table, by_load, _ = _erase_rows(connection, regex)
+            _adjust_ledger(connection, by_load, quarantined)
+            connection.executemany(
+                f"insert into {RAW_SCHEMA}.{TOMBSTONE_TABLE} values (?, ?, ?, ?)",
+                [(request_id, kind, p, at) for kind, p in person.tombstones(key)],
+            )
+        files = _rewrite_data_files(connection, settings.data_dir, regex)
+        _log(connection, request_id, at, {**by_table, **{f"file:{k}": v for k, v in files.items()}})
+    outputs = files_under(settings.build_dir, settings.dbt_target_dir)
+    deleted = [hit.where for hit in scan_files(outputs, needles)]
+    for name in deleted:
+        Path(name).unlink()
+    compact(settings.duckdb_path)
+    remaining = verify_forgotten(settings, needles, person.clear_values())
+    result = ErasureResult(request_id, at, by_table, files, deleted, remaining)
+    say(
+        f"request {request_id}: erased {result.rows_erased:,} rows from {len(by_table)} tables, "
+        f"rewrote {len(files)} data files, deleted {len(deleted)} build outputs "
+        "(rebuilt without them on the next build); warehouse file compacted"
+    )
+    if remaining:
+        raise ErasureError(
+            f"request {request_id}: traces remain in {', '.join(h.where for h in remaining)}"
+        )
+    say(f"request {request_id}: verified - no trace in any table, data or build file")
+    return result
+
+
+def verify_forgotten(settings: Settings, needles: set[str], clear: set[str]) -> list[Hit]:
+    """Where any of ``needles`` still is: tables (every schema; the tombstones excepted), files
+    under the data, build and dbt target folders, and the warehouse file's bytes (the
+    tombstones' pseudonyms are in them: the bytes are checked for clear values only)."""
+    tombstones = f"{RAW_SCHEMA}.{TOMBSTONE_TABLE}."  # pseudonyms kept to block re-delivery
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        hits = scan_tables(connection, needles, skip_schemas=())
+    hits = [hit for hit in hits if not hit.where.startswith(tombstones)]
+    paths = files_under(settings.data_dir, settings.build_dir, settings.dbt_target_dir)
+    return hits + scan_files(paths, needles) + scan_files([settings.duckdb_path], clear)
