@@ -150,6 +150,8 @@ SOURCES: dict[str, Source] = {
                 Column("consent_email", "boolean"),
                 Column("consent_sms", "boolean"),
                 Column("updated_at", "timestamp", required=True),
+                # Consent to analytics and profiling (GDPR art. 6/7); missing = not refused.
+                Column("consent_analytics", "boolean"),
             ),
             key=("customer_id", "updated_at"),
             event_time="updated_at",

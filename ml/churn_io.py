@@ -96,4 +96,6 @@ def write_churn_scores(
     warehouse: Warehouse, scores: pd.DataFrame, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> int:
     """Replace ml.churn_scores with ``scores`` (checked against its contract)."""
-    return write_output(warehouse, CHURN_SCORES, scores, schema=schemas.ml)
+    return write_output(
+        warehouse, CHURN_SCORES, scores, schema=schemas.ml, marts_schema=schemas.marts
+    )

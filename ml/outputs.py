@@ -131,8 +131,38 @@ CHURN_SCORE_COLUMNS = CHURN_SCORES.column_names
 
 
 def write_output(
-    warehouse, output: MLOutput, frame: pd.DataFrame, schema: str = "ml", mode: str = "replace"
+    warehouse,
+    output: MLOutput,
+    frame: pd.DataFrame,
+    schema: str = "ml",
+    mode: str = "replace",
+    marts_schema: str = "marts",
 ) -> int:
     """Replace ``<schema>.<table>`` with ``frame`` (or append it: ``mode="append"``), checked
-    and typed by ``output``."""
+    and typed by ``output``, without the rows of customers who refused analytics."""
+    frame = without_analytics_opt_outs(warehouse, frame, marts_schema)
     return warehouse.write_frame(schema, output.table, output.conform(frame), mode=mode)
+
+
+# Customers who refused analytics and profiling (the CRM's consent_analytics, as of the last
+# core build): no ML output row is about them. dim_customers counts them (has_analytics_consent).
+OPTED_OUT_SQL = "select customer_key from {marts}.dim_customers where not has_analytics_consent"
+_CONSENT_COLUMN_SQL = (
+    "select count(*) from information_schema.columns where lower(table_schema) = '{marts}' "
+    "and lower(table_name) = 'dim_customers' and lower(column_name) = 'has_analytics_consent'"
+)
+
+
+def without_analytics_opt_outs(
+    warehouse, frame: pd.DataFrame, marts_schema: str = "marts"
+) -> pd.DataFrame:
+    """``frame`` without rows whose ``customer_key`` refused analytics (unchanged when it has
+    no customer_key or the warehouse has no dim_customers yet)."""
+    if "customer_key" not in frame.columns or not hasattr(warehouse, "query_df"):
+        return frame
+    marts = marts_schema.lower()
+    present = warehouse.query_df(_CONSENT_COLUMN_SQL.format(marts=marts)).iloc[0, 0]
+    if not present:
+        return frame
+    opted_out = set(warehouse.query_df(OPTED_OUT_SQL.format(marts=marts)).iloc[:, 0])
+    return frame[~frame["customer_key"].isin(opted_out)].reset_index(drop=True)

@@ -7,6 +7,7 @@ when a customer starts paying, and the cancellation odds follow their count.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from typing import Any
 
@@ -14,6 +15,7 @@ from journeymap.generator.channels import CLICK, UNSUB, CustomerChannels
 from journeymap.generator.clock import DAY, HOUR, MINUTE, Campaign
 from journeymap.generator.friction import TEXT_ID_BASE
 from journeymap.generator.params import (
+    ANALYTICS_OPT_OUT,
     BASELINE_CANCEL_PROBABILITY,
     CANCEL_AFTER_COMPLAINT,
     CANCEL_DELAY_DAYS,
@@ -55,6 +57,13 @@ SECOND_DEVICE_SHARE = 0.30  # of sessions once a second device exists
 # Session-rate factor after a cancellation, and within 45 days before it (disengagement).
 CHURN_SLOWDOWN = ((0.05, 0.0), (0.1, 45.0))
 LOGIN_URL, SIGNUP_URL = "https://shop.example.com/login", "https://shop.example.com/signup"
+
+
+def analytics_consent(customer_id: str) -> bool:
+    """Whether the customer allows analytics (about 1 in 16 refuse). From a hash of the id,
+    not a random draw, so every other row of the simulation stays what it was."""
+    digest = hashlib.sha256(f"analytics consent {customer_id}".encode()).digest()
+    return digest[0] >= 256 * ANALYTICS_OPT_OUT
 
 
 def _b(value: bool) -> str:
@@ -392,6 +401,7 @@ class CustomerSim(CustomerChannels, PersonSim):
             _b(self.consent_email),
             _b(self.consent_sms),
             self.fmt(t),
+            _b(analytics_consent(self.cid)),
         )
         self.emit(t, CRM, row)
 

@@ -28,6 +28,8 @@ REGIONS = Weighted({"na": 0.45, "emea": 0.30, "apac": 0.15, "latam": 0.10})
 CURRENCY_EMEA = Weighted({"EUR": 0.30, "GBP": 0.20, "USD": 0.50})
 CONSENT_EMAIL = 0.75
 CONSENT_SMS = 0.40
+# Customers who refuse analytics and profiling (the CRM's consent_analytics).
+ANALYTICS_OPT_OUT = 0.06
 ORDER_STATUS = Weighted({"completed": 0.95, "refunded": 0.03, "cancelled": 0.02})
 EMAIL_VARIANT_SHARE = 0.15  # ESP/support/review emails with odd case and whitespace
 EMAIL_ROW_HAS_ID = 0.30

@@ -88,6 +88,7 @@ final as (
         latest_contacts.lifecycle_stage as crm_lifecycle_stage,
         coalesce(latest_contacts.has_email_consent, false) as has_email_consent,
         coalesce(latest_contacts.has_sms_consent, false) as has_sms_consent,
+        coalesce(latest_contacts.has_analytics_consent, true) as has_analytics_consent,
         latest_contacts.created_at as crm_created_at,
         activity.first_seen_at,
         activity.last_seen_at,
