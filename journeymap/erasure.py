@@ -46,7 +46,7 @@ from journeymap.load import (
     landing_format,
     read_as_text,
 )
-from journeymap.pii_scan import Hit, files_under, scan_files, scan_tables
+from journeymap.pii_scan import Hit, files_under, scan_files, scan_tables, table_columns
 from journeymap.privacy import normalize_email, pseudonym_key, pseudonymize
 from journeymap.settings import Settings
 from journeymap.warehouse import DuckDBWarehouse, quote_identifier, quote_literal, quote_literals
@@ -163,12 +163,7 @@ def needle_regex(needles: Iterable[str]) -> str:
 
 
 def _varchar_columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    rows = connection.execute(
-        "select column_name from information_schema.columns where table_schema = ? "
-        "and table_name = ? and data_type in ('VARCHAR', 'JSON') order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return [name for (name,) in rows]
+    return table_columns(connection, schema, table, types=("VARCHAR", "JSON"))
 
 
 def _row_matches(columns: Iterable[str], regex: str) -> str:
@@ -296,7 +291,7 @@ def rewrite_without(connection: duckdb.DuckDBPyConnection, path: Path, regex: st
 
 
 def _rewrite_data_files(
-    connection: duckdb.DuckDBPyConnection, data_dir: Path, regex: str
+    connection: duckdb.DuckDBPyConnection, data_dir: Path, landing_dir: Path, regex: str
 ) -> dict[str, int]:
     """Landing and other data files (CSV, JSONL, Parquet) without the person's rows; the
     ledger rows of rewritten landing files take their new checksum."""
@@ -308,10 +303,12 @@ def _rewrite_data_files(
         removed = rewrite_without(connection, path, regex)
         if removed:
             rewritten[str(path.relative_to(data_dir))] = removed
-            connection.execute(
-                f"update {RAW_SCHEMA}.{LEDGER_TABLE} set file_sha256 = ? where file_path = ?",
-                [file_sha256(path), str(path.resolve())],
-            )
+            if path.parent.parent == landing_dir:  # a landing file: <landing>/<source>/<file>
+                connection.execute(
+                    f"update {RAW_SCHEMA}.{LEDGER_TABLE} set file_sha256 = ? "
+                    "where source = ? and file_name = ?",
+                    [file_sha256(path), path.parent.name, path.name],
+                )
     return rewritten
 
 
@@ -368,7 +365,7 @@ def forget(
                 f"insert into {RAW_SCHEMA}.{TOMBSTONE_TABLE} values (?, ?, ?, ?)",
                 [(request_id, kind, p, at) for kind, p in person.tombstones(key)],
             )
-        files = _rewrite_data_files(connection, settings.data_dir, regex)
+        files = _rewrite_data_files(connection, settings.data_dir, settings.landing_dir, regex)
         _log(connection, request_id, at, {**by_table, **{f"file:{k}": v for k, v in files.items()}})
     outputs = files_under(settings.build_dir, settings.dbt_target_dir)
     deleted = [hit.where for hit in scan_files(outputs, needles)]

@@ -61,10 +61,17 @@ def scanned_tables(
     ).fetchall()
 
 
-def _columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+def table_columns(
+    connection: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    types: Iterable[str] | None = None,
+) -> list[str]:
+    """Column names of a table in order; only those of ``types`` (e.g. VARCHAR) when given."""
+    where = f" and data_type in ({quote_literals(types)})" if types is not None else ""
     rows = connection.execute(
         "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
+        f"where table_schema = ? and table_name = ?{where} order by ordinal_position",
         [schema, table],
     ).fetchall()
     return [name for (name,) in rows]
@@ -103,7 +110,7 @@ def scan_tables(
     hits: list[Hit] = []
     try:
         for schema, table in scanned_tables(connection, skip_schemas):
-            columns = _columns(connection, schema, table)
+            columns = table_columns(connection, schema, table)
             relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
             if columns:
                 rows = connection.execute(_token_sql(relation, columns)).fetchall()

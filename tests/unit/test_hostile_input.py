@@ -5,13 +5,12 @@ Hostile strings (SQL quotes, Jinja, HTML/JS) are data: stored as they came, neve
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from journeymap.load import LoadError, UnknownSourceError, csv_encoding, load_file, load_landing
-from journeymap.warehouse import DuckDBWarehouse
+from tests.unit import test_load
 from tests.unit.test_load import ORDER_COLUMNS, assert_counts_reconcile, rows
 
 HEADER = ",".join(ORDER_COLUMNS) + "\n"
@@ -24,15 +23,9 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[DuckDBWarehouse]:
-    with DuckDBWarehouse(tmp_path / "warehouse" / "journeymap.duckdb") as warehouse:
-        yield warehouse
-
-
-@pytest.fixture
-def landing(tmp_path: Path) -> Path:
-    return tmp_path / "landing"
+# The loader tests' fixtures: a DuckDB warehouse file and a landing folder under tmp_path.
+warehouse = test_load.warehouse
+landing = test_load.landing
 
 
 def order(order_id: str, customer: str = "c1", at: str = "2026-09-01T10:00:00Z") -> str:
