@@ -153,6 +153,22 @@ _CONSENT_COLUMN_SQL = (
 )
 
 
+def has_consent_column(warehouse, marts_schema: str = "marts") -> bool:
+    """Whether the warehouse's dim_customers says who refused analytics (built by dbt)."""
+    found = warehouse.query_df(_CONSENT_COLUMN_SQL.format(marts=marts_schema.lower()))
+    return bool(found.iloc[0, 0])
+
+
+def consenting(warehouse, alias: str, marts_schema: str = "marts") -> str:
+    """A SQL condition: the row ``alias`` (with a customer_key) is not about a customer who
+    refused analytics (``true`` before dim_customers exists). Models that read texts or
+    events use it so they do not even process those customers' rows."""
+    if not has_consent_column(warehouse, marts_schema):
+        return "true"
+    opted_out = OPTED_OUT_SQL.format(marts=marts_schema)
+    return f"{alias}.customer_key is null or {alias}.customer_key not in ({opted_out})"
+
+
 def without_analytics_opt_outs(
     warehouse, frame: pd.DataFrame, marts_schema: str = "marts"
 ) -> pd.DataFrame:
@@ -160,9 +176,7 @@ def without_analytics_opt_outs(
     no customer_key or the warehouse has no dim_customers yet)."""
     if "customer_key" not in frame.columns or not hasattr(warehouse, "query_df"):
         return frame
-    marts = marts_schema.lower()
-    present = warehouse.query_df(_CONSENT_COLUMN_SQL.format(marts=marts)).iloc[0, 0]
-    if not present:
+    if not has_consent_column(warehouse, marts_schema):
         return frame
-    opted_out = set(warehouse.query_df(OPTED_OUT_SQL.format(marts=marts)).iloc[:, 0])
+    opted_out = set(warehouse.query_df(OPTED_OUT_SQL.format(marts=marts_schema)).iloc[:, 0])
     return frame[~frame["customer_key"].isin(opted_out)].reset_index(drop=True)

@@ -24,10 +24,17 @@ def truth(built_warehouse) -> pd.DataFrame:
     return pd.read_csv(built_warehouse.truth_dir / "texts.csv", dtype=str, keep_default_na=False)
 
 
+CONSENTING = (
+    "(customer_key is null or customer_key not in "
+    "(select customer_key from marts.dim_customers where not has_analytics_consent))"
+)
+
+
 def test_every_customer_text_is_labelled_once(built_warehouse):
     path = built_warehouse.duckdb_path
     labels = query(path, "select * from ml.text_labels")
-    texts = scalar(path, "select count(*) from marts.fct_customer_texts")
+    # Texts of customers who refused analytics are not labelled (README, consent).
+    texts = scalar(path, f"select count(*) from marts.fct_customer_texts where {CONSENTING}")
     assert len(labels) == texts > 1000
     assert not labels.duplicated(["source", "source_text_id"]).any()
     assert set(labels["intent"]) <= set(INTENTS) and len(set(labels["intent"])) >= 10
@@ -136,7 +143,9 @@ def test_labelling_again_labels_only_what_changed(built_warehouse, tmp_path):
         assert again.labelled_now == 0 and again.reused == again.texts
         warehouse.execute("delete from ml.text_labels where source = 'reviews'")
         reviews = scalar_of(
-            warehouse, "select count(*) from marts.fct_customer_texts where source = 'reviews'"
+            warehouse,
+            "select count(*) from marts.fct_customer_texts "
+            f"where source = 'reviews' and {CONSENTING}",
         )
         third = run_text_labelling(warehouse, EmbeddedBackend())
     assert third.labelled_now == reviews > 0
