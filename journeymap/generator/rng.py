@@ -30,6 +30,7 @@ def mix64(x: int) -> int:
 
 
 GENUINE_STREAM, DEFECT_STREAM = 0, 1
+SPEND_STREAM = 2  # the run's marketing spend (person key 0), never a person's
 
 
 def person_rng(seed: int, person_key: int, stream: int = GENUINE_STREAM) -> Random:
