@@ -99,8 +99,29 @@ CHURN_SCORES = MLOutput(
     key=("customer_key",),
 )
 
+CHANNEL_ATTRIBUTION = MLOutput(
+    table="channel_attribution",
+    columns=_columns(
+        "model varchar, channel varchar, conversions double, revenue double, share double, "
+        "revenue_share double, removal_effect double, value_removal_effect double, "
+        "model_version varchar, computed_at timestamp"
+    ),
+    key=("model", "channel"),
+)
+
+CHANNEL_TRANSITIONS = MLOutput(
+    table="channel_transitions",
+    columns=_columns(
+        "model varchar, from_state varchar, to_state varchar, transitions double, "
+        "probability double, model_version varchar, computed_at timestamp"
+    ),
+    key=("model", "from_state", "to_state"),
+)
+
 # Every ml table, by name.
-OUTPUTS: dict[str, MLOutput] = {output.table: output for output in (CHURN_SCORES,)}
+OUTPUTS: dict[str, MLOutput] = {
+    output.table: output for output in (CHURN_SCORES, CHANNEL_ATTRIBUTION, CHANNEL_TRANSITIONS)
+}
 CHURN_SCORE_COLUMNS = CHURN_SCORES.column_names
 
 

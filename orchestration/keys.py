@@ -41,3 +41,4 @@ def ml_key(table: str) -> AssetKey:
 
 
 CHURN_SCORES_KEY = ml_key("churn_scores")
+CHANNEL_ATTRIBUTION_KEY = ml_key("channel_attribution")

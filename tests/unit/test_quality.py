@@ -40,8 +40,10 @@ def test_suite_names_are_the_public_contract():
         "marts.dim_customers",
         "ml.churn_scores",
         "enriched.dim_customer_360",
+        "marts.mart_channel_attribution",
+        "ml.channel_attribution",
     ]
-    assert len(SUITES) == 14
+    assert len(SUITES) == 17
 
 
 @pytest.mark.parametrize("source", list(SOURCES.values()), ids=list(SOURCES))
