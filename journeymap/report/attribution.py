@@ -22,7 +22,8 @@ MODEL_COLUMNS = (
     ("shapley", "Shapley"),
 )
 DATA_DRIVEN = "markov_1"  # the model the headline compares last touch with
-NO_TOUCH = "(none)"
+# Not channels a marketer buys or runs: left out of the headline (not the table).
+NOT_MARKETING = ("(none)", "direct")
 
 ATTRIBUTION_CSS = """
 table.attribution { width: 100%; border-collapse: collapse; font-size: 13.5px;
@@ -69,9 +70,9 @@ def collect_attribution(
     )[0]
     to_conversion = query(
         f"""
-        select coalesce(channel_path, '{NO_TOUCH}') as path, count(*) as journeys
+        select coalesce(channel_path, '(none)') as path, count(*) as journeys
         from {m}.mart_conversion_paths
-        group by coalesce(channel_path, '{NO_TOUCH}')
+        group by coalesce(channel_path, '(none)')
         order by journeys desc, path
         limit {TOP_CHANNEL_PATHS}
         """,
@@ -104,10 +105,11 @@ def shares_by_channel(data: dict[str, Any]) -> dict[str, dict[str, dict[str, Any
 
 
 def last_touch_gaps(data: dict[str, Any], model: str = DATA_DRIVEN) -> list[tuple[str, float]]:
-    """(channel, share under last touch - share under ``model``), largest over-credit first."""
+    """(channel, share under last touch - share under ``model``), largest over-credit first;
+    marketing channels only (no direct visits, no conversions without touches)."""
     gaps = []
     for channel, models in shares_by_channel(data).items():
-        if channel == NO_TOUCH or "last_touch" not in models or model not in models:
+        if channel in NOT_MARKETING or "last_touch" not in models or model not in models:
             continue
         last = models["last_touch"]["share_of_conversions"] or 0.0
         gaps.append((channel, last - (models[model]["share_of_conversions"] or 0.0)))
@@ -130,9 +132,10 @@ def _headline(data: dict[str, Any]) -> str:
         return pct(row["share_of_conversions"] if row else None)
 
     text = (
-        f"Last touch credits <strong>{esc(over)}</strong> with {esc(share(over, 'last_touch'))} "
-        f"of conversions; the Markov model, which asks how many conversions would be lost "
-        f"without it, gives it {esc(share(over, DATA_DRIVEN))} (Shapley "
+        f"Of the marketing channels, last touch credits <strong>{esc(over)}</strong> most "
+        f"generously: {esc(share(over, 'last_touch'))} of conversions; the Markov model, "
+        "which asks how many conversions would be lost without it, gives it "
+        f"{esc(share(over, DATA_DRIVEN))} (Shapley "
         f"{esc(share(over, 'shapley'))}): last touch over-credits it by "
         f"<strong>{esc(points(gap))}</strong>."
     )
@@ -212,7 +215,7 @@ def render_attribution(data: dict[str, Any]) -> str:
         f"{esc(plural(attribution.get('non_conversions'), 'journey'))} that ended without one. "
         "Each column shares the conversions among the channels of the paths that led to them: "
         "first and last touch give all to one touch, linear splits evenly, time decay favours "
-        "recent touches, position gives 40% each to the first and the last; the data-driven "
+        "recent touches, position based favours the first and the last; the data-driven "
         "models (shaded) learn from converting and non-converting paths alike - Markov by the "
         "conversions lost without a channel, Shapley by what each channel adds to the "
         "conversion rate of the channel combinations it is in."
