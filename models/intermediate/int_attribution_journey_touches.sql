@@ -26,28 +26,15 @@ conversions as (
 ),
 
 -- Touches and conversions on one line per customer; at the same instant the touch comes first.
+-- Keys only: the windows sort narrow rows, the touches' other columns join back at the end.
 timeline as (
 
-    select
-        customer_key,
-        touched_at as occurred_at,
-        0 as is_conversion,
-        touch_key as item_key,
-        touch_type,
-        channel,
-        campaign
+    select customer_key, touched_at as occurred_at, 0 as is_conversion, touch_key as item_key
     from touches
 
     union all
 
-    select
-        customer_key,
-        converted_at,
-        1,
-        conversion_key,
-        null,
-        null,
-        null
+    select customer_key, converted_at, 1, conversion_key
     from conversions
 
 ),
@@ -131,9 +118,9 @@ final as (
         numbered.item_key as touch_key,
         numbered.customer_key,
         numbered.occurred_at as touched_at,
-        numbered.touch_type,
-        numbered.channel,
-        numbered.campaign,
+        touches.touch_type,
+        touches.channel,
+        touches.campaign,
         {{ journeymap.surrogate_key(['numbered.customer_key', 'numbered.journey_number']) }} as journey_key,
         numbered.journey_number,
         journeys.conversion_key,
@@ -145,6 +132,7 @@ final as (
     inner join journeys
         on numbered.customer_key = journeys.customer_key
         and numbered.journey_number = journeys.journey_number
+    inner join touches on numbered.item_key = touches.touch_key
 
 )
 
