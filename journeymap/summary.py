@@ -53,13 +53,19 @@ def _attribution_lines(warehouse: DuckDBWarehouse) -> list[str]:
         lines.append(f"  {channel:<16} {cells}")
     lines.append("")
     lines.append("Top channel paths to conversion (conversions):")
-    for path, conversions in _rows(
-        warehouse,
-        "select coalesce(channel_path, '(none)'), count(*) from marts.mart_conversion_paths "
-        "group by 1 order by 2 desc, 1 limit 5",
-    ):
-        lines.append(f"  {conversions:>7,}  {path}")
+    lines.extend(
+        _counted_paths(
+            warehouse,
+            "select coalesce(channel_path, '(none)'), count(*) from marts.mart_conversion_paths "
+            "group by 1 order by 2 desc, 1 limit 5",
+        )
+    )
     return lines
+
+
+def _counted_paths(warehouse: DuckDBWarehouse, sql: str) -> list[str]:
+    """``  count  path`` lines of a query returning (path, count)."""
+    return [f"  {int(count):>7,}  {path}" for path, count in _rows(warehouse, sql)]
 
 
 def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> str:
@@ -99,13 +105,14 @@ def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> s
 
     lines.append("")
     lines.append("Most common customer paths to a first order (customers):")
-    for path, conversions in _rows(
-        warehouse,
-        "select path, conversions from marts.mart_path_summary "
-        "where path_grain = 'customer' and conversions > 0 "
-        "order by conversions desc, path limit 5",
-    ):
-        lines.append(f"  {conversions:>7,}  {path}")
+    lines.extend(
+        _counted_paths(
+            warehouse,
+            "select path, conversions from marts.mart_path_summary "
+            "where path_grain = 'customer' and conversions > 0 "
+            "order by conversions desc, path limit 5",
+        )
+    )
     lines.extend(_attribution_lines(warehouse))
 
     lines.append("")

@@ -96,8 +96,11 @@ final as (
         coalesce(attributed.touches, 0) as touches,
         spent.spend,
         spent.spend_currency,
-        {{ journeymap.safe_ratio('spent.spend', 'attributed.attributed_conversions') }} as cost_per_conversion,
-        {{ journeymap.safe_ratio('coalesce(attributed.attributed_revenue, 0)', 'spent.spend') }} as return_on_spend
+        {{ journeymap.spend_ratios(
+            'spent.spend',
+            'attributed.attributed_conversions',
+            'coalesce(attributed.attributed_revenue, 0)',
+        ) }}
     from grid
     inner join model_totals on grid.attribution_model = model_totals.attribution_model
     left join attributed
@@ -108,4 +111,19 @@ final as (
 )
 
 select * from final
+{%- endmacro %}
+
+{#- The ordered channel and campaign paths of a group of touches (rows with channel, campaign,
+    touched_at and touch_key), each joined by ' > ': the path columns of the path marts. -#}
+{% macro path_strings(suffix='') -%}
+    {%- set path_order = 'order by touched_at, touch_key' -%}
+    {{ dbt.listagg('channel', "' > '", path_order) }} as channel_path{{ suffix }},
+        {{ dbt.listagg('campaign', "' > '", path_order) }} as campaign_path{{ suffix }}
+{%- endmacro %}
+
+{#- Cost per attributed conversion and return on spend (attributed revenue / spend), null
+    without spend or conversions. -#}
+{% macro spend_ratios(spend, conversions, revenue) -%}
+    {{ journeymap.safe_ratio(spend, conversions) }} as cost_per_conversion,
+        {{ journeymap.safe_ratio(revenue, spend) }} as return_on_spend
 {%- endmacro %}

@@ -78,8 +78,9 @@ final as (
         ) as rank_in_model,
         channel_spend.spend,
         channel_spend.spend_currency,
-        {{ journeymap.safe_ratio('channel_spend.spend', 'models.attributed_conversions') }} as cost_per_conversion,
-        {{ journeymap.safe_ratio('models.attributed_revenue', 'channel_spend.spend') }} as return_on_spend
+        {{ journeymap.spend_ratios(
+            'channel_spend.spend', 'models.attributed_conversions', 'models.attributed_revenue'
+        ) }}
     from models
     left join last_touch on models.channel = last_touch.channel
     left join channel_spend on models.channel = channel_spend.channel

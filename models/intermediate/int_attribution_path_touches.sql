@@ -19,19 +19,14 @@
     {{ exceptions.raise_compiler_error('var attribution_max_touches must be at least 1 or null, not ' ~ max_touches) }}
 {%- endif %}
 {%- set path_order = 'partition by journey_key order by touched_at, touch_key' %}
+{%- set touch_columns = [
+    'touch_key', 'journey_key', 'customer_key', 'conversion_key', 'converted_at', 'touched_at',
+    'touch_type', 'channel', 'campaign',
+] %}
 
 with journey_touches as (
 
-    select
-        touch_key,
-        journey_key,
-        customer_key,
-        conversion_key,
-        converted_at,
-        touched_at,
-        touch_type,
-        channel,
-        campaign
+    select {{ touch_columns | join(', ') }}
     from {{ ref('int_attribution_journey_touches') }}
     where is_in_path
 
@@ -90,15 +85,7 @@ trimmed as (
 final as (
 
     select
-        touch_key,
-        journey_key,
-        customer_key,
-        conversion_key,
-        converted_at,
-        touched_at,
-        touch_type,
-        channel,
-        campaign,
+        {{ touch_columns | join(', ') }},
         row_number() over ({{ path_order }}) as path_position,
         count(*) over (partition by journey_key) as path_touches
     from trimmed

@@ -3,8 +3,6 @@
     transforms (int_attribution_path_touches: drop direct, collapse repeats, keep N). A
     conversion with no touch in the lookback has no path (touches 0). -#}
 
-{%- set path_order = 'order by touched_at, touch_key' %}
-
 with conversions as (
 
     select * from {{ ref('int_attribution_conversions') }}
@@ -29,8 +27,7 @@ raw_paths as (
 
     select
         conversion_key,
-        {{ dbt.listagg('channel', "' > '", path_order) }} as channel_path_raw,
-        {{ dbt.listagg('campaign', "' > '", path_order) }} as campaign_path_raw,
+        {{ journeymap.path_strings('_raw') }},
         count(*) as touches_raw,
         min(touched_at) as first_touched_at
     from journey_touches
@@ -53,8 +50,7 @@ transformed_paths as (
 
     select
         conversion_key,
-        {{ dbt.listagg('channel', "' > '", path_order) }} as channel_path,
-        {{ dbt.listagg('campaign', "' > '", path_order) }} as campaign_path,
+        {{ journeymap.path_strings() }},
         count(*) as touches
     from path_touches
     group by conversion_key

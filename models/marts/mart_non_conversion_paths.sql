@@ -4,8 +4,6 @@
     mart_conversion_paths has them. Journeys whose last touch is less than the lookback before
     the newest event may still convert (may_still_convert). -#}
 
-{%- set path_order = 'order by touched_at, touch_key' %}
-
 with journey_touches as (
 
     select * from {{ ref('int_attribution_journey_touches') }}
@@ -32,8 +30,7 @@ raw_paths as (
     select
         journey_key,
         max(customer_key) as customer_key,
-        {{ dbt.listagg('channel', "' > '", path_order) }} as channel_path_raw,
-        {{ dbt.listagg('campaign', "' > '", path_order) }} as campaign_path_raw,
+        {{ journeymap.path_strings('_raw') }},
         count(*) as touches_raw,
         min(touched_at) as first_touched_at,
         max(touched_at) as last_touched_at
@@ -46,8 +43,7 @@ transformed_paths as (
 
     select
         journey_key,
-        {{ dbt.listagg('channel', "' > '", path_order) }} as channel_path,
-        {{ dbt.listagg('campaign', "' > '", path_order) }} as campaign_path,
+        {{ journeymap.path_strings() }},
         count(*) as touches
     from path_touches
     group by journey_key

@@ -203,3 +203,18 @@ def test_the_cli_attributes_the_exported_path_table_as_the_asset_did(built_wareh
     assert set(cli["model"]) == {"markov_2"}
     assert cli.loc[asset.index, "conversions"].to_numpy() == pytest.approx(asset["conversions"])
     assert cli.loc[asset.index, "value"].to_numpy() == pytest.approx(asset["revenue"])
+
+
+def test_the_summary_names_paths_to_a_first_order_and_the_attribution(built_warehouse):
+    from journeymap.summary import summarize
+    from journeymap.warehouse import DuckDBWarehouse
+
+    with DuckDBWarehouse(built_warehouse.duckdb_path, read_only=True) as warehouse:
+        text = summarize(warehouse)
+    assert "paths to purchase" not in text
+    paths = text.split("Most common customer paths to a first order (customers):")[1]
+    assert all(line.strip().endswith("order_placed") for line in paths.splitlines()[1:6])
+    attribution = text.split("Channel attribution")[1].splitlines()
+    email = next(line for line in attribution if line.strip().startswith("email"))
+    assert len(email.split()) == 4  # last touch, Markov, Shapley
+    assert "Top channel paths to conversion" in text
