@@ -132,12 +132,11 @@ def _headline(data: dict[str, Any]) -> str:
         return pct(row["share_of_conversions"] if row else None)
 
     text = (
-        f"Of the marketing channels, last touch credits <strong>{esc(over)}</strong> most "
-        f"generously: {esc(share(over, 'last_touch'))} of conversions; the Markov model, "
-        "which asks how many conversions would be lost without it, gives it "
-        f"{esc(share(over, DATA_DRIVEN))} (Shapley "
-        f"{esc(share(over, 'shapley'))}): last touch over-credits it by "
-        f"<strong>{esc(points(gap))}</strong>."
+        f"Last touch over-credits <strong>{esc(over)}</strong> most: "
+        f"{esc(share(over, 'last_touch'))} of conversions, against "
+        f"{esc(share(over, DATA_DRIVEN))} under the Markov model, which asks how many "
+        f"conversions would be lost without it (Shapley {esc(share(over, 'shapley'))}) - "
+        f"<strong>{esc(points(gap))}</strong> more."
     )
     if under_gap < 0:
         text += (

@@ -49,8 +49,8 @@ def test_headline_names_what_last_touch_over_and_under_credits():
     assert gaps[0][0] == "display" and gaps[-1][0] == "paid_search"
     assert "direct" not in dict(gaps)  # not a marketing channel
     text = visible_text(element(section(data), 'data-attribution="headline"'))
-    assert "last touch credits display most generously: 14% of conversions" in text
-    assert "gives it 7% (Shapley 17%)" in text and "over-credits it by 7 points" in text
+    assert "Last touch over-credits display most: 14% of conversions, against 7% under" in text
+    assert "(Shapley 17%) - 7 points more." in text
     assert "paid_search is under-credited most: 8% under last touch, 15% under Markov" in text
 
 
