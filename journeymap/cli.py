@@ -191,8 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     attribute.add_argument(
         "--model",
         default="all",
-        choices=["first", "last", "linear", "time_decay", "position", "markov", "shapley", "all"],
-        help="attribution model (default all)",
+        help="first, last, linear, time_decay, position, markov, shapley or all (default)",
     )
     attribute.add_argument("--order", type=int, default=1, help="Markov chain order, 1-3")
     attribute.add_argument(
