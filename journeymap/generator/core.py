@@ -13,6 +13,7 @@ from typing import Any
 from journeymap.generator.clock import Clock, campaign_calendar
 from journeymap.generator.customer import CustomerSim
 from journeymap.generator.defects import DEFECT_TYPES
+from journeymap.generator.friction import friction_truth
 from journeymap.generator.marketing import attribution_truth, spend_rows
 from journeymap.generator.params import PROSPECTS_PER_CUSTOMER
 from journeymap.generator.person import SimContext
@@ -22,7 +23,7 @@ from journeymap.generator.schema import SOURCE_NAMES, SPEND
 from journeymap.generator.truth import PersonOutput, Tallies, churn_truth, funnel_truth
 from journeymap.generator.writer import LandingWriter, TruthWriter
 
-TRUTH_VERSION = 1
+TRUTH_VERSION = 2  # 2: texts.csv (label truth of every customer text), friction_theme
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ def _write_person(
         truth.write("defects", defects)
     if out.customer is not None:
         truth.write("customers", (out.customer,))
-    if out.messages:
-        truth.write("messages", out.messages)
+    if out.texts:
+        truth.write("texts", out.texts)
 
 
 def _truth_json(
@@ -137,4 +138,5 @@ def _truth_json(
         "funnel": funnel_truth(t),
         "churn": churn_truth(t),
         "attribution": attribution_truth(t.retargeted_visits, t.email_click_visits, t.paid_clicks),
+        "friction_theme": friction_truth(t),
     }
