@@ -98,3 +98,14 @@ def test_scan_files_reads_tokens_across_chunk_edges(tmp_path):
     hits = scan_files([path], ["c0000001@EXAMPLE.com", "C0000002"])
     assert [(h.where, h.count) for h in hits] == [(str(path), 2)]
     assert scan_files([path], ["c0000003@example.com"]) == []
+
+
+def test_forget_command_errors_are_clear(tmp_path, monkeypatch, capsys):
+    from journeymap.cli import main
+
+    monkeypatch.setenv("JOURNEYMAP_DUCKDB_PATH", str(tmp_path / "warehouse" / "j.duckdb"))
+    assert main(["forget"]) == 1
+    assert "give --customer ID or --email ADDRESS" in capsys.readouterr().err
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    assert main(["forget", "--customer", "C0000001"]) == 1
+    assert f"{KEY_ENV} is not set" in capsys.readouterr().err
