@@ -28,6 +28,9 @@ QUARANTINE_REASONS = (
     "invalid_value",  # a value outside the column's allowed set
     "future_timestamp",  # the event time is after the load time (+ tolerance)
 )
+# Not a check: rows of a person who asked to be forgotten, re-delivered after the request
+# (journeymap.erasure's tombstones); quarantined without a copy of the record.
+ERASED_REASON = "erased"
 
 
 @dataclass(frozen=True)

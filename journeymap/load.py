@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from journeymap.contract import (
+    ERASED_REASON,
     FUTURE_TOLERANCE_HOURS,
     LOAD_COLUMNS,
     QUARANTINE_REASONS,
@@ -102,7 +103,6 @@ STATUS_DUPLICATE_FILE = "duplicate_file"
 # Erasure (journeymap.erasure): pseudonyms of people who asked to be forgotten. A later
 # delivery of their rows is quarantined with this reason and without a copy of the record.
 TOMBSTONE_TABLE = "erasure_tombstones"
-ERASED_REASON = "erased"
 # Columns that identify a person in the sources, by kind.
 IDENTIFIER_COLUMNS = {
     "customer_id": "id",

@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from journeymap.contract import ERASED_REASON
 from journeymap.erasure import LOG_TABLE, find_person, forget
-from journeymap.load import ERASED_REASON, TOMBSTONE_TABLE, load_landing
+from journeymap.load import TOMBSTONE_TABLE, load_landing
 from journeymap.pii_scan import files_under, scan_files, scan_tables
 from journeymap.privacy import pseudonym_key
 from journeymap.transform import run_dbt
