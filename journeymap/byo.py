@@ -342,6 +342,7 @@ class ColumnChoices:
     occurred_at: str | None = None
     event_order: str | None = None
     properties: tuple[str, ...] | None = None
+    timestamp_format: str | None = None  # strptime format of the timestamps (default: ISO/epoch)
 
     def chosen(self) -> dict[str, str]:
         fields = ("event_id", "user_id", "anonymous_id", "event_name", "occurred_at")
@@ -453,8 +454,13 @@ def _text(relation: TextRelation, mapping: dict[str, str], field_name: str) -> s
     return relation.alias(mapping[field_name]) if field_name in mapping else "null::varchar"
 
 
-def _timestamp_sql(text: str) -> str:
-    """UTC timestamp from an epoch number or ISO text (as the loader parses it); else null."""
+def _timestamp_sql(text: str, timestamp_format: str | None = None) -> str:
+    """UTC timestamp from an epoch number or ISO text (as the loader parses it), or - with
+    ``timestamp_format`` (strptime, e.g. ``%d.%m.%Y %H:%M``; UTC unless it holds ``%z``) - text
+    in that format; else null."""
+    if timestamp_format:
+        parsed = f"try_strptime(trim({text}), {quote_literal(timestamp_format)})"
+        return f"timezone('UTC', {parsed}::timestamptz)"
     value = f"try_cast(trim({text}) as double)"
     to_micros = " ".join(
         f"when abs({value}) < {limit:g} then {factor:g}" for limit, factor in EPOCH_UNITS_TO_MICROS
@@ -569,15 +575,18 @@ def _content_id_sql(
 
 
 def _output_columns(
-    source: Source, relation: TextRelation, mapping: dict[str, str], leftovers: list[str]
+    source: Source,
+    relation: TextRelation,
+    mapping: dict[str, str],
+    leftovers: list[str],
+    timestamp_format: str | None = None,
 ) -> dict[str, str]:
     """Contract column -> SQL for the normalised landing file."""
     columns: dict[str, str] = {}
-    occurred_at = _text(relation, mapping, "occurred_at")
+    text = _text(relation, mapping, "occurred_at")
+    parsed = _timestamp_sql(text, timestamp_format)
     # Unparseable values stay as they are so the loader quarantines them.
-    occurred_at = (
-        f"coalesce(strftime({_timestamp_sql(occurred_at)}, '{ISO_FORMAT}'), {occurred_at})"
-    )
+    occurred_at = f"coalesce(strftime({parsed}, '{ISO_FORMAT}'), {text})"
     properties = _properties_sql(source, relation, mapping, leftovers)
     for column in source.columns:
         text = _text(relation, mapping, column.name)
@@ -599,7 +608,9 @@ def _output_columns(
     return columns
 
 
-def _problems_sql(relation: TextRelation, mapping: dict[str, str]) -> str:
+def _problems_sql(
+    relation: TextRelation, mapping: dict[str, str], timestamp_format: str | None = None
+) -> str:
     """(row, column, message) for every row the loader would reject or cannot identify."""
     ids = [_text(relation, mapping, f) for f in ID_FIELDS]
     id_column = "/".join(mapping[f] for f in ID_FIELDS if f in mapping)
@@ -613,7 +624,7 @@ def _problems_sql(relation: TextRelation, mapping: dict[str, str]) -> str:
         ),
         (f"not {present_sql(time_text)}", mapping["occurred_at"], "'timestamp is empty'"),
         (
-            f"{present_sql(time_text)} and {_timestamp_sql(time_text)} is null",
+            f"{present_sql(time_text)} and {_timestamp_sql(time_text, timestamp_format)} is null",
             mapping["occurred_at"],
             f"'''' || {time_text} || ''' is not a timestamp'",
         ),
@@ -719,6 +730,7 @@ def import_events(
     landing = Path(landing_dir) if landing_dir is not None else get_settings().landing_dir
     contract = event_source(source) if source not in SOURCES else SOURCES[source]
     keep = columns.properties if columns else None
+    fmt = columns.timestamp_format if columns else None
     connection = duckdb.connect()
     try:
         configure_session(connection)
@@ -726,12 +738,14 @@ def import_events(
         mapping = map_columns(relation.columns, preset, columns)
         _check_required_columns(path, relation.columns, mapping)
         problems, problem_count = _find_problems(
-            connection, _problems_sql(relation, mapping), path.name
+            connection, _problems_sql(relation, mapping, fmt), path.name
         )
         if strict and problems:
             raise ByoImportError(str(problems[0]))
         leftovers = property_columns(relation.columns, mapping, keep)
-        select_sql = _select_sql(relation, _output_columns(contract, relation, mapping, leftovers))
+        select_sql = _select_sql(
+            relation, _output_columns(contract, relation, mapping, leftovers, fmt)
+        )
         output = output_path_for(path, source, landing)
         preview = _preview(connection, select_sql, preview_rows)
         if not dry_run:

@@ -84,6 +84,7 @@ def cmd_import_events(args: argparse.Namespace, settings: Settings) -> None:
         occurred_at=args.timestamp_column,
         event_order=args.order_column,
         properties=_comma_list(args.property_columns),
+        timestamp_format=args.timestamp_format,
     )
     report = import_events(
         Path(args.file),
@@ -207,6 +208,12 @@ def _add_import_flags(byo: argparse.ArgumentParser) -> None:
         ("--order-column", "orders events at the same instant (default: the file's order)"),
     ):
         byo.add_argument(flag, metavar="COLUMN", help=meaning)
+    byo.add_argument(
+        "--timestamp-format",
+        metavar="FORMAT",
+        help="strptime format of the timestamps, e.g. '%%d.%%m.%%Y %%H:%%M' (default: ISO 8601 "
+        "or epoch seconds/ms/us; times without an offset are UTC)",
+    )
     byo.add_argument(
         "--property-columns",
         metavar="A,B,...",

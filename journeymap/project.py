@@ -41,7 +41,8 @@ PROJECT_ENV_VAR = "JOURNEYMAP_PROJECT"
 SEEDS_FOLDER = "seeds"
 # The dbt project the package ships: models, macros and the default seeds.
 PACKAGE_DBT_DIR = Path(__file__).resolve().parent.parent
-PACKAGE_SEEDS_DIR = PACKAGE_DBT_DIR / SEEDS_FOLDER
+# The seeds a project may override (each has an `enabled` line in dbt_project.yml).
+PACKAGE_SEEDS_DIR = PACKAGE_DBT_DIR / SEEDS_FOLDER / "defaults"
 # Seeds `init` copies into a new project for the user to edit.
 EDITABLE_SEEDS = ("event_taxonomy", "journey_stages", "funnel_definitions")
 

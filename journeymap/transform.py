@@ -6,14 +6,16 @@ is its own (benchmarks measure it), and one process per command keeps dbt's glob
 The user's project reaches dbt in two ways, and every dbt command journeymap runs (the CLI's,
 Dagster's, ``journeymap dbt ...``) gets both from ``Settings``:
 
-* seeds: ``dbt_project.yml`` reads its seed path from ``JOURNEYMAP_SEEDS_DIR``; when the project
-  overrides seeds, that is a folder under the dbt target dir holding the project's seed files
-  and the shipped ones it does not override (rewritten before every command);
+* seeds: the project's seed files are copied into ``project_seeds/<project>/`` of the dbt
+  project (before every command), which ``dbt_project.yml`` reads as a second seed path
+  (``JOURNEYMAP_PROJECT_SEEDS_DIR``), leaving out the shipped seeds they replace
+  (``JOURNEYMAP_SEED_OVERRIDES``);
 * vars: the project's vars and event sources, as ``--vars`` (``Settings.dbt_vars``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -25,10 +27,12 @@ from typing import Any
 
 import yaml
 
-from journeymap.project import PACKAGE_SEEDS_DIR
 from journeymap.settings import Settings
 
-SEEDS_ENV_VAR = "JOURNEYMAP_SEEDS_DIR"
+SEEDS_DIR_ENV_VAR = "JOURNEYMAP_PROJECT_SEEDS_DIR"
+PROJECT_SEEDS_FOLDER = "project_seeds"  # in the dbt project; copies of projects' seeds
+NO_PROJECT_SEEDS = "seeds/none"  # a seed path that does not exist
+SEED_OVERRIDES_ENV_VAR = "JOURNEYMAP_SEED_OVERRIDES"
 # dbt commands that take --vars (the others reject the flag).
 COMMANDS_WITH_VARS = frozenset(
     {
@@ -61,27 +65,43 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def seeds_dir(settings: Settings) -> Path:
-    """The seeds dbt reads for ``settings``: the shipped folder, or - when the project
-    overrides some - ``<dbt target>/journeymap_seeds`` with the project's files and the
-    shipped ones it does not override (and the seeds' YAML)."""
+def project_seed_copies(settings: Settings) -> dict[Path, Path]:
+    """Where dbt reads the project's seed files from (copy -> the project's file): a folder of
+    the dbt project, one per user project. dbt needs seed paths inside its project: it writes
+    each seed's load SQL to <target>/run/<seed path>, and for a path outside the project that
+    is the seed file itself."""
     overrides = settings.project.seed_overrides() if settings.project else {}
-    if not overrides:
-        return PACKAGE_SEEDS_DIR
-    merged = settings.dbt_target_dir / "journeymap_seeds"
-    if merged.exists():
-        shutil.rmtree(merged)
-    merged.mkdir(parents=True)
-    for shipped in sorted(PACKAGE_SEEDS_DIR.iterdir()):
-        if shipped.is_file():
-            source = overrides.get(shipped.stem, shipped) if shipped.suffix == ".csv" else shipped
-            shutil.copyfile(source, merged / shipped.name)
-    return merged
+    if not overrides or settings.project is None:
+        return {}
+    key = hashlib.sha256(str(settings.project.root).encode()).hexdigest()[:12]
+    folder = settings.project_dir / PROJECT_SEEDS_FOLDER / key
+    return {folder / path.name: path for path in overrides.values()}
 
 
-def _relative_to_dbt_project(path: Path, settings: Settings) -> str:
-    """Shipped seeds as the relative path dbt_project.yml names (so their dbt names stay)."""
-    return os.path.relpath(path, settings.project_dir) if path == PACKAGE_SEEDS_DIR else str(path)
+def sync_project_seeds(copies: Mapping[Path, Path]) -> None:
+    """Make the copies equal the project's files (and drop copies of files it removed)."""
+    for folder in {copy.parent for copy in copies}:
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in set(folder.glob("*.csv")) - set(copies):
+            stale.unlink()
+    for copy, original in copies.items():
+        if not copy.exists() or copy.read_bytes() != original.read_bytes():
+            shutil.copyfile(original, copy)
+
+
+def seed_env(settings: Settings) -> dict[str, str]:
+    """What dbt_project.yml reads to use the project's seeds: the folder of their copies
+    (relative to the dbt project), and the shipped seeds they replace (left out by an
+    `enabled` line there). Brings the copies up to date."""
+    copies = project_seed_copies(settings)
+    if not copies:
+        return {SEEDS_DIR_ENV_VAR: NO_PROJECT_SEEDS, SEED_OVERRIDES_ENV_VAR: ""}
+    sync_project_seeds(copies)
+    folder = next(iter(copies)).parent
+    return {
+        SEEDS_DIR_ENV_VAR: folder.relative_to(settings.project_dir).as_posix(),
+        SEED_OVERRIDES_ENV_VAR: ",".join(sorted(copy.stem for copy in copies)),
+    }
 
 
 def warehouse_env(settings: Settings) -> dict[str, str]:
@@ -90,7 +110,7 @@ def warehouse_env(settings: Settings) -> dict[str, str]:
     return {
         "JOURNEYMAP_TARGET": settings.warehouse_kind,
         "JOURNEYMAP_DUCKDB_PATH": str(settings.duckdb_path),
-        SEEDS_ENV_VAR: _relative_to_dbt_project(seeds_dir(settings), settings),
+        **seed_env(settings),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
