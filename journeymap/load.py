@@ -43,7 +43,11 @@ LANDING_FORMATS: dict[str, str] = {
     ".csv": "csv",
     ".csv.gz": "csv",
     ".jsonl": "json",
+    ".jsonl.gz": "json",
     ".ndjson": "json",
+    # Amplitude's and Mixpanel's exports are JSON lines named .json.
+    ".json": "json",
+    ".json.gz": "json",
     ".parquet": "parquet",
 }
 
