@@ -81,6 +81,7 @@ class NotEnoughDataError(ValueError):
     """The data cannot train a churn model (no subscriptions, too short a history, no
     churners): the run writes no scores and says why instead of failing the pipeline."""
 
+
 DEFAULT_HORIZON_DAYS = 30
 # Risk bands on the predicted probability of cancelling within the horizon. With a base rate
 # around 10%, "medium" is about twice the base rate and "high" means more likely than not.
