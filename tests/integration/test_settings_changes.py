@@ -118,8 +118,8 @@ CHANGES = {
     ),
     "funnel_definitions": lambda w: w.edit_seed(
         "funnel_definitions",
-        "purchase,2,Added to cart,product_added,168",
-        "purchase,2,Added to cart,product_added,1",
+        "purchase,2,Added to cart,product_added",
+        "purchase,2,Compared products,products_compared",
     ),
     "event_sources": lambda w: w.with_source(kiosk_table(w)),
 }
