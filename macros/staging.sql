@@ -66,8 +66,20 @@ with deduplicated as (
 renamed as (
 
     select
+        {{ journeymap.staged_event_columns("'" ~ platform ~ "'") }}
+    from deduplicated
+
+)
+
+select * from renamed
+{%- endmacro %}
+
+{#- The staged columns of a tracked event (the web/app contract, which project event sources
+    share), from a deduplicated raw relation; `platform_sql` says which platform it is (the
+    sessions' partition) or null. -#}
+{% macro staged_event_columns(platform_sql) -%}
         event_id,
-        '{{ platform }}' as platform,
+        {{ platform_sql }} as platform,
         {{ journeymap.nullif_blank('anonymous_id') }} as anonymous_id,
         {{ journeymap.nullif_blank('user_id') }} as user_id,
         event_type,
@@ -83,12 +95,6 @@ renamed as (
         properties,
         _loaded_at as loaded_at,
         _file_name as source_file
-
-    from deduplicated
-
-)
-
-select * from renamed
 {%- endmacro %}
 
 

@@ -14,24 +14,10 @@
 {%- set channel = dbt.string_literal(source.channel) %}
 select
     {{ dbt.string_literal(name) }} as source,
-    event_id,
-    {{ channel if source.get('session_based') else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as platform,
     {{ channel }} as source_channel,
-    {{ journeymap.nullif_blank('anonymous_id') }} as anonymous_id,
-    {{ journeymap.nullif_blank('user_id') }} as user_id,
-    event_type,
-    event_name,
-    occurred_at,
-    {{ journeymap.event_order() }} as event_order,
-    {{ journeymap.nullif_blank('page_url') }} as page_url,
-    {{ journeymap.nullif_blank('referrer') }} as referrer,
-    lower({{ journeymap.nullif_blank('utm_source') }}) as utm_source,
-    lower({{ journeymap.nullif_blank('utm_medium') }}) as utm_medium,
-    {{ journeymap.nullif_blank('utm_campaign') }} as utm_campaign,
-    coalesce(device_type, 'unknown') as device_type,
-    properties,
-    _loaded_at as loaded_at,
-    _file_name as source_file
+    {{ journeymap.staged_event_columns(
+        channel if source.get('session_based') else 'cast(null as ' ~ dbt.type_string() ~ ')'
+    ) }}
 from (
     {{ journeymap.deduplicate(journeymap.project_source_relation(name, source), ['event_id']) }}
 ) as {{ name }}_events
@@ -41,7 +27,7 @@ from (
 {% else %}
 
 select
-    {%- for column in ['source', 'event_id', 'platform', 'source_channel', 'anonymous_id', 'user_id',
+    {%- for column in ['source', 'source_channel', 'event_id', 'platform', 'anonymous_id', 'user_id',
         'event_type', 'event_name'] %}
     cast(null as {{ dbt.type_string() }}) as {{ column }},
     {%- endfor %}
