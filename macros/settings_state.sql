@@ -59,7 +59,7 @@
     {%- if adapter.get_relation(table.database, table.schema, table.identifier) is not none -%}
         {%- set rows = run_query(
             "select setting_name, fingerprint from " ~ table
-            ~ " where model_name = " ~ dbt.string_literal(model.unique_id)
+            ~ " where model_name = " ~ journeymap.sql_string(model.unique_id)
         ) -%}
         {%- for row in rows -%}
             {%- do recorded.update({row[0]: row[1]}) -%}
@@ -131,12 +131,12 @@
             ~ ", recorded_at " ~ dbt.type_timestamp() ~ ")"
         ) -%}
         {%- do run_query(
-            "delete from " ~ table ~ " where model_name = " ~ dbt.string_literal(model.unique_id)
+            "delete from " ~ table ~ " where model_name = " ~ journeymap.sql_string(model.unique_id)
         ) -%}
         {%- set rows = [] -%}
         {%- for name, fingerprint in journeymap.model_settings().items() -%}
-            {%- do rows.append("select " ~ dbt.string_literal(model.unique_id) ~ ", "
-                ~ dbt.string_literal(name) ~ ", " ~ dbt.string_literal(fingerprint) ~ ", "
+            {%- do rows.append("select " ~ journeymap.sql_string(model.unique_id) ~ ", "
+                ~ journeymap.sql_string(name) ~ ", " ~ journeymap.sql_string(fingerprint) ~ ", "
                 ~ dbt.current_timestamp()) -%}
         {%- endfor -%}
         {%- do run_query("insert into " ~ table ~ " " ~ rows | join(' union all ')) -%}

@@ -125,7 +125,7 @@ select * from renamed
                 {%- endif %}
                 {%- endfor %}
                 cast({{ source.get('loaded_at') or columns.occurred_at }} as {{ dbt.type_timestamp() }}) as _loaded_at,
-                {{ dbt.string_literal(source.table) }} as _file_name,
+                {{ journeymap.sql_string(source.table) }} as _file_name,
                 cast(null as {{ dbt.type_bigint() }}) as _row_number
             from {{ source.table }}
         )
@@ -146,4 +146,10 @@ select * from renamed
             )
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A SQL string literal of any text (single quotes doubled; dbt.string_literal leaves them as
+    they are): a project's table expression, channel and names come from journeymap.yml. -#}
+{% macro sql_string(value) -%}
+    '{{ value | string | replace("'", "''") }}'
 {%- endmacro %}

@@ -70,10 +70,10 @@ counted as (
     {%- set relation = journeymap.project_source_relation(name, project_source) %}
     union all
     select
-        {{ dbt.string_literal(name) }},
+        {{ journeymap.sql_string(name) }},
         (select count(*) from {{ relation }} as raw_events),
         (select count(*) from (select distinct event_id from {{ relation }} as raw_events) as distinct_keys),
-        (select count(*) from {{ ref('stg_project__events') }} where source = {{ dbt.string_literal(name) }}),
+        (select count(*) from {{ ref('stg_project__events') }} where source = {{ journeymap.sql_string(name) }}),
         {% if project_source.get('table') %}(select count(*) from {{ relation }} as raw_events){% else %}null{% endif %}
     {% endfor %}
 

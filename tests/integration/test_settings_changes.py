@@ -185,5 +185,7 @@ def test_a_changed_setting_can_stop_the_run_instead(
     with pytest.raises(DbtError):
         run_dbt(workspace.settings, "run", "--select", "int_journey_paths")
     output = capfd.readouterr().out
-    assert "int_journey_paths was built with other settings than now (var max_path_steps)" in output
+    assert "int_journey_paths was built with other settings than now (var max_path_steps)" in (
+        output
+    ), output
     assert "journeymap build --full-refresh" in output

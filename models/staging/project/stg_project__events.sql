@@ -11,9 +11,9 @@
 {% if sources %}
 
 {% for name, source in sources.items() %}
-{%- set channel = dbt.string_literal(source.channel) %}
+{%- set channel = journeymap.sql_string(source.channel) %}
 select
-    {{ dbt.string_literal(name) }} as source,
+    {{ journeymap.sql_string(name) }} as source,
     {{ channel }} as source_channel,
     {{ journeymap.staged_event_columns(
         channel if source.get('session_based') else 'cast(null as ' ~ dbt.type_string() ~ ')'
