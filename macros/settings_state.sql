@@ -120,16 +120,22 @@
     {{ return(changed | length > 0) }}
 {%- endmacro %}
 
+{#- on-run-start (dbt_project.yml): the table, made once before any model runs (two threads
+    making it in their post-hooks at once conflict on DuckDB). -#}
+{% macro create_settings_table() -%}
+    create table if not exists {{ journeymap.settings_table() }} (
+        model_name {{ dbt.type_string() }},
+        setting_name {{ dbt.type_string() }},
+        fingerprint {{ dbt.type_string() }},
+        recorded_at {{ dbt.type_timestamp() }}
+    )
+{%- endmacro %}
+
 {#- Post-hook of every incremental model (incremental_config): record the settings it was just
     built with. Runs its statements itself and renders nothing. -#}
 {% macro record_settings() -%}
     {%- if execute -%}
         {%- set table = journeymap.settings_table() -%}
-        {%- do run_query(
-            "create table if not exists " ~ table ~ " (model_name " ~ dbt.type_string()
-            ~ ", setting_name " ~ dbt.type_string() ~ ", fingerprint " ~ dbt.type_string()
-            ~ ", recorded_at " ~ dbt.type_timestamp() ~ ")"
-        ) -%}
         {%- do run_query(
             "delete from " ~ table ~ " where model_name = " ~ journeymap.sql_string(model.unique_id)
         ) -%}
