@@ -45,4 +45,4 @@ bench: $(STAMP)  ## benchmarks: see bench/README.md
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf data warehouse build target logs project_seeds
+	rm -rf data warehouse build target logs

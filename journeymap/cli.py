@@ -288,8 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_project_from_dbt_args(args: argparse.Namespace) -> None:
+    """``journeymap dbt build --project DIR``: dbt has no --project, so it is journeymap's."""
+    dbt_args = getattr(args, "dbt_args", None) or []
+    if "--project" in dbt_args[:-1]:
+        at = dbt_args.index("--project")
+        args.project = dbt_args[at + 1]
+        args.dbt_args = dbt_args[:at] + dbt_args[at + 2 :]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _take_project_from_dbt_args(args)
     try:
         settings = Settings() if args.command == "init" else Settings.load(args.project)
         args.handler(args, settings)

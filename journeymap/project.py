@@ -39,8 +39,15 @@ import yaml
 PROJECT_FILE = "journeymap.yml"
 PROJECT_ENV_VAR = "JOURNEYMAP_PROJECT"
 SEEDS_FOLDER = "seeds"
-# The dbt project the package ships: models, macros and the default seeds.
-PACKAGE_DBT_DIR = Path(__file__).resolve().parent.parent
+# The dbt project the package ships: models, macros and the default seeds; installed as data of
+# the package (journeymap/dbt/, pyproject.toml), in a checkout the repository's own folders.
+# journeymap only reads it: a project's dbt runs in a folder of its own (journeymap.transform).
+_INSTALLED_DBT_DIR = Path(__file__).resolve().parent / "dbt"
+PACKAGE_DBT_DIR = (
+    _INSTALLED_DBT_DIR
+    if (_INSTALLED_DBT_DIR / "dbt_project.yml").is_file()
+    else Path(__file__).resolve().parent.parent
+)
 # The seeds a project may override (each has an `enabled` line in dbt_project.yml).
 PACKAGE_SEEDS_DIR = PACKAGE_DBT_DIR / SEEDS_FOLDER / "defaults"
 # Seeds `init` copies into a new project for the user to edit.
@@ -101,17 +108,23 @@ class Project:
 
     def seed_overrides(self) -> dict[str, Path]:
         """The project's seed files by seed name (each replaces the shipped seed)."""
-        if not self.seeds_dir.is_dir():
-            return {}
-        overrides = {path.stem: path for path in sorted(self.seeds_dir.glob("*.csv"))}
-        shipped = {path.stem for path in PACKAGE_SEEDS_DIR.glob("*.csv")}
-        unknown = sorted(set(overrides) - shipped)
-        if unknown:
-            raise ProjectError(
-                f"{self.seeds_dir}: {', '.join(f'{u}.csv' for u in unknown)} is not a journeymap "
-                f"seed; the seeds a project can override are {', '.join(sorted(shipped))}"
-            )
-        return overrides
+        return seed_overrides(self.seeds_dir)
+
+
+def seed_overrides(seeds_dir: Path) -> dict[str, Path]:
+    """The seed files of a project's ``seeds_dir`` by seed name; a file that is not a seed
+    journeymap ships is an error naming the ones it does."""
+    if not seeds_dir.is_dir():
+        return {}
+    overrides = {path.stem: path for path in sorted(seeds_dir.glob("*.csv"))}
+    shipped = {path.stem for path in PACKAGE_SEEDS_DIR.glob("*.csv")}
+    unknown = sorted(set(overrides) - shipped)
+    if unknown:
+        raise ProjectError(
+            f"{seeds_dir}: {', '.join(f'{u}.csv' for u in unknown)} is not a journeymap "
+            f"seed; the seeds a project can override are {', '.join(sorted(shipped))}"
+        )
+    return overrides
 
 
 def find_project(start: Path | None = None) -> Path | None:

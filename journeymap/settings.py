@@ -116,23 +116,27 @@ class Settings:
     @classmethod
     def load(cls, project_dir: str | Path | None = None) -> Settings:
         """The settings of the project in ``project_dir`` (default: ``find_project()``),
-        environment variables overriding it; the package's defaults when there is none."""
+        environment variables overriding it. Without a project, data, warehouse and outputs
+        go in the working directory (never into the package) with the shipped seeds and vars."""
         root = Path(project_dir).resolve() if project_dir else find_project()
-        if root is None:
-            return cls()
-        project = load_project(root)
+        project = load_project(root) if root else None
+        base = root or Path.cwd()
 
         def path(var: str, configured: Path | None, default: str) -> Path:
-            return _path(var, configured or root / default)
+            return _path(var, configured or base / default)
 
         return cls(
-            data_dir=path("JOURNEYMAP_DATA_DIR", project.data_dir, "data"),
+            data_dir=path("JOURNEYMAP_DATA_DIR", project and project.data_dir, "data"),
             duckdb_path=path(
-                "JOURNEYMAP_DUCKDB_PATH", project.duckdb_path, "warehouse/journeymap.duckdb"
+                "JOURNEYMAP_DUCKDB_PATH",
+                project and project.duckdb_path,
+                "warehouse/journeymap.duckdb",
             ),
-            build_dir=path("JOURNEYMAP_BUILD_DIR", project.build_dir, "build"),
-            dbt_target_dir=path("JOURNEYMAP_DBT_TARGET", project.dbt_target_dir, "target"),
-            warehouse_kind=_warehouse_kind(project.warehouse_kind),
+            build_dir=path("JOURNEYMAP_BUILD_DIR", project and project.build_dir, "build"),
+            dbt_target_dir=path(
+                "JOURNEYMAP_DBT_TARGET", project and project.dbt_target_dir, "target"
+            ),
+            warehouse_kind=_warehouse_kind(project and project.warehouse_kind),
             project=project,
         )
 

@@ -6,16 +6,16 @@ is its own (benchmarks measure it), and one process per command keeps dbt's glob
 The user's project reaches dbt in two ways, and every dbt command journeymap runs (the CLI's,
 Dagster's, ``journeymap dbt ...``) gets both from ``Settings``:
 
-* seeds: the project's seed files are copied into ``project_seeds/<project>/`` of the dbt
-  project (before every command), which ``dbt_project.yml`` reads as a second seed path
-  (``JOURNEYMAP_PROJECT_SEEDS_DIR``), leaving out the shipped seeds they replace
-  (``JOURNEYMAP_SEED_OVERRIDES``);
+* seeds: a project with seeds of its own gets its own dbt project folder in its dbt target dir
+  (``<target>/dbt_project``, ``dbt_project_dir``): links to the package's dbt project (models,
+  macros, tests, dbt_project.yml) and a ``seeds/`` folder whose files link to the project's
+  seeds where it has them and to the shipped ones otherwise. dbt runs there; the package is
+  only read, so an installed (read-only) package serves any number of projects;
 * vars: the project's vars and event sources, as ``--vars`` (``Settings.dbt_vars``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,12 +27,13 @@ from typing import Any
 
 import yaml
 
+from journeymap.project import seed_overrides
 from journeymap.settings import Settings
 
-SEEDS_DIR_ENV_VAR = "JOURNEYMAP_PROJECT_SEEDS_DIR"
-PROJECT_SEEDS_FOLDER = "project_seeds"  # in the dbt project; copies of projects' seeds
-NO_PROJECT_SEEDS = "seeds/none"  # a seed path that does not exist
-SEED_OVERRIDES_ENV_VAR = "JOURNEYMAP_SEED_OVERRIDES"
+# A project's own dbt project folder, in its dbt target dir (dbt_project_dir).
+DBT_PROJECT_FOLDER = "dbt_project"
+# dbt_project.yml keys naming folders dbt reads (seed-paths are made per project).
+DBT_READ_PATHS = ("model-paths", "macro-paths", "test-paths", "analysis-paths", "snapshot-paths")
 # dbt commands that take --vars (the others reject the flag).
 COMMANDS_WITH_VARS = frozenset(
     {
@@ -65,52 +66,83 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def project_seed_copies(settings: Settings) -> dict[Path, Path]:
-    """Where dbt reads the project's seed files from (copy -> the project's file): a folder of
-    the dbt project, one per user project. dbt needs seed paths inside its project: it writes
-    each seed's load SQL to <target>/run/<seed path>, and for a path outside the project that
-    is the seed file itself."""
-    overrides = settings.project.seed_overrides() if settings.project else {}
-    if not overrides or settings.project is None:
+def dbt_project_dir(settings: Settings) -> Path:
+    """The folder dbt runs in: the package's dbt project, or the project's own folder of links
+    to it when the project has seeds of its own (``prepare_dbt_dir`` makes it)."""
+    if settings.project is None or not settings.project.seed_overrides():
+        return settings.project_dir
+    return settings.dbt_target_dir / DBT_PROJECT_FOLDER
+
+
+def dbt_folder_links(package: Path, project_seeds: Path) -> dict[Path, Path]:
+    """What a project's dbt folder holds (path in it -> the file or folder it links to):
+    dbt_project.yml and the folders it reads from the ``package``'s dbt project, and every
+    shipped seed file, replaced by the project's own copy where it has one."""
+    config = yaml.safe_load((package / "dbt_project.yml").read_text())
+    folders = [path for key in DBT_READ_PATHS for path in config.get(key, [])]
+    links = {Path("dbt_project.yml"): package / "dbt_project.yml"}
+    links |= {Path(f): package / f for f in folders if (package / f).exists()}
+    shipped = {
+        file.relative_to(package): file
+        for folder in config.get("seed-paths", ["seeds"])
+        for file in sorted((package / folder).rglob("*"))
+        if file.is_file()
+    }
+    overrides = seed_overrides(project_seeds)
+    for relative in shipped:
+        if relative.suffix == ".csv" and relative.stem in overrides:
+            shipped[relative] = overrides[relative.stem]
+    return links | shipped
+
+
+def link_dbt_folder(folder: Path, package: Path, project_seeds: Path) -> Path:
+    """Bring a project's dbt folder up to date: links added, changed or dropped as the
+    project's seeds come and go (a seed file's edits need nothing: it is linked)."""
+    links = {
+        folder / path: target for path, target in dbt_folder_links(package, project_seeds).items()
+    }
+    # Links that point elsewhere or are no longer wanted go, then folders left empty (the walk
+    # does not enter linked folders: it never touches the package).
+    for here, folders, files in os.walk(folder, topdown=False):
+        for name in [*files, *folders]:
+            entry = Path(here) / name
+            if entry.is_symlink() and links.get(entry) != entry.readlink():
+                entry.unlink()
+            elif not entry.is_symlink() and entry.is_dir() and not any(entry.iterdir()):
+                entry.rmdir()
+    for link, target in links.items():
+        if not link.is_symlink():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(target, target_is_directory=target.is_dir())
+    return folder
+
+
+def dbt_folder_parts(settings: Settings) -> dict[str, Path]:
+    """What ``link_dbt_folder`` makes the project's dbt folder of; empty when dbt runs in the
+    package's own project."""
+    folder = dbt_project_dir(settings)
+    if settings.project is None or folder == settings.project_dir:
         return {}
-    key = hashlib.sha256(str(settings.project.root).encode()).hexdigest()[:12]
-    folder = settings.project_dir / PROJECT_SEEDS_FOLDER / key
-    return {folder / path.name: path for path in overrides.values()}
-
-
-def sync_project_seeds(copies: Mapping[Path, Path]) -> None:
-    """Make the copies equal the project's files (and drop copies of files it removed)."""
-    for folder in {copy.parent for copy in copies}:
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in set(folder.glob("*.csv")) - set(copies):
-            stale.unlink()
-    for copy, original in copies.items():
-        if not copy.exists() or copy.read_bytes() != original.read_bytes():
-            shutil.copyfile(original, copy)
-
-
-def seed_env(settings: Settings) -> dict[str, str]:
-    """What dbt_project.yml reads to use the project's seeds: the folder of their copies
-    (relative to the dbt project), and the shipped seeds they replace (left out by an
-    `enabled` line there). Brings the copies up to date."""
-    copies = project_seed_copies(settings)
-    if not copies:
-        return {SEEDS_DIR_ENV_VAR: NO_PROJECT_SEEDS, SEED_OVERRIDES_ENV_VAR: ""}
-    sync_project_seeds(copies)
-    folder = next(iter(copies)).parent
     return {
-        SEEDS_DIR_ENV_VAR: folder.relative_to(settings.project_dir).as_posix(),
-        SEED_OVERRIDES_ENV_VAR: ",".join(sorted(copy.stem for copy in copies)),
+        "folder": folder,
+        "package": settings.project_dir,
+        "project_seeds": settings.project.seeds_dir,
     }
 
 
+def prepare_dbt_dir(settings: Settings) -> Path:
+    """The folder dbt runs in, made up to date; writes nothing when dbt runs in the package's
+    own project."""
+    parts = dbt_folder_parts(settings)
+    return link_dbt_folder(**parts) if parts else settings.project_dir
+
+
 def warehouse_env(settings: Settings) -> dict[str, str]:
-    """What dbt_project.yml and profiles.yml read to reach the warehouse and the seeds of
-    ``settings`` (Snowflake credentials stay in the environment's SNOWFLAKE_* variables)."""
+    """What profiles.yml reads to reach the warehouse of ``settings`` (Snowflake credentials
+    stay in the environment's SNOWFLAKE_* variables)."""
     return {
         "JOURNEYMAP_TARGET": settings.warehouse_kind,
         "JOURNEYMAP_DUCKDB_PATH": str(settings.duckdb_path),
-        **seed_env(settings),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
@@ -140,17 +172,16 @@ def merge_vars(args: Sequence[str], values: Mapping[str, Any]) -> list[str]:
 def run_dbt(settings: Settings, *args: str, quiet: bool = False) -> None:
     """Run one dbt command (e.g. "build", "--full-refresh") in the project directory."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    project_dir = prepare_dbt_dir(settings)
     command = [
         dbt_executable(),
         *merge_vars(args, settings.dbt_vars),
         "--project-dir",
-        str(settings.project_dir),
+        str(project_dir),
     ]
     if quiet:
         command.insert(1, "--quiet")
-    completed = subprocess.run(
-        command, cwd=settings.project_dir, env=dbt_env(settings), check=False
-    )
+    completed = subprocess.run(command, cwd=project_dir, env=dbt_env(settings), check=False)
     if completed.returncode != 0:
         raise DbtError(
             f"dbt {' '.join(args)} failed (exit {completed.returncode}); see dbt's output above"

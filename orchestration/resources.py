@@ -26,9 +26,9 @@ from journeymap.orchestration.project import dbt_project
 from journeymap.settings import Settings
 from journeymap.transform import (
     dbt_executable,
+    dbt_folder_parts,
+    link_dbt_folder,
     merge_vars,
-    project_seed_copies,
-    sync_project_seeds,
     warehouse_env,
 )
 
@@ -45,16 +45,17 @@ class JourneymapDbtResource(DbtCliResource):
 
     warehouse_env: dict[str, str] = Field(default_factory=dict)
     dbt_vars: dict[str, Any] = Field(default_factory=dict)
-    # The project's seed files and their copies in the dbt project (copy -> original), brought
-    # up to date before every command, so an edited seed counts in the next run.
-    seed_copies: dict[str, str] = Field(default_factory=dict)
+    # A user project's own dbt folder: {folder, package, project_seeds} of
+    # journeymap.transform.link_dbt_folder, remade before every command (seeds come and go).
+    dbt_folder: dict[str, str] = Field(default_factory=dict)
     artifacts_dir: str | None = Field(default=None)
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         if kwargs.get("target_path") is None and self.artifacts_dir:
             unique = self._get_unique_target_path(context=kwargs.get("context"))
             kwargs["target_path"] = Path(self.artifacts_dir) / unique.name
-        sync_project_seeds({Path(c): Path(o) for c, o in self.seed_copies.items()})
+        if self.dbt_folder:
+            link_dbt_folder(**{name: Path(path) for name, path in self.dbt_folder.items()})
         with _environ(self.warehouse_env):
             return super().cli(merge_vars(args, self.dbt_vars), **kwargs)
 
@@ -86,7 +87,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         dbt_executable=dbt_executable(),
         warehouse_env=env,
         dbt_vars=settings.dbt_vars,
-        seed_copies={str(c): str(o) for c, o in project_seed_copies(settings).items()},
+        dbt_folder={name: str(path) for name, path in dbt_folder_parts(settings).items()},
         artifacts_dir=str(settings.dbt_target_dir / "runs"),
     )
     return {"settings": settings, "dbt": dbt}

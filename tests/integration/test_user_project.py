@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shlex
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from journeymap.cli import main
+from journeymap.project import PACKAGE_DBT_DIR
 from tests.integration.marts import query, scalar
 
 pytestmark = pytest.mark.integration
@@ -55,11 +57,23 @@ def journeymap(args: list[str], cwd: Path) -> str:
     return out.getvalue()
 
 
+def package_state() -> dict[str, int]:
+    """The package's dbt project (every file dbt reads, by modification time) and the names at
+    its top: what a user project must never write into (an installed package may be read-only,
+    and is shared by every project)."""
+    files = [PACKAGE_DBT_DIR / "dbt_project.yml", PACKAGE_DBT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests/dbt"):
+        files += sorted((PACKAGE_DBT_DIR / folder).rglob("*"))
+    state = {str(path): path.stat().st_mtime_ns for path in files}
+    return state | {name: 0 for name in os.listdir(PACKAGE_DBT_DIR)}
+
+
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory: pytest.TempPathFactory) -> Walk:
-    root = tmp_path_factory.mktemp("readme")
+    root = tmp_path_factory.mktemp("readme")  # a folder outside the repository
     shutil.copytree(ROOT / "examples", root / "examples")
-    cwd, output = root, {}
+    cwd, project, output = root, None, {}
+    package_before = package_state()
     with pytest.MonkeyPatch.context() as env:
         for name in (
             "JOURNEYMAP_PROJECT",
@@ -75,19 +89,25 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> Walk:
                 for args in commands(text):
                     if args[0] == "cd":
                         cwd = cwd / args[1]
-                    else:
-                        assert args[0] == "journeymap", args
-                        output[args[1]] = journeymap(args[1:], cwd)
+                        continue
+                    assert args[0] == "journeymap", args
+                    if args[1] == "init":
+                        project = cwd / args[2]
+                    output[args[1]] = journeymap(args[1:], cwd)
             elif language == "yaml":
-                config = cwd / "journeymap.yml"
+                assert project is not None
+                config = project / "journeymap.yml"
                 assert "sources: {}\n" in config.read_text()
                 config.write_text(config.read_text().replace("sources: {}\n", text))
             elif language == "csv":
-                with (cwd / "seeds" / "event_taxonomy.csv").open("a") as taxonomy:
+                assert project is not None
+                with (project / "seeds" / "event_taxonomy.csv").open("a") as taxonomy:
                     taxonomy.write(text)
             else:
                 raise AssertionError(f"unexpected block {language}")
-    return Walk(cwd, output)
+    assert project is not None
+    assert package_state() == package_before
+    return Walk(project, output)
 
 
 def test_readme_walk_lands_every_event_and_writes_the_page(walk: Walk) -> None:
@@ -114,6 +134,13 @@ def test_readme_walk_lands_every_event_and_writes_the_page(walk: Walk) -> None:
         "select count(distinct customer_key) from marts.fct_events where source = 'helpdesk'",
     )
     assert "would import" in walk.output["import-events"] or (walk.project / "data").is_dir()
+
+    # dbt ran in the project's own dbt folder, on its seeds; the package was only read.
+    dbt_folder = walk.project / "target" / "dbt_project"
+    assert (dbt_folder / "seeds" / "defaults" / "event_taxonomy.csv").resolve() == (
+        walk.project / "seeds" / "event_taxonomy.csv"
+    )
+    assert (dbt_folder / "models").resolve() == PACKAGE_DBT_DIR / "models"
 
     page = (walk.project / "build" / "journey_map.html").read_text()
     assert "help desk" in page
@@ -151,6 +178,7 @@ def test_events_at_the_same_second_keep_the_logs_order(walk: Walk) -> None:
 
 
 def test_reimport_under_another_name_changes_no_event(walk: Walk) -> None:
+    """Run inside the project folder: the commands find the project without --project."""
     before = query(walk.warehouse, "select * exclude (processed_at) from marts.fct_events")
     again = walk.project / "tickets_resent.csv"
     shutil.copyfile(walk.project.parent / "examples" / "exports" / "helpdesk_tickets.csv", again)

@@ -19,7 +19,7 @@ from journeymap.project import (
     load_project,
 )
 from journeymap.settings import Settings
-from journeymap.transform import merge_vars, project_seed_copies, seed_env, sync_project_seeds
+from journeymap.transform import dbt_project_dir, merge_vars, prepare_dbt_dir
 
 
 def write_config(root: Path, config: dict) -> Path:
@@ -82,6 +82,25 @@ def test_the_project_is_found_from_a_folder_inside_it(
     assert find_project(inside) == (tmp_path / "other").resolve()
 
 
+def test_without_a_project_the_working_directory_holds_what_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("JOURNEYMAP_PROJECT", "JOURNEYMAP_DUCKDB_PATH", "JOURNEYMAP_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("JOURNEYMAP_BUILD_DIR", "JOURNEYMAP_DBT_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.load()
+    assert settings.project is None
+    assert settings.duckdb_path == tmp_path / "warehouse" / "journeymap.duckdb"
+    assert (settings.data_dir, settings.build_dir, settings.dbt_target_dir) == (
+        tmp_path / "data",
+        tmp_path / "build",
+        tmp_path / "target",
+    )
+    assert settings.project_dir == PACKAGE_DBT_DIR  # read, never written
+
+
 def test_the_repository_is_the_demo_project() -> None:
     project = load_project(PACKAGE_DBT_DIR)
     assert project.seed_overrides() == {}  # the demo uses the shipped seeds
@@ -117,32 +136,41 @@ def test_no_project_and_unknown_seeds_say_what_to_do(tmp_path: Path) -> None:
         load_project(root).seed_overrides()
 
 
-def test_project_seeds_reach_dbt_as_synced_copies(tmp_path: Path) -> None:
+def test_project_seeds_reach_dbt_through_the_projects_own_dbt_folder(tmp_path: Path) -> None:
+    """dbt runs in a folder of the project's dbt target dir: links to the package's dbt
+    project, whose seeds are the project's files where it has them. The package is only read."""
     root = tmp_path / "p"
     init_project(root)
     (root / "seeds" / "journey_stages.csv").unlink()  # keep the shipped stages
     settings = Settings.for_workspace(tmp_path / "ws", project=load_project(root))
-    settings = Settings(**{**settings.__dict__, "project_dir": tmp_path / "dbt"})
-    env = seed_env(settings)
-    assert env["JOURNEYMAP_SEED_OVERRIDES"] == "event_taxonomy,funnel_definitions"
-    folder = settings.project_dir / env["JOURNEYMAP_PROJECT_SEEDS_DIR"]
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "event_taxonomy.csv",
-        "funnel_definitions.csv",
-    ]
-    (root / "seeds" / "funnel_definitions.csv").unlink()
+    folder = prepare_dbt_dir(settings)
+    assert folder == dbt_project_dir(settings) == tmp_path / "ws" / "target" / "dbt_project"
+    seeds = folder / "seeds" / "defaults"
+    assert {p.name: p.resolve() for p in seeds.iterdir()} == {
+        "event_taxonomy.csv": root / "seeds" / "event_taxonomy.csv",
+        "funnel_definitions.csv": root / "seeds" / "funnel_definitions.csv",
+        "journey_stages.csv": PACKAGE_SEEDS_DIR / "journey_stages.csv",
+    }
+    for shared in ("dbt_project.yml", "models", "macros", "tests/dbt", "seeds/_seeds.yml"):
+        assert (folder / shared).resolve() == PACKAGE_DBT_DIR / shared, shared
+
+    # An edit needs nothing (the file is linked); a removed copy falls back to the shipped seed.
     (root / "seeds" / "event_taxonomy.csv").write_text("edited\n")
-    sync_project_seeds(project_seed_copies(settings))
-    assert [p.name for p in folder.iterdir()] == ["event_taxonomy.csv"]
-    assert (folder / "event_taxonomy.csv").read_text() == "edited\n"
+    (root / "seeds" / "funnel_definitions.csv").unlink()
+    prepare_dbt_dir(settings)
+    assert (seeds / "event_taxonomy.csv").read_text() == "edited\n"
+    assert (seeds / "funnel_definitions.csv").resolve() == (
+        PACKAGE_SEEDS_DIR / "funnel_definitions.csv"
+    )
+    assert (PACKAGE_SEEDS_DIR / "event_taxonomy.csv").read_text() != "edited\n"
 
 
-def test_every_overridable_seed_can_be_left_out_by_dbt() -> None:
-    """dbt_project.yml needs an `enabled` line per shipped seed a project may replace."""
-    config = yaml.safe_load((PACKAGE_DBT_DIR / "dbt_project.yml").read_text())
-    defaults = config["seeds"]["journeymap"]["defaults"]
-    for path in PACKAGE_SEEDS_DIR.glob("*.csv"):
-        assert "JOURNEYMAP_SEED_OVERRIDES" in defaults[path.stem]["+enabled"], path.stem
+def test_without_seeds_of_its_own_dbt_runs_in_the_package(tmp_path: Path) -> None:
+    root = write_config(tmp_path / "p", {})
+    settings = Settings.for_workspace(tmp_path / "ws", project=load_project(root))
+    assert prepare_dbt_dir(settings) == PACKAGE_DBT_DIR
+    assert not (tmp_path / "ws").exists()  # nothing written
+    assert prepare_dbt_dir(Settings.for_workspace(tmp_path / "ws")) == PACKAGE_DBT_DIR
 
 
 def test_project_vars_go_under_the_commands_own() -> None:
