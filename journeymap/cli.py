@@ -1,8 +1,9 @@
-"""journeymap's command line: init, import-events, load, build, summary, dbt, demo, generate.
+"""journeymap's command line: init, import-events, load, build, summary, dbt, demo, generate,
+classify-text.
 
 Every command works on one project (``journeymap init``): the folder given with ``--project``,
 else ``$JOURNEYMAP_PROJECT``, else the nearest folder with a journeymap.yml from the working
-directory up; without one, the package's own defaults (the demo)."""
+directory up; without one, the working directory with the package's seeds and vars."""
 
 from __future__ import annotations
 
@@ -170,6 +171,25 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _say("  Dagster UI   make dev, then http://127.0.0.1:3000 (assets, checks, runs, automation)")
 
 
+def cmd_classify_text(args: argparse.Namespace, settings: Settings) -> None:
+    """Label one text (JSON on stdout) or a CSV file, with the configured text backend."""
+    import json
+
+    from journeymap.ml.text.backends import make_backend
+    from journeymap.ml.text.classify import classify_file, classify_one
+
+    if (args.text is None) == (args.input is None):
+        raise ValueError("give a text to label, or --input FILE.csv (not both)")
+    backend = make_backend(args.backend)
+    if args.text is not None:
+        print(json.dumps(classify_one(args.text, backend), indent=2))
+        return
+    output = Path(args.output) if args.output else None
+    rows = classify_file(Path(args.input), args.text_column, output, backend)
+    if output is not None:
+        _say(f"labelled {rows:,} rows of {args.input} into {output} ({backend.name} backend)")
+
+
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--customers", type=int, default=5000, help="known customers (default 5000)"
@@ -280,6 +300,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--select marts`",
     )
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt's own arguments")
+
+    classify = command(
+        "classify-text",
+        cmd_classify_text,
+        help="label a text or a CSV file: intent, journey stage, sentiment, emotion",
+    )
+    classify.add_argument("text", nargs="?", help="a text to label (prints JSON)")
+    classify.add_argument("--input", help="a CSV file with a column of texts")
+    classify.add_argument("--text-column", default="text", help="the column (default text)")
+    classify.add_argument("--output", help="the labelled CSV to write (default: stdout)")
+    classify.add_argument(
+        "--backend",
+        choices=["embedded", "llm"],
+        default=None,
+        help="default: $JOURNEYMAP_TEXT_BACKEND, else embedded",
+    )
 
     demo = command("demo", cmd_demo, help="generate, load, build and summarize in one go")
     _add_generation_flags(demo)

@@ -2,10 +2,11 @@
 
 One check, ``expectations``, per guarded asset: the raw tables (suite ``raw.<source>``), the key
 marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``), the churn scores
-(``ml.churn_scores``) and the enriched customer table (``enriched.dim_customer_360``). All are
-blocking: when one fails, the steps that read the asset do not run (a failed raw suite stops
-dbt; a failed ``marts.fct_events`` stops the churn model and what reads it; a failed
-``ml.churn_scores`` stops the enriched step). The check's description and metadata name the
+(``ml.churn_scores``), the text labels (``ml.text_labels``) and the enriched customer table
+(``enriched.dim_customer_360``). All are blocking: when one fails, the steps that read the
+asset do not run (a failed raw suite stops dbt; a failed ``marts.fct_events`` stops the churn
+model and what reads it; a failed ``ml.churn_scores`` or ``ml.text_labels`` stops the
+enriched step). The check's description and metadata name the
 failed expectations, their columns and the offending rows. A suite that passes with warnings
 (e.g. the newest event is older than the freshness limit) passes, and says so.
 
@@ -26,7 +27,13 @@ from dagster import (
 )
 
 from journeymap.contract import SOURCES
-from journeymap.orchestration.keys import CHURN_SCORES_KEY, RAW_KEYS, enriched_key, mart_key
+from journeymap.orchestration.keys import (
+    CHURN_SCORES_KEY,
+    RAW_KEYS,
+    TEXT_LABELS_KEY,
+    enriched_key,
+    mart_key,
+)
 from journeymap.orchestration.metadata import to_metadata
 from journeymap.settings import Settings
 from journeymap.warehouse import open_warehouse
@@ -47,6 +54,7 @@ GUARDED: tuple[GuardedAsset, ...] = (
     GuardedAsset("marts.fct_sessions", mart_key("fct_sessions")),
     GuardedAsset("marts.dim_customers", mart_key("dim_customers")),
     GuardedAsset("ml.churn_scores", CHURN_SCORES_KEY),
+    GuardedAsset("ml.text_labels", TEXT_LABELS_KEY),
     GuardedAsset("enriched.dim_customer_360", enriched_key("dim_customer_360")),
 )
 SUITE_NAMES: tuple[str, ...] = tuple(g.suite for g in GUARDED)

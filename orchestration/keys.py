@@ -50,3 +50,5 @@ def ml_key(table: str) -> AssetKey:
 
 
 CHURN_SCORES_KEY = ml_key("churn_scores")
+TEXT_LABELS_KEY = ml_key("text_labels")
+TEXT_THEMES_KEY = ml_key("text_themes")

@@ -68,7 +68,7 @@ def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
     type(defs).validate_loadable(defs)
     keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
     _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
-    assert len(keys) == 58
+    assert len(keys) == 67
 
 
 def test_asset_check_keys_match_snapshot(asset_graph):
@@ -133,9 +133,14 @@ def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
         "marts/fct_subscription_versions",
         "marts/fct_customer_texts",
     }
+    assert parents("ml/text_labels") == {"marts/fct_customer_texts"}
+    assert parents("ml/text_themes") == {"ml/text_labels", "marts/fct_customer_texts"}
+    assert parents("staging/stg_ml__text_labels") == {"ml/text_labels"}
     assert parents("enriched/dim_customer_360") == {
         "marts/dim_customers",
         "staging/stg_ml__churn_scores",
+        "enriched/int_customer_text_stages",
+        "seeds/journey_stages",
     }
 
 
@@ -163,7 +168,7 @@ def test_data_flows_one_way(asset_graph):
     assert reads_ml == []
 
 
-ML_KEYS = {AssetKey(["ml", "churn_scores"])}
+ML_KEYS = {AssetKey(["ml", name]) for name in ("churn_scores", "text_labels", "text_themes")}
 
 
 def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
@@ -173,7 +178,14 @@ def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
     core, enriched = assets["dbt_core"], assets["dbt_enriched"]
     assert {k.to_user_string() for k in enriched.keys} == {
         "staging/stg_ml__churn_scores",
+        "staging/stg_ml__text_labels",
+        "staging/stg_ml__text_themes",
         "enriched/dim_customer_360",
+        "enriched/int_customer_text_stages",
+        "enriched/fct_labelled_texts",
+        "enriched/mart_emotional_journey",
+        "enriched/mart_friction_themes",
+        "enriched/mart_friction_theme_weeks",
     }
     assert AssetKey(["marts", "fct_events"]) in core.keys
     assert AssetKey(["marts", "dim_customers"]) in core.keys
@@ -192,6 +204,7 @@ def test_great_expectations_checks_block_downstream(defs):
         "marts.fct_sessions",
         "marts.dim_customers",
         "ml.churn_scores",
+        "ml.text_labels",
         "enriched.dim_customer_360",
     }
     for guarded in GUARDED:
@@ -216,6 +229,8 @@ def test_steps_wait_for_the_blocking_suites_of_what_they_read(defs):
         "ml__churn_scores"
     )
     assert "ml__churn_scores_expectations" in upstream("dbt_enriched")
+    assert "ml__text_labels_expectations" in upstream("dbt_enriched")
+    assert "ml__text_labels_expectations" in upstream("ml__text_themes")
     assert "enriched__dim_customer_360_expectations" in upstream("report__journey_map")
 
 
