@@ -18,6 +18,9 @@ MART_TABLES = (
     "dim_customers",
     "mart_journey_map",
     "mart_path_transitions",
+    "mart_conversion_paths",
+    "mart_non_conversion_paths",
+    "fct_attribution_touches",
     "mart_unmapped_events",
 )
 
@@ -30,6 +33,42 @@ def _rows(warehouse: DuckDBWarehouse, sql: str) -> list[tuple]:
 
 def _share(value: float | None) -> str:
     return "   n/a" if value is None else f"{value:6.1%}"
+
+
+def _attribution_lines(warehouse: DuckDBWarehouse) -> list[str]:
+    """Channel shares of conversions by last touch and the data-driven models, and the top
+    channel paths to conversion."""
+    rows = _rows(
+        warehouse,
+        """
+        select channel,
+            max(case when attribution_model = 'last_touch' then share_of_conversions end),
+            max(case when attribution_model = 'markov_1' then share_of_conversions end),
+            max(case when attribution_model = 'shapley' then share_of_conversions end)
+        from enriched.mart_attribution_comparison
+        group by channel
+        order by 2 desc nulls last, channel
+        """,
+    )
+    lines = ["", "Channel attribution (share of conversions: last touch / Markov / Shapley):"]
+    for channel, last, markov, shapley in rows:
+        cells = "  ".join(_share(v) for v in (last, markov, shapley))
+        lines.append(f"  {channel:<16} {cells}")
+    lines.append("")
+    lines.append("Top channel paths to conversion (conversions):")
+    lines.extend(
+        _counted_paths(
+            warehouse,
+            "select coalesce(channel_path, '(none)'), count(*) from marts.mart_conversion_paths "
+            "group by 1 order by 2 desc, 1 limit 5",
+        )
+    )
+    return lines
+
+
+def _counted_paths(warehouse: DuckDBWarehouse, sql: str) -> list[str]:
+    """``  count  path`` lines of a query returning (path, count)."""
+    return [f"  {int(count):>7,}  {path}" for path, count in _rows(warehouse, sql)]
 
 
 def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
@@ -83,6 +122,7 @@ def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> s
     lines.extend(_funnel_lines(warehouse, primary_funnel))
     lines.append("")
     lines.extend(_path_lines(warehouse))
+    lines.extend(_attribution_lines(warehouse))
 
     lines += _voice_lines(warehouse)
 
@@ -166,25 +206,40 @@ def _funnel_lines(warehouse: DuckDBWarehouse, funnel: str) -> list[str]:
 
 
 def _path_lines(warehouse: DuckDBWarehouse) -> list[str]:
-    """The most common customer paths, with how often they convert when the data has
-    conversions at all."""
-    paths = _rows(
+    """The most common customer paths to a first order; in words when the data has no
+    conversions (then the most common paths) or no paths at all."""
+    (conversions,) = _rows(warehouse, "select count(*) from marts.fct_events where is_conversion")[
+        0
+    ]
+    if conversions:
+        return [
+            "Most common customer paths to a first order (customers):",
+            *_counted_paths(
+                warehouse,
+                "select path, conversions from marts.mart_path_summary "
+                "where path_grain = 'customer' and conversions > 0 "
+                "order by conversions desc, path limit 5",
+            ),
+        ]
+    paths = _counted_paths(
         warehouse,
-        "select path, occurrences, conversion_rate from marts.mart_path_summary "
+        "select path, occurrences from marts.mart_path_summary "
         "where path_grain = 'customer' order by frequency_rank limit 5",
     )
     if not paths:
         return ["Customer paths: none yet (no events outside var path_excluded_events)."]
-    (conversions,) = _rows(warehouse, "select count(*) from marts.fct_events where is_conversion")[
-        0
+    return [
+        "No conversions: no event is marked is_conversion in the event taxonomy, so paths "
+        "run to the end of the data. The most common customer paths:",
+        *paths,
     ]
-    if not conversions:
-        lines = [
-            "No conversions: no event is marked is_conversion in the event taxonomy, so paths "
-            "run to the end of the data. The most common customer paths:"
-        ]
-        lines.extend(f"  {occurrences:>7,}  {path}" for path, occurrences, _ in paths)
-        return lines
-    lines = ["Top customer paths to the first conversion:"]
-    lines.extend(f"  {n:>7,}  {_share(rate)}  {path}" for path, n, rate in paths)
+    lines = ["Most common customer paths to a first order (customers):"]
+    lines.extend(
+        _counted_paths(
+            warehouse,
+            "select path, conversions from marts.mart_path_summary "
+            "where path_grain = 'customer' and conversions > 0 "
+            "order by conversions desc, path limit 5",
+        )
+    )
     return lines
