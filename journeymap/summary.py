@@ -37,7 +37,7 @@ def _share(value: float | None) -> str:
 
 def _attribution_lines(warehouse: DuckDBWarehouse) -> list[str]:
     """Channel shares of conversions by last touch and the data-driven models, and the top
-    channel paths to conversion."""
+    channel paths to conversion; in words when no conversion has been attributed."""
     rows = _rows(
         warehouse,
         """
@@ -50,6 +50,8 @@ def _attribution_lines(warehouse: DuckDBWarehouse) -> list[str]:
         order by 2 desc nulls last, channel
         """,
     )
+    if not rows:
+        return ["", "Channel attribution: no conversions to attribute yet."]
     lines = ["", "Channel attribution (share of conversions: last touch / Markov / Shapley):"]
     for channel, last, markov, shapley in rows:
         cells = "  ".join(_share(v) for v in (last, markov, shapley))

@@ -40,6 +40,9 @@ MARTS = {
         "as t(source_name, landed_rows, quarantined_rows, deduplicated_rows, is_reconciled, "
         "unaccounted_rows)"
     ),
+    "mart_conversion_paths": "select 'web' as channel_path where false",
+    "mart_non_conversion_paths": "select 1 as x from range(12)",
+    "fct_attribution_touches": "select 1 as x where false",
 }
 
 
@@ -48,6 +51,11 @@ def helpdesk_only(tmp_path: Path):
     with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
         warehouse.execute("create schema marts")
         warehouse.execute("create schema seeds")
+        warehouse.execute("create schema enriched")
+        warehouse.execute(
+            "create table enriched.mart_attribution_comparison as select 'web' as channel, "
+            "'last_touch' as attribution_model, 1.0 as share_of_conversions where false"
+        )
         for name, sql in MARTS.items():
             warehouse.execute(f"create table marts.{name} as {sql}")
         warehouse.execute(
@@ -66,6 +74,8 @@ def test_summary_says_why_there_is_no_funnel_and_no_conversion(helpdesk_only) ->
     assert "No conversions: no event is marked is_conversion" in text
     assert "        9  ticket_opened > ticket_solved" in text
     assert "0.0%  ticket_opened" not in text  # no conversion rate where nothing converts
+    assert "Channel attribution: no conversions to attribute yet." in text
+    assert "Top channel paths to conversion" not in text
     assert "Data: 36 landed rows from 1 source (helpdesk)" in text
 
 
