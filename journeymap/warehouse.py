@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 import duckdb
 import pandas as pd
 
+from journeymap.privacy import register_privacy_functions
 from journeymap.settings import Settings
 
 WriteMode = Literal["replace", "append"]
@@ -81,9 +82,12 @@ _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
 def configure_session(connection: duckdb.DuckDBPyConnection) -> None:
-    """UTC session (timestamps without an offset mean UTC), no progress bar in logs."""
+    """UTC session (timestamps without an offset mean UTC), no progress bar in logs, the
+    privacy functions (the key is read only when a value is hashed)."""
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("set enable_progress_bar = false")
+    # Staging views of project sources call the privacy functions (macros/privacy.sql).
+    register_privacy_functions(connection)
 
 
 class DuckDBWarehouse:
