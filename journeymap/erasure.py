@@ -298,7 +298,10 @@ def _rewrite_data_files(
     rewritten: dict[str, int] = {}
     suffixes = tuple(LANDING_FORMATS)
     for path in files_under(data_dir):
-        if not path.name.lower().endswith(suffixes) or path.name.startswith("."):
+        # Landing files in every landing format; elsewhere (ground truth) CSV only: a .json
+        # there is one document, not JSON lines.
+        allowed = suffixes if landing_dir in path.parents else (".csv", ".csv.gz")
+        if not path.name.lower().endswith(allowed) or path.name.startswith("."):
             continue
         removed = rewrite_without(connection, path, regex)
         if removed:
