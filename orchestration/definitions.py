@@ -8,6 +8,8 @@ Composed from modules by domain:
                       models (dbt_core, dbt_enriched), dbt tests as asset checks
     assets/ml.py      the Python models: read core marts, write ml/<table>, model report
     assets/text.py    text labels and friction themes (ml/text_labels, ml/text_themes)
+    assets/next_step.py  next step and drop-off of open journeys (ml/next_step_predictions)
+    assets/actions.py    next best action decisions with a holdout (ml/action_assignments)
     assets/report.py  report/journey_map, report/data_docs
     checks.py         Great Expectations suites as blocking asset checks
     jobs.py           journeymap_full (daily), journeymap_demo (with the sample data)
@@ -27,8 +29,10 @@ import os
 
 from dagster import Definitions, colored_console_logger, definitions, in_process_executor
 
+from journeymap.orchestration.assets.actions import action_assets
 from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
+from journeymap.orchestration.assets.next_step import next_step_assets
 from journeymap.orchestration.assets.raw import raw_assets, sample_data
 from journeymap.orchestration.assets.report import report_assets
 from journeymap.orchestration.assets.text import text_assets
@@ -46,7 +50,16 @@ def build_definitions(settings: Settings) -> Definitions:
     """The definitions of the installation of ``settings`` (its dbt manifest must exist)."""
     dbt_assets = build_dbt_assets(dbt_project(settings))
     return Definitions(
-        assets=[sample_data, *raw_assets, *dbt_assets, *ml_assets, *text_assets, *report_assets],
+        assets=[
+            sample_data,
+            *raw_assets,
+            *dbt_assets,
+            *ml_assets,
+            *text_assets,
+            *next_step_assets,
+            *action_assets,
+            *report_assets,
+        ],
         asset_checks=expectation_checks,
         jobs=[full_job, demo_job],
         schedules=[journeymap_daily],

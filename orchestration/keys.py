@@ -36,6 +36,10 @@ def enriched_key(name: str) -> AssetKey:
     return AssetKey(["enriched", name])
 
 
+def seed_key(name: str) -> AssetKey:
+    return AssetKey(["seeds", name])
+
+
 def ml_key(table: str) -> AssetKey:
     return AssetKey([ML_SOURCE, table])
 
@@ -43,3 +47,5 @@ def ml_key(table: str) -> AssetKey:
 CHURN_SCORES_KEY = ml_key("churn_scores")
 TEXT_LABELS_KEY = ml_key("text_labels")
 TEXT_THEMES_KEY = ml_key("text_themes")
+NEXT_STEP_KEY = ml_key("next_step_predictions")
+ACTION_ASSIGNMENTS_KEY = ml_key("action_assignments")
