@@ -149,6 +149,18 @@ ACTION_ASSIGNMENTS = MLOutput(
     key=("experiment", "customer_key"),
 )
 
+# Real-time risk alerts (journeymap.ml.alerts): the outbox, one row per alert. Not read by
+# dbt (so not in OUTPUTS): its readers are the webhook and whoever queries the outbox.
+RISK_ALERTS = MLOutput(
+    table="risk_alerts",
+    columns=_columns(
+        "alert_id varchar, customer_key varchar, rule varchar, evidence varchar, "
+        "event_at timestamp, created_at timestamp, delivered_at timestamp, attempts bigint, "
+        "last_error varchar"
+    ),
+    key=("alert_id",),
+)
+
 # Every ml table dbt reads, by name.
 OUTPUTS: dict[str, MLOutput] = {
     output.table: output
