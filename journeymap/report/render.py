@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from journeymap.report import insights, voice
+from journeymap.report import insights, next_steps, voice
 from journeymap.report.fmt import count, duration, esc, event_label, pct, plural
 from journeymap.report.sankey import layout_sankey, render_sankey_svg
 from journeymap.report.style import (
@@ -616,7 +616,7 @@ def render_journey_map(data: dict[str, Any]) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Journey map &middot; where customers struggle</title>"
-        f'<style>{CSS}{voice.CSS}</style></head><body><div class="page">'
-        f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}{voice.render(data)}{_churn(data)}</main>"
+        f'<style>{CSS}{voice.CSS}{next_steps.CSS}</style></head><body><div class="page">'
+        f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}{voice.render(data)}{_churn(data)}{next_steps.render(data)}</main>"
         f"{_health(data)}</div><script>{SCRIPT}</script></body></html>\n"
     )
