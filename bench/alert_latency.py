@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     defs = build_definitions(settings)
     selection = AssetSelection.assets(RAW_KEYS["web_events"]).downstream()
     job = defs.get_implicit_global_asset_job_def().get_subset(
-        asset_selection=set(selection.resolve(defs.get_asset_graph()))
+        asset_selection=set(selection.resolve(defs.resolve_asset_graph()))
     )
     landed = time.time()
     path = _landing_file(settings, top, end + pd.Timedelta(minutes=1))

@@ -204,9 +204,12 @@ def test_open_journeys_are_those_whose_last_step_is_within_the_horizon():
 
 
 def test_too_little_history_is_a_clear_error():
-    log = _log([("a", _t(0), "x", None), ("b", _t(1), "y", None), ("c", _t(2), "x", None)])
+    few = _log([("a", _t(0), "x", None), ("b", _t(1), "y", None), ("c", _t(2), "x", None)])
+    with pytest.raises(ValueError, match="not enough journeys"):
+        ns.evaluate(few, _epoch(40))
+    short = _log([(f"j{i}", _t(i), "x", None) for i in range(10)])
     with pytest.raises(ValueError, match="too little history"):
-        ns.evaluate(log, _epoch(40))
+        ns.evaluate(short, _epoch(40))
 
 
 def test_evaluation_table_names_every_model_and_the_choice(process):
