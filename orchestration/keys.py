@@ -45,6 +45,7 @@ def ml_key(table: str) -> AssetKey:
 
 
 CHURN_SCORES_KEY = ml_key("churn_scores")
+CHANNEL_ATTRIBUTION_KEY = ml_key("channel_attribution")
 TEXT_LABELS_KEY = ml_key("text_labels")
 TEXT_THEMES_KEY = ml_key("text_themes")
 NEXT_STEP_KEY = ml_key("next_step_predictions")
