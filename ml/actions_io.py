@@ -14,7 +14,7 @@ from journeymap.ml.actions import INPUT_COLUMNS, ActionConfig, assign_actions, k
 from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.outputs import ACTION_ASSIGNMENTS, write_output
 from journeymap.ml.text.labelling import table_exists
-from journeymap.warehouse import Warehouse
+from journeymap.warehouse import Warehouse, query_frame, timestamp_literal
 
 ACTION_INPUT_MARTS = ("dim_customers", "fct_events", "fct_customer_texts")
 SCHEMAS = WarehouseSchemas()
@@ -22,22 +22,12 @@ INTENT_DAYS = 30
 CONTACT_EVENTS = ("email_delivered",)
 
 
-def _query(warehouse: Warehouse, sql: str) -> pd.DataFrame:
-    frame = warehouse.query_df(sql)
-    frame.columns = [str(c).lower() for c in frame.columns]
-    return frame
-
-
-def _ts(value: pd.Timestamp) -> str:
-    return f"timestamp '{pd.Timestamp(value).strftime('%Y-%m-%d %H:%M:%S')}'"
-
-
 def read_catalog(warehouse: Warehouse, seeds: str = "seeds") -> pd.DataFrame:
-    return _query(warehouse, f"select * from {seeds}.actions")
+    return query_frame(warehouse, f"select * from {seeds}.actions")
 
 
 def read_latest_event_at(warehouse: Warehouse, s: WarehouseSchemas = SCHEMAS) -> pd.Timestamp:
-    frame = _query(warehouse, f"select max(occurred_at) as latest from {s.marts}.fct_events")
+    frame = query_frame(warehouse, f"select max(occurred_at) as latest from {s.marts}.fct_events")
     return pd.Timestamp(frame["latest"].iloc[0])
 
 
@@ -45,16 +35,16 @@ def read_action_inputs(
     warehouse: Warehouse, as_of: pd.Timestamp, s: WarehouseSchemas = SCHEMAS
 ) -> pd.DataFrame:
     """One row per known customer with the columns ``journeymap.ml.actions`` reads."""
-    cutoff = _ts(as_of)
-    week = _ts(as_of - pd.Timedelta(days=7))
-    customers = _query(
+    cutoff = timestamp_literal(as_of)
+    week = timestamp_literal(as_of - pd.Timedelta(days=7))
+    customers = query_frame(
         warehouse,
         f"""
         select customer_key, current_stage, has_email_consent, has_sms_consent
         from {s.marts}.dim_customers where is_known
         """,
     )
-    devices = _query(
+    devices = query_frame(
         warehouse,
         f"""
         select customer_key, max(device_type) as device_type from (
@@ -65,7 +55,7 @@ def read_action_inputs(
         ) as latest where rn = 1 group by customer_key
         """,
     )
-    contacts = _query(
+    contacts = query_frame(
         warehouse,
         f"""
         select customer_key, count(*) as contacts_last_week from {s.marts}.fct_events
@@ -74,7 +64,7 @@ def read_action_inputs(
         group by customer_key
         """,
     )
-    reviews = _query(
+    reviews = query_frame(
         warehouse,
         f"""
         select customer_key, avg(score) as review_score from {s.marts}.fct_customer_texts
@@ -97,15 +87,15 @@ def _ml_inputs(
     parts = []
     if table_exists(warehouse, s.ml, "churn_scores"):
         parts.append(
-            _query(
+            query_frame(
                 warehouse,
                 f"select customer_key, risk_band as churn_risk_band from {s.ml}.churn_scores",
             )
         )
     if table_exists(warehouse, s.ml, "text_labels"):
-        since = _ts(as_of - pd.Timedelta(days=INTENT_DAYS))
+        since = timestamp_literal(as_of - pd.Timedelta(days=INTENT_DAYS))
         parts.append(
-            _query(
+            query_frame(
                 warehouse,
                 f"""
                 select customer_key, max(intent) as recent_intent from (
@@ -113,14 +103,14 @@ def _ml_inputs(
                         partition by customer_key order by occurred_at desc) as rn
                     from {s.ml}.text_labels
                     where customer_key is not null and occurred_at >= {since}
-                        and occurred_at < {_ts(as_of)}
+                        and occurred_at < {timestamp_literal(as_of)}
                 ) as latest where rn = 1 group by customer_key
                 """,
             )
         )
     if table_exists(warehouse, s.ml, "next_step_predictions"):
         parts.append(
-            _query(
+            query_frame(
                 warehouse,
                 f"select customer_key, last_step, drop_off_probability "
                 f"from {s.ml}.next_step_predictions",
@@ -133,7 +123,7 @@ def read_assignments(warehouse: Warehouse, s: WarehouseSchemas = SCHEMAS) -> pd.
     if not table_exists(warehouse, s.ml, ACTION_ASSIGNMENTS.table):
         return ACTION_ASSIGNMENTS.empty()
     return ACTION_ASSIGNMENTS.conform(
-        _query(warehouse, f"select * from {s.ml}.{ACTION_ASSIGNMENTS.table}")
+        query_frame(warehouse, f"select * from {s.ml}.{ACTION_ASSIGNMENTS.table}")
     )
 
 

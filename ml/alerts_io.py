@@ -21,26 +21,16 @@ from journeymap.ml.alerts import (
 from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.outputs import RISK_ALERTS, write_output
 from journeymap.ml.text.labelling import table_exists
-from journeymap.warehouse import Warehouse, quote_literals
+from journeymap.warehouse import Warehouse, query_frame, quote_literals, timestamp_literal
 
 ALERT_INPUT_MARTS = ("fct_events", "dim_customers")
 SCHEMAS = WarehouseSchemas()
 
 
-def _query(warehouse: Warehouse, sql: str) -> pd.DataFrame:
-    frame = warehouse.query_df(sql)
-    frame.columns = [str(c).lower() for c in frame.columns]
-    return frame
-
-
-def _ts(value: pd.Timestamp) -> str:
-    return f"timestamp '{pd.Timestamp(value).strftime('%Y-%m-%d %H:%M:%S')}'"
-
-
 def read_outbox(warehouse: Warehouse, s: WarehouseSchemas = SCHEMAS) -> pd.DataFrame:
     if not table_exists(warehouse, s.ml, RISK_ALERTS.table):
         return RISK_ALERTS.empty()
-    return RISK_ALERTS.conform(_query(warehouse, f"select * from {s.ml}.{RISK_ALERTS.table}"))
+    return RISK_ALERTS.conform(query_frame(warehouse, f"select * from {s.ml}.{RISK_ALERTS.table}"))
 
 
 def find_alerts(
@@ -51,7 +41,9 @@ def find_alerts(
 ) -> pd.DataFrame:
     """Every alert the last ``lookback_hours`` of data holds."""
     end = pd.Timestamp(
-        _query(warehouse, f"select max(occurred_at) as t from {s.marts}.fct_events")["t"].iloc[0]
+        query_frame(warehouse, f"select max(occurred_at) as t from {s.marts}.fct_events")["t"].iloc[
+            0
+        ]
     )
     config = config or AlertConfig()
     since = end - pd.Timedelta(hours=config.lookback_hours)
@@ -59,22 +51,22 @@ def find_alerts(
     if table_exists(warehouse, s.ml, "text_labels") and table_exists(
         warehouse, s.ml, "churn_scores"
     ):
-        texts = _query(
+        texts = query_frame(
             warehouse,
             f"select customer_key, source_text_id, occurred_at, intent from {s.ml}.text_labels "
-            f"where customer_key is not null and occurred_at >= {_ts(since)}",
+            f"where customer_key is not null and occurred_at >= {timestamp_literal(since)}",
         )
-        risk = _query(warehouse, f"select customer_key, risk_band from {s.ml}.churn_scores")
+        risk = query_frame(warehouse, f"select customer_key, risk_band from {s.ml}.churn_scores")
         parts.append(message_alerts(texts, risk, since, created_at))
-    events = _query(
+    events = query_frame(
         warehouse,
         f"""
         select customer_key, event_key, occurred_at, canonical_event from {s.marts}.fct_events
-        where occurred_at >= {_ts(since)}
+        where occurred_at >= {timestamp_literal(since)}
             and canonical_event in ({quote_literals((*CHECKOUT_STEPS, ORDER_STEP))})
         """,
     )
-    revenue = _query(
+    revenue = query_frame(
         warehouse, f"select customer_key, revenue from {s.marts}.dim_customers where is_known"
     )
     parts.append(checkout_alerts(events, revenue, since, end, created_at, config))

@@ -20,7 +20,7 @@ from journeymap.ml.next_step import NextStepConfig, NextStepRun, score_next_step
 from journeymap.ml.outputs import NEXT_STEP_PREDICTIONS, write_output
 from journeymap.ml.step_log import StepLog, log_from_frame
 from journeymap.ml.text.labelling import table_exists
-from journeymap.warehouse import Warehouse, quote_literals
+from journeymap.warehouse import Warehouse, query_frame, quote_literals
 
 # The marts the next-step model reads (the Dagster asset depends on exactly these).
 NEXT_STEP_INPUT_MARTS = ("fct_events",)
@@ -28,13 +28,7 @@ UNMAPPED = "unmapped"
 SCHEMAS = WarehouseSchemas()
 
 
-def _query(warehouse: Warehouse, sql: str) -> pd.DataFrame:
-    frame = warehouse.query_df(sql)
-    frame.columns = [str(c).lower() for c in frame.columns]
-    return frame
-
-
-def events_query(schemas: WarehouseSchemas = SCHEMAS) -> str:
+def eventsquery_frame(schemas: WarehouseSchemas = SCHEMAS) -> str:
     """Every step a customer did, oldest first (ties broken by the event key)."""
     return f"""
         select customer_key as journey_key, occurred_at,
@@ -53,7 +47,7 @@ def read_stage_orders(warehouse: Warehouse, seeds: str = "seeds") -> dict[str, i
     """journey_stage -> stage_order from the journey_stages seed (empty when it is absent)."""
     if not table_exists(warehouse, seeds, "journey_stages"):
         return {}
-    frame = _query(warehouse, f"select journey_stage, stage_order from {seeds}.journey_stages")
+    frame = query_frame(warehouse, f"select journey_stage, stage_order from {seeds}.journey_stages")
     return {str(r.journey_stage): int(r.stage_order) for r in frame.itertuples(index=False)}
 
 
@@ -61,7 +55,7 @@ def read_text_intents(warehouse: Warehouse, ml: str = "ml") -> pd.DataFrame | No
     """When each customer wrote and the intent of what they wrote (None before text labels)."""
     if not table_exists(warehouse, ml, "text_labels"):
         return None
-    return _query(
+    return query_frame(
         warehouse,
         f"select customer_key as journey_key, occurred_at, intent from {ml}.text_labels "
         "where customer_key is not null and intent is not null",
@@ -69,7 +63,7 @@ def read_text_intents(warehouse: Warehouse, ml: str = "ml") -> pd.DataFrame | No
 
 
 def read_step_log(warehouse: Warehouse, schemas: WarehouseSchemas = SCHEMAS) -> StepLog:
-    events = _query(warehouse, events_query(schemas))
+    events = query_frame(warehouse, eventsquery_frame(schemas))
     if events.empty:
         raise ValueError(f"{schemas.marts}.fct_events holds no customer steps to learn from")
     return log_from_frame(
