@@ -3,7 +3,8 @@ and whether acting helps (frames in, frames out).
 
 Definitions
 -----------
-* **Catalog** (``seeds/actions.csv``, one row per action and stage): the action, its channel,
+* **Catalog** (the project's ``seeds/actions.csv``, else the shipped
+  ``seeds/defaults/actions.csv``; one row per action and stage): the action, its channel,
   whether it is marketing, the stage it applies to (``any`` for all), the ``condition`` it
   needs (one of ``CONDITIONS``), its priority (lower first), its ``goal`` (the outcome it
   should move: ``next_stage``, ``churn`` or ``revenue``) and a message template.

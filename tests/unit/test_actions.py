@@ -14,7 +14,7 @@ from journeymap.generator.experiment import BaseRates, Effect, simulate_outcomes
 from journeymap.ml import actions as na
 from journeymap.settings import PROJECT_DIR
 
-CATALOG = pd.read_csv(PROJECT_DIR / "seeds" / "actions.csv")
+CATALOG = pd.read_csv(PROJECT_DIR / "seeds" / "defaults" / "actions.csv")
 NOW = pd.Timestamp("2026-10-31")
 
 
