@@ -1,0 +1,48 @@
+"""What every Python model needs to read the warehouse: where the schemas are, a query that
+returns lower-case column names (Snowflake hands them back upper case), the end of the data,
+and whether a table exists. Plain ANSI SQL, so DuckDB and Snowflake answer alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from journeymap.warehouse import Warehouse, quote_literal
+
+
+@dataclass(frozen=True)
+class WarehouseSchemas:
+    """Where dbt puts the core marts the models read, and where they write (var ml_schema)."""
+
+    marts: str = "marts"
+    ml: str = "ml"
+
+
+def query_frame(warehouse: Warehouse, sql: str) -> pd.DataFrame:
+    """The rows of ``sql`` with lower-case column names."""
+    frame = warehouse.query_df(sql)
+    frame.columns = [str(c).lower() for c in frame.columns]
+    return frame
+
+
+def read_latest_event_at(
+    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
+) -> pd.Timestamp | None:
+    """The time of the newest event in fct_events (None when it is empty)."""
+    sql = f"select max(occurred_at) as latest_event_at from {schemas.marts}.fct_events"
+    frame = query_frame(warehouse, sql)
+    value = frame["latest_event_at"].iloc[0] if len(frame) else None
+    return None if value is None or pd.isna(value) else pd.Timestamp(value)
+
+
+def table_exists(warehouse: Warehouse, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` exists (names compared case-insensitively, as Snowflake folds
+    unquoted names to upper case)."""
+    sql = f"""
+        select count(*) as tables
+        from information_schema.tables
+        where lower(table_schema) = {quote_literal(schema.lower())}
+            and lower(table_name) = {quote_literal(table.lower())}
+    """
+    return int(query_frame(warehouse, sql)["tables"].iloc[0]) > 0
