@@ -1,6 +1,7 @@
 {#- The customer table BI and the journey map page read: every column of marts.dim_customers
-    and what the Python models know about each customer (churn risk and its reasons). One row
-    per customer key; customers a model did not score have nulls in its columns. -#}
+    and what the Python models know about each customer (churn risk and its reasons, segment
+    and persona, lifetime value). One row per customer key; customers a model did not score
+    have nulls in its columns. -#}
 
 with customers as (
 
@@ -11,6 +12,18 @@ with customers as (
 churn_scores as (
 
     select * from {{ ref('stg_ml__churn_scores') }}
+
+),
+
+segments as (
+
+    select * from {{ ref('stg_ml__customer_segments') }}
+
+),
+
+customer_value as (
+
+    select * from {{ ref('stg_ml__customer_value') }}
 
 ),
 
@@ -58,9 +71,21 @@ final as (
         churn_scores.churn_reason_2,
         churn_scores.churn_reason_3,
         churn_scores.churn_model_version,
-        churn_scores.churn_scored_at
+        churn_scores.churn_scored_at,
+        segments.segment_id,
+        segments.persona_name,
+        segments.segment_membership_probability,
+        segments.segmented_at,
+        customer_value.probability_alive,
+        customer_value.predicted_purchases,
+        customer_value.predicted_order_value,
+        customer_value.predicted_value,
+        customer_value.value_horizon_days,
+        customer_value.value_scored_at
     from customers
     left join churn_scores on customers.customer_key = churn_scores.customer_key
+    left join segments on customers.customer_key = segments.customer_key
+    left join customer_value on customers.customer_key = customer_value.customer_key
 
 )
 
