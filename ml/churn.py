@@ -72,6 +72,7 @@ from journeymap.ml.features import (
     prepare_frames,
 )
 from journeymap.ml.outputs import CHURN_SCORES
+from journeymap.ml.warehouse_io import default_as_of
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "churn-hgb-v1"
@@ -150,11 +151,6 @@ def churn_labels(
     labels = cancels.groupby(active["customer_id"]).any().astype(int)
     labels.index.name = "customer_key"
     return labels.sort_index().rename("churned")
-
-
-def default_as_of(latest_event_at: datetime | pd.Timestamp) -> pd.Timestamp:
-    """The end of the data: midnight (UTC) after the day of the latest event."""
-    return as_cutoff(latest_event_at).floor("D") + pd.Timedelta(days=1)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeymap.ml.churn import default_as_of
 from journeymap.ml.clv import (
     CLVFit,
     CLVFitError,
@@ -34,14 +33,13 @@ from journeymap.ml.clv import (
     predict_value,
     rfm_summary,
 )
+from journeymap.ml.customers_io import read_orders
 from journeymap.ml.features import as_cutoff, naive_utc
 from journeymap.ml.outputs import CUSTOMER_VALUE, write_output
-from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, read_latest_event_at
+from journeymap.ml.warehouse_io import WarehouseSchemas, default_as_of, read_latest_event_at
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "clv-bgnbd-gg-v1"
-# The marts the value model reads (the Dagster asset depends on exactly these).
-VALUE_INPUT_MARTS = ("fct_events",)
 
 
 @dataclass(frozen=True)
@@ -49,16 +47,6 @@ class ValueConfig:
     horizon_days: int = 90
     holdout_days: int = 30
     time_unit_days: float = 1.0
-
-
-def read_orders(warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()):
-    """Completed orders: customer_key, at, value (fct_events conversions)."""
-    sql = f"""
-        select customer_key, occurred_at as at, revenue as value
-        from {schemas.marts}.fct_events
-        where is_conversion
-    """
-    return query_frame(warehouse, sql)
 
 
 def _day_before(as_of: pd.Timestamp) -> pd.Timestamp:

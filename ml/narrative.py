@@ -70,30 +70,27 @@ def card_facts(card: Mapping[str, Any]) -> dict[str, str]:
     return facts
 
 
+TEMPLATE_DIFFERENCES = 2  # the narrative names the strongest ones; the card lists them all
+
+
 def template_narrative(card: Mapping[str, Any]) -> str:
     """A few sentences from ``card_facts`` alone."""
     f = card_facts(card)
     sentences = [f"{f['name']} are {f['customers']} customers ({f['share']} of those segmented)."]
-    found = [f[k] for k in sorted(f) if k.startswith("difference_")]
+    found = [f[k] for k in sorted(f) if k.startswith("difference_")][:TEMPLATE_DIFFERENCES]
     if found:
-        sentences.append(f"What sets them apart: {_join(found)}.")
+        sentences.append(f"What sets them apart most: {_join(found)}.")
     if "typical_path" in f:
-        sentences.append(
-            f"A typical journey starts {f['typical_path']} ({f['typical_path_share']} of them "
-            "start this way)."
-        )
-    if "main_channels" in f:
-        sentences.append(f"Their web visits come mostly from {f['main_channels']}.")
+        sentences.append(f"Many start with {f['typical_path']} ({f['typical_path_share']}).")
     if "mean_churn_risk" in f:
         sentences.append(
-            f"Of the {f['churn_scored_customers']} with a subscription, the average churn risk "
-            f"is {f['mean_churn_risk']} and {f['high_churn_risk_share']} are at high risk."
+            f"Their subscribers' churn risk averages {f['mean_churn_risk']} "
+            f"({f['high_churn_risk_share']} at high risk)."
         )
     if "mean_predicted_value" in f:
         sentences.append(
-            f"A customer who has ordered is worth {f['mean_predicted_value']} over the next "
-            f"{f['horizon_days']} days on average, with a {f['mean_probability_alive']} "
-            "chance of still being active."
+            f"A buyer among them is worth {f['mean_predicted_value']} over the next "
+            f"{f['horizon_days']} days on average."
         )
     return " ".join(sentences)
 

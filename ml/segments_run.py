@@ -1,12 +1,6 @@
-"""The segmentation run on the warehouse: read the core marts (and the churn and value
-models' tables for the cards), segment every known customer, write ``ml.customer_segments``,
-``ml.persona_cards`` and ``ml.persona_snapshots``.
-
-The persona cards read two other ML tables - ``ml.churn_scores`` and ``ml.customer_value`` -
-besides the core marts: a card's churn risk and value are numbers its narrative may quote,
-so they must be on the card. Either may be missing (a card then says nothing about it).
-The text model's ``ml.text_labels`` is read when it exists (intents and sentiments as
-features, intents and emotions on the cards).
+"""The segmentation run: read the core marts (and the churn and value models' tables for
+the cards, ``ml.customers_io``), segment every known customer, write
+``ml.customer_segments``, ``ml.persona_cards`` and ``ml.persona_snapshots``.
 
 Snapshots (``ml.persona_snapshots``): a run records the week its data ends in, replacing an
 earlier record of the same week, and keeps the other weeks recorded by runs of the same
@@ -20,12 +14,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from journeymap.ml.churn import default_as_of
+from journeymap.ml.customers_io import (
+    CardFacts,
+    PreviousRun,
+    read_card_facts,
+    read_previous_run,
+    read_segment_frames,
+)
 from journeymap.ml.features import as_cutoff, naive_utc
 from journeymap.ml.narrative import Narrator, write_narrative
 from journeymap.ml.outputs import (
@@ -46,27 +45,10 @@ from journeymap.ml.segments import (
     agreement_with,
     segment_customers,
 )
-from journeymap.ml.warehouse_io import (
-    WarehouseSchemas,
-    query_frame,
-    read_latest_event_at,
-    table_exists,
-)
+from journeymap.ml.warehouse_io import WarehouseSchemas, default_as_of, read_latest_event_at
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "segments-lca-v1"
-# The marts the segmentation reads (the Dagster asset depends on exactly these) and the ML
-# tables the cards read.
-SEGMENT_INPUT_MARTS = (
-    "dim_customers",
-    "fct_events",
-    "fct_sessions",
-    "fct_customer_texts",
-    "fct_subscription_versions",
-    "fct_journey_paths",
-)
-CARD_INPUT_TABLES = ("churn_scores", "customer_value")
-TEXT_LABELS_TABLE = "text_labels"
 DIFFERENCE_COLUMNS = ("difference_1", "difference_2", "difference_3", "difference_4")
 
 
@@ -74,159 +56,6 @@ DIFFERENCE_COLUMNS = ("difference_1", "difference_2", "difference_3", "differenc
 class RunConfig:
     segments: SegmentConfig = SegmentConfig()
     backfill_weeks: int = 12
-
-
-# ------------------------------------------------------------------------------- reading
-
-
-def read_segment_frames(
-    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
-) -> SegmentFrames:
-    m = schemas.marts
-    known = f"select customer_key from {m}.dim_customers where is_known"
-    frames = {
-        "customers": f"""
-            select customer_key, crm_created_at as signed_up_at
-            from {m}.dim_customers where is_known
-        """,
-        "events": f"""
-            select customer_key, occurred_at, canonical_event, source, session_key,
-                is_conversion, revenue
-            from {m}.fct_events
-            where customer_key in ({known})
-                and canonical_event not in ('email_sent', 'email_bounced')
-        """,
-        "sessions": f"""
-            select customer_key, session_key, anonymous_id, started_at, channel as platform,
-                device_type, acquisition_channel
-            from {m}.fct_sessions
-            where customer_key in ({known})
-        """,
-        "messages": f"""
-            select customer_key, occurred_at, subject, body
-            from {m}.fct_customer_texts
-            where source = 'support_messages' and customer_key in ({known})
-        """,
-        "reviews": f"""
-            select customer_key, occurred_at, text_type, score
-            from {m}.fct_customer_texts
-            where source = 'reviews' and customer_key in ({known})
-        """,
-        "subscriptions": f"""
-            select customer_key, subscription_id, plan, started_at
-            from {m}.fct_subscription_versions
-        """,
-    }
-    read = {name: query_frame(warehouse, sql) for name, sql in frames.items()}
-    return SegmentFrames(**read, text_labels=read_text_labels(warehouse, schemas))
-
-
-def read_text_labels(
-    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
-) -> pd.DataFrame | None:
-    """The text model's labels per text (customer_key, occurred_at, intent, sentiment,
-    emotion), or None until it has run. Labels keyed by text_key are placed on the customer
-    and time of their text in fct_customer_texts."""
-    if not table_exists(warehouse, schemas.ml, TEXT_LABELS_TABLE):
-        return None
-    labels = query_frame(warehouse, f"select * from {schemas.ml}.{TEXT_LABELS_TABLE}")
-    if "customer_key" not in labels or "occurred_at" not in labels:
-        if "text_key" not in labels:
-            return None
-        texts = query_frame(
-            warehouse,
-            f"select text_key, customer_key, occurred_at from {schemas.marts}.fct_customer_texts",
-        )
-        labels = labels.drop(columns=["customer_key", "occurred_at"], errors="ignore")
-        labels = labels.merge(texts, on="text_key", how="inner")
-    keep = [
-        c for c in ("customer_key", "occurred_at", "intent", "sentiment", "emotion") if c in labels
-    ]
-    return labels[keep] if {"intent", "sentiment", "emotion"} & set(keep) else None
-
-
-def _optional(warehouse: Warehouse, schemas: WarehouseSchemas, table: str, columns: str):
-    if not table_exists(warehouse, schemas.ml, table):
-        return pd.DataFrame(columns=["customer_key", *columns.split(", ")])
-    return query_frame(warehouse, f"select customer_key, {columns} from {schemas.ml}.{table}")
-
-
-@dataclass(frozen=True)
-class CardFacts:
-    """What the cards read besides the features: customer paths, churn scores, values."""
-
-    paths: pd.Series
-    churn: pd.DataFrame
-    value: pd.DataFrame
-    horizon_days: int = 90
-
-
-def read_card_facts(
-    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
-) -> CardFacts:
-    paths = query_frame(
-        warehouse,
-        f"""
-        select customer_key, path from {schemas.marts}.fct_journey_paths
-        where path_grain = 'customer'
-        """,
-    )
-    churn = _optional(warehouse, schemas, "churn_scores", "churn_score, risk_band")
-    value = _optional(
-        warehouse, schemas, "customer_value", "predicted_value, probability_alive, horizon_days"
-    )
-    horizon = value["horizon_days"].dropna()
-    return CardFacts(
-        paths=paths.drop_duplicates("customer_key").set_index("customer_key")["path"],
-        churn=churn.set_index("customer_key"),
-        value=value.drop(columns=["horizon_days"]).set_index("customer_key"),
-        horizon_days=int(horizon.iloc[0]) if len(horizon) else 90,
-    )
-
-
-@dataclass(frozen=True)
-class PreviousRun:
-    """What the last run left: memberships, the data it saw, its snapshots."""
-
-    assignments: pd.Series | None = None
-    data_through: pd.Timestamp | None = None
-    snapshots: pd.DataFrame | None = None
-
-    @property
-    def used_ids(self) -> set[int]:
-        ids: set[int] = set()
-        if self.assignments is not None:
-            ids |= {int(v) for v in self.assignments.unique()}
-        if self.snapshots is not None and len(self.snapshots):
-            ids |= {int(v) for v in self.snapshots["segment_id"].unique()}
-        return ids
-
-
-def read_previous_run(
-    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
-) -> PreviousRun:
-    assignments, data_through, snapshots = None, None, None
-    if table_exists(warehouse, schemas.ml, CUSTOMER_SEGMENTS.table):
-        frame = query_frame(
-            warehouse,
-            f"select customer_key, segment_id, data_through from {schemas.ml}.customer_segments",
-        )
-        if len(frame):
-            assignments = frame.set_index("customer_key")["segment_id"].astype(int)
-            data_through = pd.Timestamp(naive_utc(frame["data_through"]).max())
-    if table_exists(warehouse, schemas.ml, PERSONA_SNAPSHOTS.table):
-        snapshots = query_frame(warehouse, f"select * from {schemas.ml}.persona_snapshots")
-    return PreviousRun(assignments, data_through, snapshots)
-
-
-def planted_personas(truth_dir: Path) -> pd.Series | None:
-    """The generator's hidden persona per customer (``<data>/ground_truth/customers.csv``),
-    None when the data is not generated."""
-    path = Path(truth_dir) / "customers.csv"
-    if not path.is_file():
-        return None
-    truth = pd.read_csv(path, usecols=["customer_id", "persona"], dtype=str)
-    return truth.set_index("customer_id")["persona"]
 
 
 # ------------------------------------------------------------------------------ the run
@@ -425,7 +254,7 @@ def score_segments(
     as_of: datetime | pd.Timestamp,
     data_through: pd.Timestamp,
     facts: CardFacts,
-    previous: PreviousRun = PreviousRun(),
+    previous: PreviousRun | None = None,
     *,
     narrator: Narrator | None = None,
     truth: pd.Series | None = None,
@@ -436,6 +265,7 @@ def score_segments(
     """The whole segmentation run on frames (no I/O)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    previous = previous or PreviousRun()
     as_of = as_cutoff(as_of)
     scored_at = as_cutoff(scored_at or datetime.now(UTC))
     features = build_customer_features(frames, as_of)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from journeymap.ml.features import as_cutoff
 from journeymap.warehouse import Warehouse, quote_literal
 
 
@@ -34,6 +35,11 @@ def read_latest_event_at(
     frame = query_frame(warehouse, sql)
     value = frame["latest_event_at"].iloc[0] if len(frame) else None
     return None if value is None or pd.isna(value) else pd.Timestamp(value)
+
+
+def default_as_of(latest_event_at) -> pd.Timestamp:
+    """The end of the data: midnight (UTC) after the day of the latest event."""
+    return as_cutoff(latest_event_at).floor("D") + pd.Timedelta(days=1)
 
 
 def table_exists(warehouse: Warehouse, schema: str, table: str) -> bool:

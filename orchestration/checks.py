@@ -1,8 +1,10 @@
 """Great Expectations suites as Dagster asset checks (our own ``@asset_check`` functions).
 
 One check, ``expectations``, per guarded asset: the raw tables (suite ``raw.<source>``), the key
-marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``), the churn scores
-(``ml.churn_scores``) and the enriched customer table (``enriched.dim_customer_360``). All are
+marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``, the retention
+and lifecycle marts), the ML tables (``ml.churn_scores``, ``ml.customer_value``,
+``ml.customer_segments``, ``ml.persona_cards``) and the enriched customer table
+(``enriched.dim_customer_360``). All are
 blocking: when one fails, the steps that read the asset do not run (a failed raw suite stops
 dbt; a failed ``marts.fct_events`` stops the churn model and what reads it; a failed
 ``ml.churn_scores`` stops the enriched step). The check's description and metadata name the
@@ -26,7 +28,15 @@ from dagster import (
 )
 
 from journeymap.contract import SOURCES
-from journeymap.orchestration.keys import CHURN_SCORES_KEY, RAW_KEYS, enriched_key, mart_key
+from journeymap.orchestration.keys import (
+    CHURN_SCORES_KEY,
+    CUSTOMER_SEGMENTS_KEY,
+    CUSTOMER_VALUE_KEY,
+    PERSONA_CARDS_KEY,
+    RAW_KEYS,
+    enriched_key,
+    mart_key,
+)
 from journeymap.orchestration.metadata import to_metadata
 from journeymap.settings import Settings
 from journeymap.warehouse import open_warehouse
@@ -48,6 +58,11 @@ GUARDED: tuple[GuardedAsset, ...] = (
     GuardedAsset("marts.dim_customers", mart_key("dim_customers")),
     GuardedAsset("ml.churn_scores", CHURN_SCORES_KEY),
     GuardedAsset("enriched.dim_customer_360", enriched_key("dim_customer_360")),
+    GuardedAsset("ml.customer_value", CUSTOMER_VALUE_KEY),
+    GuardedAsset("ml.customer_segments", CUSTOMER_SEGMENTS_KEY),
+    GuardedAsset("ml.persona_cards", PERSONA_CARDS_KEY),
+    GuardedAsset("marts.mart_retention_cohorts", mart_key("mart_retention_cohorts")),
+    GuardedAsset("marts.mart_customer_lifecycle", mart_key("mart_customer_lifecycle")),
 )
 SUITE_NAMES: tuple[str, ...] = tuple(g.suite for g in GUARDED)
 

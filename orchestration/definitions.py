@@ -7,6 +7,7 @@ Composed from modules by domain:
     assets/dbt.py     every dbt seed and model (<schema>/<name>) in two steps around the Python
                       models (dbt_core, dbt_enriched), dbt tests as asset checks
     assets/ml.py      the Python models: read core marts, write ml/<table>, model report
+    assets/customers.py  lifetime value, segments, persona cards and snapshots
     assets/report.py  report/journey_map, report/data_docs
     checks.py         Great Expectations suites as blocking asset checks
     jobs.py           journeymap_full (daily), journeymap_demo (with the sample data)
@@ -26,6 +27,7 @@ import os
 
 from dagster import Definitions, colored_console_logger, definitions, in_process_executor
 
+from journeymap.orchestration.assets.customers import customer_assets
 from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
 from journeymap.orchestration.assets.raw import raw_assets, sample_data
@@ -44,7 +46,14 @@ def build_definitions(settings: Settings) -> Definitions:
     """The definitions of the installation of ``settings`` (its dbt manifest must exist)."""
     dbt_assets = build_dbt_assets(dbt_project(settings))
     return Definitions(
-        assets=[sample_data, *raw_assets, *dbt_assets, *ml_assets, *report_assets],
+        assets=[
+            sample_data,
+            *raw_assets,
+            *dbt_assets,
+            *ml_assets,
+            *customer_assets,
+            *report_assets,
+        ],
         asset_checks=expectation_checks,
         jobs=[full_job, demo_job],
         schedules=[journeymap_daily],

@@ -41,3 +41,7 @@ def ml_key(table: str) -> AssetKey:
 
 
 CHURN_SCORES_KEY = ml_key("churn_scores")
+CUSTOMER_VALUE_KEY = ml_key("customer_value")
+CUSTOMER_SEGMENTS_KEY = ml_key("customer_segments")
+PERSONA_CARDS_KEY = ml_key("persona_cards")
+PERSONA_SNAPSHOTS_KEY = ml_key("persona_snapshots")

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from journeymap.report.customers import collect_customers
 from journeymap.warehouse import quote_literal
 
 DEFAULT_FUNNEL = "purchase"
@@ -266,6 +267,7 @@ def collect_report_data(
             "bands": churn_bands,
             "reasons": churn_reasons,
         },
+        "customer_groups": collect_customers(records, warehouse, m, e),
         "health": {
             "sources": sources,
             "unmapped_raw_names": _int(unmapped_totals["raw_names"]) or 0,

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from journeymap.report import insights
+from journeymap.report.customers import render_customers
 from journeymap.report.fmt import count, duration, esc, event_label, pct, plural
 from journeymap.report.sankey import layout_sankey, render_sankey_svg
 from journeymap.report.style import (
@@ -617,6 +618,7 @@ def render_journey_map(data: dict[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Journey map &middot; where customers struggle</title>"
         f'<style>{CSS}</style></head><body><div class="page">'
-        f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}{_churn(data)}</main>"
+        f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}{_churn(data)}"
+        f"{render_customers(data)}</main>"
         f"{_health(data)}</div><script>{SCRIPT}</script></body></html>\n"
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -36,16 +37,19 @@ def model_result(
     model: str,
     entry: Mapping[str, Any],
     metadata: Mapping[str, Any],
+    asset_key: AssetKey | None = None,
 ) -> MaterializeResult:
-    """Record ``model``'s report entry and return the materialization with its metadata."""
+    """Record ``model``'s report entry and return the materialization with its metadata
+    (``asset_key``: which asset of a multi-asset it is)."""
     path = record_model_report(settings.build_dir, model, entry)
     context.log.info(f"{model}: report entry in {path}")
     return MaterializeResult(
+        asset_key=asset_key,
         metadata={
             **to_metadata(metadata),
             "model_report": MetadataValue.json(jsonable(entry)),
             "dagster/row_count": int(entry.get("rows_written") or 0),
-        }
+        },
     )
 
 

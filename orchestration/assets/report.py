@@ -33,9 +33,11 @@ JOURNEY_MAP_INPUTS = (
             "fct_events",
             "mart_data_reconciliation",
             "mart_unmapped_events",
+            "mart_retention_cohorts",
         )
     ),
     enriched_key("dim_customer_360"),
+    enriched_key("dim_personas"),
 )
 
 

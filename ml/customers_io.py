@@ -1,0 +1,198 @@
+"""The customer models' only contact with the warehouse besides ``write_output``: portable
+reads of the core marts (and, for the persona cards, of the churn and value models' tables),
+and of the segmentation's own previous run.
+
+The persona cards read ``ml.churn_scores`` and ``ml.customer_value`` besides the core marts:
+a card's churn risk and value are numbers its narrative may quote, so they must be on the
+card. Either may be missing (the card then says nothing about it). The text model's
+``ml.text_labels`` is read when it exists (intents and sentiments as segmentation features,
+intents and emotions on the cards). The SQL is plain ANSI, for DuckDB and Snowflake alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from journeymap.ml.features import naive_utc
+from journeymap.ml.outputs import CUSTOMER_SEGMENTS, PERSONA_SNAPSHOTS
+from journeymap.ml.segment_features import SegmentFrames
+from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, table_exists
+from journeymap.warehouse import Warehouse
+
+# What each model reads (the Dagster assets depend on exactly these).
+VALUE_INPUT_MARTS = ("fct_events",)
+SEGMENT_INPUT_MARTS = (
+    "dim_customers",
+    "fct_events",
+    "fct_sessions",
+    "fct_customer_texts",
+    "fct_subscription_versions",
+    "fct_journey_paths",
+)
+CARD_INPUT_TABLES = ("churn_scores", "customer_value")
+TEXT_LABELS_TABLE = "text_labels"
+
+
+def read_orders(
+    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
+) -> pd.DataFrame:
+    """Completed orders: customer_key, at, value (fct_events conversions)."""
+    sql = f"""
+        select customer_key, occurred_at as at, revenue as value
+        from {schemas.marts}.fct_events
+        where is_conversion
+    """
+    return query_frame(warehouse, sql)
+
+
+def read_segment_frames(
+    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
+) -> SegmentFrames:
+    m = schemas.marts
+    known = f"select customer_key from {m}.dim_customers where is_known"
+    frames = {
+        "customers": f"""
+            select customer_key, crm_created_at as signed_up_at
+            from {m}.dim_customers where is_known
+        """,
+        "events": f"""
+            select customer_key, occurred_at, canonical_event, source, session_key,
+                is_conversion, revenue
+            from {m}.fct_events
+            where customer_key in ({known})
+                and canonical_event not in ('email_sent', 'email_bounced')
+        """,
+        "sessions": f"""
+            select customer_key, session_key, anonymous_id, started_at, channel as platform,
+                device_type, acquisition_channel
+            from {m}.fct_sessions
+            where customer_key in ({known})
+        """,
+        "messages": f"""
+            select customer_key, occurred_at, subject, body
+            from {m}.fct_customer_texts
+            where source = 'support_messages' and customer_key in ({known})
+        """,
+        "reviews": f"""
+            select customer_key, occurred_at, text_type, score
+            from {m}.fct_customer_texts
+            where source = 'reviews' and customer_key in ({known})
+        """,
+        "subscriptions": f"""
+            select customer_key, subscription_id, plan, started_at
+            from {m}.fct_subscription_versions
+        """,
+    }
+    read = {name: query_frame(warehouse, sql) for name, sql in frames.items()}
+    return SegmentFrames(**read, text_labels=read_text_labels(warehouse, schemas))
+
+
+def read_text_labels(
+    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
+) -> pd.DataFrame | None:
+    """The text model's labels per text (customer_key, occurred_at, intent, sentiment,
+    emotion), or None until it has run. Labels keyed by text_key are placed on the customer
+    and time of their text in fct_customer_texts."""
+    if not table_exists(warehouse, schemas.ml, TEXT_LABELS_TABLE):
+        return None
+    labels = query_frame(warehouse, f"select * from {schemas.ml}.{TEXT_LABELS_TABLE}")
+    if "customer_key" not in labels or "occurred_at" not in labels:
+        if "text_key" not in labels:
+            return None
+        texts = query_frame(
+            warehouse,
+            f"select text_key, customer_key, occurred_at from {schemas.marts}.fct_customer_texts",
+        )
+        labels = labels.drop(columns=["customer_key", "occurred_at"], errors="ignore")
+        labels = labels.merge(texts, on="text_key", how="inner")
+    keep = [
+        c for c in ("customer_key", "occurred_at", "intent", "sentiment", "emotion") if c in labels
+    ]
+    return labels[keep] if {"intent", "sentiment", "emotion"} & set(keep) else None
+
+
+def _optional(warehouse: Warehouse, schemas: WarehouseSchemas, table: str, columns: str):
+    if not table_exists(warehouse, schemas.ml, table):
+        return pd.DataFrame(columns=["customer_key", *columns.split(", ")])
+    return query_frame(warehouse, f"select customer_key, {columns} from {schemas.ml}.{table}")
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What the cards read besides the features: customer paths, churn scores, values."""
+
+    paths: pd.Series
+    churn: pd.DataFrame
+    value: pd.DataFrame
+    horizon_days: int = 90
+
+
+def read_card_facts(
+    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
+) -> CardFacts:
+    paths = query_frame(
+        warehouse,
+        f"""
+        select customer_key, path from {schemas.marts}.fct_journey_paths
+        where path_grain = 'customer'
+        """,
+    )
+    churn = _optional(warehouse, schemas, "churn_scores", "churn_score, risk_band")
+    value = _optional(
+        warehouse, schemas, "customer_value", "predicted_value, probability_alive, horizon_days"
+    )
+    horizon = value["horizon_days"].dropna()
+    return CardFacts(
+        paths=paths.drop_duplicates("customer_key").set_index("customer_key")["path"],
+        churn=churn.set_index("customer_key"),
+        value=value.drop(columns=["horizon_days"]).set_index("customer_key"),
+        horizon_days=int(horizon.iloc[0]) if len(horizon) else 90,
+    )
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """What the last run left: memberships, the data it saw, its snapshots."""
+
+    assignments: pd.Series | None = None
+    data_through: pd.Timestamp | None = None
+    snapshots: pd.DataFrame | None = None
+
+    @property
+    def used_ids(self) -> set[int]:
+        ids: set[int] = set()
+        if self.assignments is not None:
+            ids |= {int(v) for v in self.assignments.unique()}
+        if self.snapshots is not None and len(self.snapshots):
+            ids |= {int(v) for v in self.snapshots["segment_id"].unique()}
+        return ids
+
+
+def read_previous_run(
+    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
+) -> PreviousRun:
+    assignments, data_through, snapshots = None, None, None
+    if table_exists(warehouse, schemas.ml, CUSTOMER_SEGMENTS.table):
+        frame = query_frame(
+            warehouse,
+            f"select customer_key, segment_id, data_through from {schemas.ml}.customer_segments",
+        )
+        if len(frame):
+            assignments = frame.set_index("customer_key")["segment_id"].astype(int)
+            data_through = pd.Timestamp(naive_utc(frame["data_through"]).max())
+    if table_exists(warehouse, schemas.ml, PERSONA_SNAPSHOTS.table):
+        snapshots = query_frame(warehouse, f"select * from {schemas.ml}.persona_snapshots")
+    return PreviousRun(assignments, data_through, snapshots)
+
+
+def planted_personas(truth_dir: Path) -> pd.Series | None:
+    """The generator's hidden persona per customer (``<data>/ground_truth/customers.csv``),
+    None when the data is not generated."""
+    path = Path(truth_dir) / "customers.csv"
+    if not path.is_file():
+        return None
+    truth = pd.read_csv(path, usecols=["customer_id", "persona"], dtype=str)
+    return truth.set_index("customer_id")["persona"]
