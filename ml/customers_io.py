@@ -11,7 +11,7 @@ intents and emotions on the cards). The SQL is plain ANSI, for DuckDB and Snowfl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -158,7 +158,8 @@ class PreviousRun:
     """What the last run left: memberships, the data it saw, its snapshots."""
 
     assignments: pd.Series | None = None
-    data_through: pd.Timestamp | None = None
+    loaded_through: pd.Timestamp | None = None
+    cutoff_at: pd.Timestamp | None = None
     snapshots: pd.DataFrame | None = None
 
     @property
@@ -174,18 +175,25 @@ class PreviousRun:
 def read_previous_run(
     warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> PreviousRun:
-    assignments, data_through, snapshots = None, None, None
+    previous = PreviousRun()
     if table_exists(warehouse, schemas.ml, CUSTOMER_SEGMENTS.table):
         frame = query_frame(
             warehouse,
-            f"select customer_key, segment_id, data_through from {schemas.ml}.customer_segments",
+            f"""
+            select customer_key, segment_id, loaded_through, cutoff_at
+            from {schemas.ml}.customer_segments
+            """,
         )
         if len(frame):
-            assignments = frame.set_index("customer_key")["segment_id"].astype(int)
-            data_through = pd.Timestamp(naive_utc(frame["data_through"]).max())
+            previous = PreviousRun(
+                assignments=frame.set_index("customer_key")["segment_id"].astype(int),
+                loaded_through=pd.Timestamp(naive_utc(frame["loaded_through"]).max()),
+                cutoff_at=pd.Timestamp(naive_utc(frame["cutoff_at"]).max()),
+            )
     if table_exists(warehouse, schemas.ml, PERSONA_SNAPSHOTS.table):
         snapshots = query_frame(warehouse, f"select * from {schemas.ml}.persona_snapshots")
-    return PreviousRun(assignments, data_through, snapshots)
+        previous = replace(previous, snapshots=snapshots)
+    return previous
 
 
 def planted_personas(truth_dir: Path) -> pd.Series | None:

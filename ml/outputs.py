@@ -115,9 +115,9 @@ CUSTOMER_SEGMENTS = MLOutput(
     table="customer_segments",
     columns=_columns(
         "customer_key varchar, segment_id bigint, persona_name varchar, "
-        "membership_probability double, previous_segment_id bigint, data_through timestamp, "
-        "previous_data_through timestamp, model_version varchar, cutoff_at timestamp, "
-        "scored_at timestamp"
+        "membership_probability double, previous_segment_id bigint, loaded_through timestamp, "
+        "previous_loaded_through timestamp, model_version varchar, cutoff_at timestamp, "
+        "previous_cutoff_at timestamp, scored_at timestamp"
     ),
     key=("customer_key",),
 )

@@ -45,7 +45,12 @@ from journeymap.ml.segments import (
     agreement_with,
     segment_customers,
 )
-from journeymap.ml.warehouse_io import WarehouseSchemas, default_as_of, read_latest_event_at
+from journeymap.ml.warehouse_io import (
+    WarehouseSchemas,
+    default_as_of,
+    read_latest_event_at,
+    read_latest_load,
+)
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "segments-lca-v1"
@@ -75,7 +80,7 @@ class SegmentationRun:
     segmentation: Segmentation
     features: CustomerFeatures
     as_of: pd.Timestamp
-    data_through: pd.Timestamp
+    loaded_through: pd.Timestamp
     agreement: dict[str, Any] | None = None
     unchanged_share: float | None = None
     model_version: str = MODEL_VERSION
@@ -91,8 +96,8 @@ class SegmentationRun:
             "table": f"ml.{CUSTOMER_SEGMENTS.table}",
             "task": "behavioural segments of known customers (latent class model)",
             "training_window": {
-                "data_through": self.data_through.isoformat(),
                 "cutoff_at": self.as_of.isoformat(),
+                "loaded_through": self.loaded_through.isoformat(),
             },
             "segments": seg.k,
             "k_selection": {
@@ -252,7 +257,7 @@ def snapshot_history(
 def score_segments(
     frames: SegmentFrames,
     as_of: datetime | pd.Timestamp,
-    data_through: pd.Timestamp,
+    loaded_through: pd.Timestamp,
     facts: CardFacts,
     previous: PreviousRun | None = None,
     *,
@@ -307,8 +312,9 @@ def score_segments(
                 "persona_name": assignments.map(names).to_numpy(),
                 "membership_probability": segmentation.membership_probability,
                 "previous_segment_id": before.to_numpy() if before is not None else None,
-                "data_through": data_through,
-                "previous_data_through": previous.data_through,
+                "loaded_through": loaded_through,
+                "previous_loaded_through": previous.loaded_through,
+                "previous_cutoff_at": previous.cutoff_at,
                 **common,
             }
         )
@@ -349,7 +355,7 @@ def score_segments(
         segmentation=segmentation,
         features=features,
         as_of=as_of,
-        data_through=pd.Timestamp(data_through),
+        loaded_through=pd.Timestamp(loaded_through),
         agreement=agreement,
         unchanged_share=unchanged,
         model_version=model_version,
@@ -377,7 +383,7 @@ def run_segmentation(
     run = score_segments(
         read_segment_frames(warehouse, schemas),
         as_of,
-        latest,
+        read_latest_load(warehouse, schemas),
         read_card_facts(warehouse, schemas),
         read_previous_run(warehouse, schemas),
         narrator=narrator,

@@ -37,6 +37,17 @@ def read_latest_event_at(
     return None if value is None or pd.isna(value) else pd.Timestamp(value)
 
 
+def read_latest_load(
+    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
+) -> pd.Timestamp | None:
+    """When the newest event in fct_events was loaded (a load watermark: it moves whenever
+    new data arrives, also data about the past)."""
+    sql = f"select max(loaded_at) as latest_load from {schemas.marts}.fct_events"
+    frame = query_frame(warehouse, sql)
+    value = frame["latest_load"].iloc[0] if len(frame) else None
+    return None if value is None or pd.isna(value) else pd.Timestamp(value)
+
+
 def default_as_of(latest_event_at) -> pd.Timestamp:
     """The end of the data: midnight (UTC) after the day of the latest event."""
     return as_cutoff(latest_event_at).floor("D") + pd.Timedelta(days=1)

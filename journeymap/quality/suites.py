@@ -1061,7 +1061,7 @@ def customer_segments_suite() -> SuiteDefinition:
     key = ("customer_key",)
     checks = [
         _contract_columns(CUSTOMER_SEGMENTS.column_names),
-        *not_null(("customer_key", "segment_id", "persona_name", "data_through")),
+        *not_null(("customer_key", "segment_id", "persona_name", "loaded_through")),
         unique(key),
         between("membership_probability", 0, 1, why="membership is a probability (0-1)"),
         equal(
@@ -1080,7 +1080,7 @@ def customer_segments_suite() -> SuiteDefinition:
             "segment_id",
             "previous_segment_id",
             "reruns",
-            "a re-run without new data keeps every customer's segment id",
+            "a re-run on the same data and cutoff keeps every customer's segment id",
         ),
     ]
     reconciliation_sql = f"""
@@ -1103,7 +1103,9 @@ select
     reruns_sql = f"""
 select customer_key, segment_id, previous_segment_id
 from {table}
-where previous_data_through = data_through and previous_segment_id is not null
+where previous_loaded_through = loaded_through
+    and previous_cutoff_at = cutoff_at
+    and previous_segment_id is not null
 """.strip()
     return SuiteDefinition(
         name=table,

@@ -124,7 +124,7 @@ def _persona(card: dict[str, Any]) -> str:
         f"<ul>{items}</ul>{path}"
         f'<div class="figs">{churn}{value}</div>'
         f'<details class="story"><summary>In a few words</summary>'
-        f"<p>{esc(card.get('narrative'))}</p></details></article>'
+        f"<p>{esc(card.get('narrative'))}</p></details></article>"
     )
 
 

@@ -13,7 +13,7 @@ renamed as (
         persona_name,
         membership_probability as segment_membership_probability,
         previous_segment_id,
-        data_through as segments_data_through,
+        loaded_through as segments_loaded_through,
         model_version as segment_model_version,
         scored_at as segmented_at
 
