@@ -1,4 +1,4 @@
-"""journeymap's command line: generate, load, import-events, build, summary, demo."""
+"""journeymap's command line: generate, load, import-events, build, summary, demo, clv."""
 
 from __future__ import annotations
 
@@ -106,6 +106,24 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _say("  Dagster UI   make dev, then http://127.0.0.1:3000 (assets, checks, runs, automation)")
 
 
+def cmd_clv_fit(args: argparse.Namespace, settings: Settings) -> None:
+    """Fit BG/NBD and Gamma-Gamma on any transaction file and print the parameters."""
+    from journeymap.ml.clv_cli import fit_transaction_file
+
+    print(
+        fit_transaction_file(
+            Path(args.transactions),
+            customer=args.customer_column,
+            date=args.date_column,
+            value=args.value_column,
+            calibration_end=args.calibration_end,
+            time_unit_days=args.time_unit_days,
+            date_format=args.date_format,
+            as_json=args.json,
+        )
+    )
+
+
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--customers", type=int, default=5000, help="known customers (default 5000)"
@@ -156,6 +174,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate, load, build and summarize in one go")
     _add_generation_flags(demo)
     demo.set_defaults(handler=cmd_demo)
+
+    clv = commands.add_parser("clv", help="lifetime value models on your own transactions")
+    clv_fit = clv.add_subparsers(dest="clv_command", required=True).add_parser(
+        "fit", help="fit BG/NBD and Gamma-Gamma to a transaction file, print the parameters"
+    )
+    clv_fit.add_argument("--transactions", required=True, help="CSV, TSV, Parquet or JSONL")
+    clv_fit.add_argument("--customer-column", required=True, help="column of customer ids")
+    clv_fit.add_argument("--date-column", required=True, help="column of transaction times")
+    clv_fit.add_argument("--value-column", required=True, help="column of transaction values")
+    clv_fit.add_argument(
+        "--calibration-end", default=None, help="last day fitted (default: the last date)"
+    )
+    clv_fit.add_argument(
+        "--time-unit-days", type=float, default=7.0, help="days per time unit (default 7: weeks)"
+    )
+    clv_fit.add_argument(
+        "--date-format", default=None, help="strptime format of the dates, e.g. %%Y%%m%%d"
+    )
+    clv_fit.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    clv_fit.set_defaults(handler=cmd_clv_fit)
     return parser
 
 
