@@ -1,8 +1,9 @@
 """``journeymap clv fit``: BG/NBD and Gamma-Gamma on anyone's transaction file.
 
-Reads CSV/TSV/TXT (separator from the first line: comma, tab, semicolon, else whitespace), Parquet or JSONL;
-builds the calibration summary with ``ml.clv.rfm_summary`` (same-day transactions merged) and
-prints the fitted parameters with the log-likelihoods and the data they came from.
+Reads CSV/TSV/TXT (separator from the first line: comma, tab, semicolon, else whitespace),
+Parquet or JSONL; builds the calibration summary with ``ml.clv.rfm_summary`` (same-day
+transactions merged) and prints the fitted parameters with the log-likelihoods and the data
+they came from.
 """
 
 from __future__ import annotations

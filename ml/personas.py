@@ -100,12 +100,14 @@ _FIXED: dict[str, Feature] = {
         "platform", "share", "{segment} of visits in the app (vs {population} overall)"
     ),
 }
-_FAMILIES: dict[str, str] = {
-    "event_share": "{segment} of their activity is {item} (vs {population} overall)",
-    "channel_share": "{segment} of web visits from {item} (vs {population} overall)",
-    "device_share": "{segment} of visits on {item} (vs {population} overall)",
-    "intent_share": "{segment} of their texts are about {item} (vs {population} overall)",
-    "sentiment_share": "{segment} of their texts are {item} (vs {population} overall)",
+# Share features by prefix: wording, and whether each item is its own family (the shares of
+# devices or channels mirror each other, so a card shows one of them; different events do not).
+_FAMILIES: dict[str, tuple[str, bool]] = {
+    "event_share": ("{segment} of their activity is {item} (vs {population} overall)", True),
+    "channel_share": ("{segment} of web visits from {item} (vs {population} overall)", False),
+    "device_share": ("{segment} of visits on {item} (vs {population} overall)", False),
+    "intent_share": ("{segment} of their texts are about {item} (vs {population} overall)", True),
+    "sentiment_share": ("{segment} of their texts are {item} (vs {population} overall)", False),
 }
 
 
@@ -115,8 +117,9 @@ def describe(column: str) -> Feature:
         return _FIXED[column]
     prefix, _, item = column.partition(":")
     if prefix in _FAMILIES:
-        words = _FAMILIES[prefix].replace("{item}", _label(item))
-        return Feature(f"{prefix}:{item}", "share", words)
+        words, per_item = _FAMILIES[prefix]
+        family = f"{prefix}:{item}" if per_item else prefix
+        return Feature(family, "share", words.replace("{item}", _label(item)))
     return Feature(column, "level", f"{_label(column)} {{segment}} (vs {{population}} overall)")
 
 
