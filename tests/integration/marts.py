@@ -24,6 +24,9 @@ MARTS = (
     "mart_data_reconciliation",
     "fct_customer_texts",
     "fct_subscription_versions",
+    "fct_customer_weeks",
+    "mart_retention_cohorts",
+    "mart_customer_lifecycle",
 )
 BOOKKEEPING_COLUMNS = ("processed_at", "loaded_at", "identity_loaded_at")
 
