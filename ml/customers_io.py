@@ -93,9 +93,10 @@ def read_segment_frames(
 def read_text_labels(
     warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> pd.DataFrame | None:
-    """The text model's labels per text (customer_key, occurred_at, intent, sentiment,
-    emotion), or None until it has run. Labels keyed by text_key are placed on the customer
-    and time of their text in fct_customer_texts."""
+    """The text model's labels, one row per text: customer_key, occurred_at, intent,
+    sentiment (a category: the label's polarity when the sentiment is a score) and emotion;
+    None until the text model has run. Labels keyed by text_key only are placed on the
+    customer and time of their text in fct_customer_texts."""
     if not table_exists(warehouse, schemas.ml, TEXT_LABELS_TABLE):
         return None
     labels = query_frame(warehouse, f"select * from {schemas.ml}.{TEXT_LABELS_TABLE}")
@@ -108,9 +109,12 @@ def read_text_labels(
         )
         labels = labels.drop(columns=["customer_key", "occurred_at"], errors="ignore")
         labels = labels.merge(texts, on="text_key", how="inner")
-    keep = [
-        c for c in ("customer_key", "occurred_at", "intent", "sentiment", "emotion") if c in labels
-    ]
+    if "polarity" in labels:
+        labels["sentiment"] = labels["polarity"]
+    elif "sentiment" in labels and pd.api.types.is_numeric_dtype(labels["sentiment"]):
+        labels = labels.drop(columns=["sentiment"])
+    wanted = ("customer_key", "occurred_at", "intent", "sentiment", "emotion")
+    keep = [c for c in wanted if c in labels]
     return labels[keep] if {"intent", "sentiment", "emotion"} & set(keep) else None
 
 

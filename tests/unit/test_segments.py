@@ -317,3 +317,33 @@ def test_step_pairs_stay_within_a_session():
         }
     )
     assert step_pairs(events)["pair"].tolist() == ["a > b", "c > a"]
+
+
+def test_text_labels_add_intents_and_sentiments_when_the_text_model_has_run(tmp_path):
+    from dataclasses import replace
+
+    from journeymap.ml.customers_io import read_text_labels
+    from journeymap.warehouse import DuckDBWarehouse
+
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        assert read_text_labels(warehouse) is None  # before the text model's first run
+        warehouse.execute("create schema ml")
+        warehouse.execute(
+            """
+            create table ml.text_labels as select * from (values
+                ('A', timestamp '2026-01-10', 'billing', 0.8, 'positive', 'joy'),
+                ('B', timestamp '2026-01-03', 'cancel', -0.9, 'negative', 'anger'),
+                ('B', timestamp '2026-01-04', 'billing', -0.5, 'negative', 'anger'))
+                as t(customer_key, occurred_at, intent, sentiment, polarity, emotion)
+            """
+        )
+        labels = read_text_labels(warehouse)
+    assert labels["sentiment"].tolist() == ["positive", "negative", "negative"]
+    features = build_customer_features(
+        replace(_frames(), text_labels=labels), pd.Timestamp("2026-02-01")
+    )
+    blocks = {b.name: b for b in features.blocks}
+    intents = dict(zip(blocks["intents"].categories, blocks["intents"].counts[1], strict=True))
+    assert intents == {"billing": 1, "cancel": 1}
+    assert features.counts["emotions"].loc["B", "anger"] == 2
+    assert features.profile.loc["A", "sentiment_share:positive"] == 1.0
