@@ -33,8 +33,13 @@ The blocks, each one kind of behaviour with its textbook distribution (``ml.mixt
 * with text labels (the text model's ``ml.text_labels``, optional): ``intents`` and
   ``sentiments`` of the customer's texts, categorical.
 
-The category lists (``vocabulary``) come from the data, most common first (capped); pass a
-fitted model's vocabulary to describe customers at another cutoff in the same terms.
+The category lists (``vocabulary``) come from the data, the most common ones (capped); pass
+a fitted model's vocabulary to describe customers at another cutoff in the same terms.
+
+``prepare_frames`` turns the frames into integer codes and sorted arrays once (keys, times,
+categories, message topics, session order); ``build_customer_features`` then describes the
+customers at any cutoff with masks and counts over those arrays, so the weekly snapshots can
+describe the same customers at a dozen cutoffs without reading or sorting again.
 """
 
 from __future__ import annotations
@@ -49,12 +54,14 @@ from journeymap.ml.features import naive_utc
 from journeymap.ml.keyword_topics import tag_messages
 from journeymap.ml.mixture import Block, Categorical, Duration, Proportion, Rate, Score
 
-WEEK = pd.Timedelta(days=7)
+WEEK_NS = np.int64(7 * 86_400 * 10**9)
+DAY_NS = np.int64(86_400 * 10**9)
 CLICKSTREAM_SOURCES = ("web_events", "app_events")
 # How a visit started or who is logged in, not what the customer came for.
 MECHANICAL_EVENTS = ("app_opened", "app_installed", "logged_in", "signed_up", "unmapped")
 EMAIL_DELIVERED, EMAIL_OPENED = "email_delivered", "email_opened"
 UNKNOWN = "unknown"
+NOT_A_TIME = np.iinfo(np.int64).max  # a missing time sorts after every cutoff
 # Most categories a block keeps (the rest are left out of that block).
 VOCABULARY_LIMITS = {
     "browse": 40,
@@ -95,6 +102,38 @@ class SegmentFrames:
 
 
 @dataclass(frozen=True)
+class Coded:
+    """One kind of fact as arrays: ``customer`` (position among the known customers), ``time``
+    (int64 ns, ``NOT_A_TIME`` when missing) and further arrays; ``names`` holds the labels
+    of each coded categorical array."""
+
+    customer: np.ndarray
+    time: np.ndarray
+    arrays: dict[str, np.ndarray]
+    names: dict[str, np.ndarray]
+
+    def before(self, cutoff: np.int64) -> np.ndarray:
+        return self.time < cutoff
+
+
+@dataclass(frozen=True)
+class PreparedFrames:
+    """The frames coded once (see the module docstring)."""
+
+    customers: pd.Index  # the known customers; every ``customer`` array indexes into it
+    signup: np.ndarray  # int64 ns per known customer
+    events: Coded  # every event of a known customer
+    clicks: Coded  # web/app events in session order; ``entry`` marks each session's first
+    pairs: Coded  # consecutive browse steps within a session, timed by the second step
+    sessions: Coded
+    devices: Coded  # each device once, timed by its first session
+    messages: Coded
+    reviews: Coded
+    subscriptions: Coded
+    text_labels: Coded | None
+
+
+@dataclass(frozen=True)
 class CustomerFeatures:
     """The customers described (sorted keys), the mixture model's blocks (rows in the same
     order), the readable profile (one row per customer), the categories used and a few
@@ -106,23 +145,164 @@ class CustomerFeatures:
     cutoff: pd.Timestamp
     vocabulary: dict[str, tuple[str, ...]]
     # Per-customer counts the persona cards summarise by segment (customers x labels):
-    # web visits by channel, support messages by topic, texts by emotion (with text labels).
+    # web visits by channel, support messages by topic, texts by intent and emotion.
     counts: dict[str, pd.DataFrame]
 
 
-def count_matrix(rows: np.ndarray, labels: pd.Series, n: int, categories: list[str]) -> np.ndarray:
-    """customers x categories counts of (row, label) pairs; rows < 0 and labels outside the
-    categories are skipped."""
-    column = pd.Index(categories).get_indexer(pd.Series(labels).astype(object))
-    keep = (np.asarray(rows) >= 0) & (column >= 0)
-    flat = np.asarray(rows)[keep].astype(np.int64) * len(categories) + column[keep]
-    counts = np.bincount(flat, minlength=n * len(categories)).astype(float)
-    return counts.reshape(n, len(categories))
+# ----------------------------------------------------------------------------- coding
+
+
+def _ns(values: pd.Series) -> np.ndarray:
+    times = naive_utc(pd.Series(values)).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return np.where(times == np.iinfo(np.int64).min, NOT_A_TIME, times)
+
+
+def _labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, names = pd.factorize(pd.Series(values).fillna(UNKNOWN).astype(str))
+    return codes.astype(np.int32), np.asarray(names, dtype=object)
+
+
+def _code(
+    frame: pd.DataFrame,
+    customers: pd.Index,
+    time: str,
+    categorical: tuple[str, ...] = (),
+    numeric: tuple[str, ...] = (),
+    flags: tuple[str, ...] = (),
+) -> Coded:
+    """The frame's rows of known customers as a ``Coded`` table."""
+    rows = customers.get_indexer(frame["customer_key"].astype(str))
+    keep = rows >= 0
+    frame = frame[keep]
+    arrays, names = {}, {}
+    for column in categorical:
+        arrays[column], names[column] = _labels(frame[column])
+    for column in numeric:
+        arrays[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    for column in flags:
+        arrays[column] = frame[column].fillna(False).astype(bool).to_numpy()
+    return Coded(rows[keep].astype(np.int64), _ns(frame[time]), arrays, names)
+
+
+def _is(table: Coded, column: str, values: str | tuple[str, ...]) -> np.ndarray:
+    """Rows whose ``column`` is (one of) ``values``, compared as codes."""
+    wanted = np.isin(table.names[column].astype(str), values)
+    return wanted[table.arrays[column]] if len(wanted) else np.zeros(len(table.time), bool)
+
+
+def _take(table: Coded, rows: np.ndarray) -> Coded:
+    return Coded(
+        table.customer[rows],
+        table.time[rows],
+        {k: v[rows] for k, v in table.arrays.items()},
+        table.names,
+    )
+
+
+def _clicks_and_pairs(events: pd.DataFrame, customers: pd.Index) -> tuple[Coded, Coded]:
+    clicks = events[events["source"].isin(CLICKSTREAM_SOURCES) & events["session_key"].notna()]
+    coded = _code(clicks, customers, "occurred_at", ("canonical_event", "session_key"))
+    names = coded.names["canonical_event"]
+    name_rank = np.argsort(np.argsort(names.astype(str)))
+    event, session = coded.arrays["canonical_event"], coded.arrays["session_key"]
+    order = np.lexsort((name_rank[event] if len(event) else event, coded.time, session))
+    coded = _take(coded, order)
+    session = coded.arrays["session_key"]
+    entry = np.r_[True, session[1:] != session[:-1]] if len(session) else np.zeros(0, bool)
+    mechanical = _is(coded, "canonical_event", MECHANICAL_EVENTS)
+    coded.arrays["browse"] = ~entry & ~mechanical
+    browse = _take(coded, np.flatnonzero(coded.arrays["browse"]))
+    same = browse.arrays["session_key"][1:] == browse.arrays["session_key"][:-1]
+    event = browse.arrays["canonical_event"]
+    pair_codes = event[:-1][same].astype(np.int64) * len(names) + event[1:][same]
+    distinct, inverse = np.unique(pair_codes, return_inverse=True)
+    labels = np.array(
+        [f"{names[c // len(names)]} > {names[c % len(names)]}" for c in distinct], dtype=object
+    )
+    pairs = Coded(
+        browse.customer[1:][same],
+        browse.time[1:][same],
+        {"pair": inverse.astype(np.int32)},
+        {"pair": labels},
+    )
+    return coded, pairs
+
+
+def _devices(sessions: Coded) -> Coded:
+    """Each device once, with the type and platform of its first session."""
+    order = np.lexsort((sessions.time, sessions.arrays["device"]))
+    ordered = _take(sessions, order)
+    device = ordered.arrays["device"]
+    first = np.r_[True, device[1:] != device[:-1]] if len(device) else np.zeros(0, bool)
+    return _take(ordered, np.flatnonzero(first))
+
+
+def prepare_frames(frames: SegmentFrames) -> PreparedFrames:
+    """Code the frames once (see the module docstring)."""
+    known = frames.customers.assign(customer_key=frames.customers["customer_key"].astype(str))
+    known = known.drop_duplicates("customer_key").sort_values("customer_key")
+    customers = pd.Index(known["customer_key"], name="customer_key", dtype=object)
+    events = frames.events
+    coded_events = _code(
+        events, customers, "occurred_at", ("canonical_event",), ("revenue",), ("is_conversion",)
+    )
+    clicks, pairs = _clicks_and_pairs(events, customers)
+    sessions = _code(
+        frames.sessions,
+        customers,
+        "started_at",
+        ("device_type", "platform", "acquisition_channel", "anonymous_id"),
+    )
+    sessions.arrays["device"] = sessions.arrays.pop("anonymous_id")  # the device, as a code
+    messages = frames.messages
+    tags = tag_messages(messages["body"], messages.get("subject"))
+    messages = messages.assign(
+        topic=tags["topic"].to_numpy(),
+        complaint=((tags["topic"] == "billing") & tags["is_negative"]).to_numpy(),
+    )
+    coded_messages = _code(messages, customers, "occurred_at", ("topic",), flags=("complaint",))
+    labels = frames.text_labels
+    return PreparedFrames(
+        customers=customers,
+        signup=_ns(known["signed_up_at"]),
+        events=coded_events,
+        clicks=clicks,
+        pairs=pairs,
+        sessions=sessions,
+        devices=_devices(sessions),
+        messages=coded_messages,
+        reviews=_code(frames.reviews, customers, "occurred_at", ("text_type",), ("score",)),
+        subscriptions=_code(
+            frames.subscriptions.drop_duplicates("subscription_id"),
+            customers,
+            "started_at",
+            ("plan",),
+        ),
+        text_labels=(
+            None
+            if labels is None or labels.empty
+            else _code(
+                labels,
+                customers,
+                "occurred_at",
+                tuple(c for c in ("intent", "sentiment", "emotion") if c in labels),
+            )
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- counting
+
+
+def count_matrix(rows: np.ndarray, columns: np.ndarray, n: int, width: int) -> np.ndarray:
+    """customers x categories counts of (row, column) pairs; rows or columns < 0 skipped."""
+    keep = (rows >= 0) & (columns >= 0)
+    flat = rows[keep].astype(np.int64) * width + columns[keep]
+    return np.bincount(flat, minlength=n * width).astype(float).reshape(n, width)
 
 
 def per_customer(rows: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Rows (or their weights) summed per customer; rows < 0 are skipped."""
-    rows = np.asarray(rows)
     keep = rows >= 0
     w = None if weights is None else np.asarray(weights, dtype=float)[keep]
     return np.bincount(rows[keep], weights=w, minlength=n).astype(float)
@@ -134,167 +314,156 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
         return np.where(whole > 0, part / np.maximum(whole, 1e-300), np.nan)
 
 
-def step_pairs(events: pd.DataFrame) -> pd.DataFrame:
-    """Consecutive canonical steps within each session: customer_key, pair ('a > b')."""
-    ordered = events.sort_values(["session_key", "occurred_at", "canonical_event"], kind="stable")
-    keys = ordered["session_key"].to_numpy()
-    same = keys[1:] == keys[:-1]
-    codes, names = pd.factorize(ordered["canonical_event"].astype(str))
-    pair_codes = codes[:-1][same].astype(np.int64) * len(names) + codes[1:][same]
-    distinct, inverse = np.unique(pair_codes, return_inverse=True)
-    labels = np.array(
-        [f"{names[c // len(names)]} > {names[c % len(names)]}" for c in distinct], dtype=object
-    )
-    return pd.DataFrame(
-        {
-            "customer_key": ordered["customer_key"].to_numpy()[1:][same],
-            "pair": labels[inverse] if len(distinct) else np.array([], dtype=object),
-        }
-    )
-
-
 class _Builder:
-    """Collects blocks and profile columns for one set of customers."""
+    """Blocks and profile columns of the customers described at one cutoff."""
 
-    def __init__(self, customers: pd.Index, vocabulary: Vocabulary | None) -> None:
-        self.customers = customers
-        self.n = len(customers)
+    def __init__(
+        self, prepared: PreparedFrames, cutoff: np.int64, vocabulary: Vocabulary | None
+    ) -> None:
+        self.cutoff = cutoff
+        has_session = np.zeros(len(prepared.customers), dtype=bool)
+        has_session[prepared.sessions.customer[prepared.sessions.before(cutoff)]] = True
+        self.positions = np.cumsum(has_session) - 1
+        self.positions[~has_session] = -1
+        self.customers = prepared.customers[has_session]
+        self.n = int(has_session.sum())
         self.given = dict(vocabulary or {})
         self.vocabulary: dict[str, tuple[str, ...]] = {}
         self.blocks: list[Block] = []
         self.profile: dict[str, np.ndarray] = {}
         self.counts: dict[str, pd.DataFrame] = {}
 
-    def count(self, name: str, rows: np.ndarray, labels: pd.Series) -> None:
-        """Keep per-customer counts of every label (for the cards, not the model)."""
-        labels = pd.Series(labels).astype(str)
-        kinds = sorted(set(labels))
-        matrix = count_matrix(rows, labels, self.n, kinds)
-        self.counts[name] = pd.DataFrame(matrix, index=self.customers, columns=kinds)
+    def rows(self, table: Coded, where: np.ndarray | None = None) -> np.ndarray:
+        """Output rows of the table's facts before the cutoff (and ``where``), else -1."""
+        keep = table.before(self.cutoff)
+        if where is not None:
+            keep &= where
+        return np.where(keep, self.positions[table.customer], -1)
 
-    def rows(self, keys: pd.Series) -> np.ndarray:
-        return self.customers.get_indexer(pd.Series(keys).astype(str))
-
-    def categories(self, name: str, labels: pd.Series) -> list[str]:
+    def columns(
+        self, name: str, table: Coded, column: str, rows: np.ndarray
+    ) -> tuple[np.ndarray, list[str]]:
+        """The table's codes of ``column`` mapped to the vocabulary ``name`` (-1 outside)."""
+        names = table.names[column]
+        codes = table.arrays[column]
         if name in self.given:
             chosen = list(self.given[name])
+        elif name in self.vocabulary:  # a second block over the same categories
+            chosen = list(self.vocabulary[name])
         else:
-            counts = pd.Series(labels).astype(str).value_counts()
-            top = counts.iloc[: VOCABULARY_LIMITS[name]]
-            chosen = sorted(top.index.tolist())
+            counts = np.bincount(codes[rows >= 0], minlength=len(names))
+            top = np.argsort(-counts, kind="stable")[: VOCABULARY_LIMITS[name]]
+            chosen = sorted(str(names[i]) for i in top if counts[i] > 0)
         self.vocabulary[name] = tuple(chosen)
-        return chosen
+        lookup = pd.Index(chosen).get_indexer(names.astype(str)) if len(names) else np.zeros(0, int)
+        mapped = lookup[codes] if len(codes) else codes
+        return mapped, chosen
 
     def categorical(
-        self, name: str, rows: np.ndarray, labels: pd.Series, vocabulary: str | None = None
-    ) -> np.ndarray:
-        categories = self.categories(vocabulary or name, labels)
-        counts = count_matrix(rows, labels, self.n, categories)
-        self.blocks.append(Categorical(name, counts, tuple(categories)))
-        return counts
+        self,
+        block: str,
+        table: Coded,
+        column: str,
+        rows: np.ndarray,
+        vocabulary: str | None = None,
+    ) -> tuple[np.ndarray, list[str]]:
+        mapped, chosen = self.columns(vocabulary or block, table, column, rows)
+        counts = count_matrix(rows, mapped, self.n, len(chosen))
+        self.blocks.append(Categorical(block, counts, tuple(chosen)))
+        return counts, chosen
 
-
-def _before(frame: pd.DataFrame, column: str, cutoff: pd.Timestamp) -> pd.DataFrame:
-    times = naive_utc(frame[column])
-    return frame.assign(**{column: times})[(times < cutoff).to_numpy()]
-
-
-def _known_customers(frames: SegmentFrames, sessions: pd.DataFrame) -> pd.Index:
-    known = set(frames.customers["customer_key"].dropna().astype(str))
-    seen = set(sessions["customer_key"].dropna().astype(str))
-    return pd.Index(sorted(known & seen), name="customer_key", dtype=object)
+    def count(self, name: str, table: Coded, column: str, rows: np.ndarray) -> None:
+        """Per-customer counts of every label (for the cards, not the model)."""
+        names = table.names[column]
+        counts = count_matrix(rows, table.arrays[column], self.n, len(names))
+        used = counts.sum(axis=0) > 0
+        self.counts[name] = pd.DataFrame(
+            counts[:, used], index=self.customers, columns=[str(v) for v in names[used]]
+        )
 
 
 def build_customer_features(
-    frames: SegmentFrames, cutoff: pd.Timestamp, vocabulary: Vocabulary | None = None
+    frames: SegmentFrames | PreparedFrames,
+    cutoff: pd.Timestamp,
+    vocabulary: Vocabulary | None = None,
 ) -> CustomerFeatures:
     """The blocks and the profile of every known customer with a session before ``cutoff``."""
+    prepared = frames if isinstance(frames, PreparedFrames) else prepare_frames(frames)
     cutoff = pd.Timestamp(cutoff)
-    sessions = _before(frames.sessions, "started_at", cutoff)
-    customers = _known_customers(frames, sessions)
-    b = _Builder(customers, vocabulary)
-    sessions = sessions[sessions["customer_key"].astype(str).isin(customers)]
-    events = _before(frames.events, "occurred_at", cutoff)
-    events = events[events["customer_key"].astype(str).isin(customers)]
+    b = _Builder(prepared, np.int64(cutoff.as_unit("ns").value), vocabulary)
+    first_seen = np.full(len(prepared.customers), NOT_A_TIME, dtype=np.int64)
+    for table in (prepared.events, prepared.sessions):
+        keep = table.before(b.cutoff)
+        np.minimum.at(first_seen, table.customer[keep], table.time[keep])
+    described = b.positions >= 0
+    first_seen, signup = first_seen[described], prepared.signup[described]
+    weeks = np.maximum((b.cutoff - first_seen) / WEEK_NS, 1.0)
+    signed_up_in_data = (signup > first_seen) & (signup < b.cutoff) & (signup != NOT_A_TIME)
 
-    known = frames.customers.assign(customer_key=frames.customers["customer_key"].astype(str))
-    signup = naive_utc(known.set_index("customer_key")["signed_up_at"]).reindex(customers)
-    times = pd.concat(
-        [
-            events[["customer_key", "occurred_at"]].set_axis(["customer_key", "t"], axis=1),
-            sessions[["customer_key", "started_at"]].set_axis(["customer_key", "t"], axis=1),
-        ]
-    )
-    first_seen = times.groupby(times["customer_key"].astype(str))["t"].min().reindex(customers)
-    weeks = np.maximum(((cutoff - first_seen) / WEEK).to_numpy(dtype=float), 1.0)
-    signed_up_in_data = ((signup > first_seen) & (signup < cutoff)).to_numpy()
-
-    _clickstream(b, events, signup)
-    visits = _sessions(b, sessions, events, weeks)
-    _orders(b, events, weeks)
-    _support(b, _before(frames.messages, "occurred_at", cutoff), weeks)
-    _email(b, events)
-    _consideration(b, sessions, signup, first_seen, signed_up_in_data)
-    _plans(
-        b, _before(frames.subscriptions.drop_duplicates("subscription_id"), "started_at", cutoff)
-    )
-    _reviews(b, _before(frames.reviews, "occurred_at", cutoff))
-    if frames.text_labels is not None and len(frames.text_labels):
-        _text_labels(b, _before(frames.text_labels, "occurred_at", cutoff))
+    _clickstream(b, prepared, signup)
+    visits = _sessions(b, prepared, weeks)
+    _orders(b, prepared, weeks)
+    _support(b, prepared, weeks)
+    _email(b, prepared)
+    _consideration(b, prepared, signup, first_seen, signed_up_in_data)
+    _plans(b, prepared)
+    _reviews(b, prepared)
+    if prepared.text_labels is not None:
+        _text_labels(b, prepared.text_labels)
     b.profile["visits"] = visits
     return CustomerFeatures(
-        customers=customers,
+        customers=b.customers,
         blocks=b.blocks,
-        profile=pd.DataFrame(b.profile, index=customers),
+        profile=pd.DataFrame(b.profile, index=b.customers),
         cutoff=cutoff,
         vocabulary=b.vocabulary,
         counts=b.counts,
     )
 
 
-def _clickstream(b: _Builder, events: pd.DataFrame, signup: pd.Series) -> None:
-    clicks = events[events["source"].isin(CLICKSTREAM_SOURCES)]
-    clicks = clicks.sort_values(["session_key", "occurred_at", "canonical_event"], kind="stable")
-    keys = clicks["session_key"].to_numpy()
-    entry = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
-    clicks = clicks[~entry & ~clicks["canonical_event"].isin(MECHANICAL_EVENTS).to_numpy()]
-    rows = b.rows(clicks["customer_key"])
-    after = clicks["occurred_at"].to_numpy() >= signup.reindex(clicks["customer_key"]).to_numpy()
-    names = clicks["canonical_event"]
-    before = b.categorical("browse_before_signup", np.where(after, -1, rows), names, "browse")
-    later = b.categorical("browse_after_signup", np.where(after, rows, -1), names, "browse")
+def _clickstream(b: _Builder, p: PreparedFrames, signup: np.ndarray) -> None:
+    clicks = p.clicks
+    rows = b.rows(clicks, clicks.arrays["browse"])
+    signed_up = np.full(len(p.customers), NOT_A_TIME, dtype=np.int64)
+    signed_up[b.positions >= 0] = signup
+    after = clicks.time >= signed_up[clicks.customer]
+    b.columns("browse", clicks, "canonical_event", rows)  # one vocabulary for both blocks
+    before, names = b.categorical(
+        "browse_before_signup", clicks, "canonical_event", np.where(after, -1, rows), "browse"
+    )
+    later, _ = b.categorical(
+        "browse_after_signup", clicks, "canonical_event", np.where(after, rows, -1), "browse"
+    )
     both = before + later
     total = both.sum(axis=1)
-    for j, name in enumerate(b.vocabulary["browse"]):
+    for j, name in enumerate(names):
         b.profile[f"event_share:{name}"] = _share(both[:, j], total)
-    pairs = step_pairs(clicks[clicks["session_key"].notna()])
-    b.categorical("step_pairs", b.rows(pairs["customer_key"]), pairs["pair"])
+    b.categorical("step_pairs", p.pairs, "pair", b.rows(p.pairs))
 
 
-def _sessions(
-    b: _Builder, sessions: pd.DataFrame, events: pd.DataFrame, weeks: np.ndarray
-) -> np.ndarray:
-    rows = b.rows(sessions["customer_key"])
-    web = (sessions["platform"] != "app").to_numpy()
-    channel = sessions["acquisition_channel"].fillna(UNKNOWN)
-    channels = b.categorical("visit_channel", np.where(web, rows, -1), channel)
-    for j, name in enumerate(b.vocabulary["visit_channel"]):
+def _sessions(b: _Builder, p: PreparedFrames, weeks: np.ndarray) -> np.ndarray:
+    s = p.sessions
+    rows = b.rows(s)
+    on_app = _is(s, "platform", "app")
+    web_rows = np.where(on_app, -1, rows)
+    channels, names = b.categorical("visit_channel", s, "acquisition_channel", web_rows)
+    for j, name in enumerate(names):
         b.profile[f"channel_share:{name}"] = _share(channels[:, j], channels.sum(axis=1))
-    b.count("web_visit_channels", np.where(web, rows, -1), channel)
+    b.count("web_visit_channels", s, "acquisition_channel", web_rows)
     visits = per_customer(rows, b.n)
 
-    devices = sessions.drop_duplicates("anonymous_id")
-    device_rows = b.rows(devices["customer_key"])
-    b.categorical("device_type", device_rows, devices["device_type"].fillna(UNKNOWN))
-    b.categorical("platform", device_rows, devices["platform"].fillna(UNKNOWN))
+    devices = b.rows(p.devices)
+    b.categorical("device_type", p.devices, "device_type", devices)
+    b.categorical("platform", p.devices, "platform", devices)
+    kinds = s.names["device_type"]
+    on_type = count_matrix(rows, s.arrays["device_type"], b.n, len(kinds))
     for name in b.vocabulary["device_type"]:
-        on = count_matrix(rows, sessions["device_type"].fillna(UNKNOWN), b.n, [name])[:, 0]
+        column = np.flatnonzero(kinds == name)
+        on = on_type[:, column[0]] if len(column) else np.zeros(b.n)
         b.profile[f"device_share:{name}"] = _share(on, visits)
-    on_app = count_matrix(rows, sessions["platform"].fillna(UNKNOWN), b.n, ["app"])[:, 0]
-    b.profile["app_share"] = _share(on_app, visits)
+    b.profile["app_share"] = _share(per_customer(np.where(on_app, rows, -1), b.n), visits)
 
-    clicks = events[events["source"].isin(CLICKSTREAM_SOURCES)]
-    pages = per_customer(b.rows(clicks["customer_key"]), b.n)
+    pages = per_customer(b.rows(p.clicks), b.n)
     b.blocks.append(Rate("visits", visits, weeks))
     b.blocks.append(Rate("pages_per_visit", pages, np.maximum(visits, 1e-9)))
     b.profile["visits_per_week"] = visits / weeks
@@ -302,34 +471,32 @@ def _sessions(
     return visits
 
 
-def _orders(b: _Builder, events: pd.DataFrame, weeks: np.ndarray) -> None:
-    is_order = events["is_conversion"].fillna(False).astype(bool).to_numpy()
-    rows = b.rows(events.loc[is_order, "customer_key"])
+def _orders(b: _Builder, p: PreparedFrames, weeks: np.ndarray) -> None:
+    e = p.events
+    rows = b.rows(e, e.arrays["is_conversion"])
     orders = per_customer(rows, b.n)
-    revenue = per_customer(rows, b.n, pd.to_numeric(events.loc[is_order, "revenue"]).fillna(0))
+    revenue = per_customer(rows, b.n, np.nan_to_num(e.arrays["revenue"]))
     b.blocks.append(Rate("orders", orders, weeks))
     b.profile["orders_per_30_days"] = orders / weeks * 30 / 7
     b.profile["revenue_per_order"] = _share(revenue, orders)
 
 
-def _support(b: _Builder, messages: pd.DataFrame, weeks: np.ndarray) -> None:
-    rows = b.rows(messages["customer_key"])
-    tags = tag_messages(messages["body"], messages.get("subject"))
-    complaint = ((tags["topic"] == "billing") & tags["is_negative"]).to_numpy()
+def _support(b: _Builder, p: PreparedFrames, weeks: np.ndarray) -> None:
+    m = p.messages
+    rows = b.rows(m)
     contacts = per_customer(rows, b.n)
-    complaints = per_customer(rows[complaint], b.n)
+    complaints = per_customer(np.where(m.arrays["complaint"], rows, -1), b.n)
     b.blocks.append(Rate("support_contacts", contacts, weeks))
     b.blocks.append(Rate("billing_complaints", complaints, weeks))
     b.profile["support_contacts_per_30_days"] = contacts / weeks * 30 / 7
     b.profile["billing_complaints_per_30_days"] = complaints / weeks * 30 / 7
-    b.count("support_topics", rows, tags["topic"])
+    b.count("support_topics", m, "topic", rows)
 
 
-def _email(b: _Builder, events: pd.DataFrame) -> None:
-    rows = b.rows(events["customer_key"])
-    name = events["canonical_event"].to_numpy()
-    delivered = per_customer(np.where(name == EMAIL_DELIVERED, rows, -1), b.n)
-    opened = per_customer(np.where(name == EMAIL_OPENED, rows, -1), b.n)
+def _email(b: _Builder, p: PreparedFrames) -> None:
+    e = p.events
+    delivered = per_customer(b.rows(e, _is(e, "canonical_event", EMAIL_DELIVERED)), b.n)
+    opened = per_customer(b.rows(e, _is(e, "canonical_event", EMAIL_OPENED)), b.n)
     opened = np.minimum(opened, delivered)
     b.blocks.append(Proportion("email_opens", opened, delivered))
     b.profile["email_open_rate"] = _share(opened, delivered)
@@ -337,16 +504,16 @@ def _email(b: _Builder, events: pd.DataFrame) -> None:
 
 def _consideration(
     b: _Builder,
-    sessions: pd.DataFrame,
-    signup: pd.Series,
-    first_seen: pd.Series,
+    p: PreparedFrames,
+    signup: np.ndarray,
+    first_seen: np.ndarray,
     observed: np.ndarray,
 ) -> None:
-    rows = b.rows(sessions["customer_key"])
-    session_signup = signup.reindex(sessions["customer_key"].astype(str)).to_numpy()
-    before = np.where(sessions["started_at"].to_numpy() < session_signup, rows, -1)
-    visits_before = per_customer(before, b.n)
-    days = ((signup - first_seen) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    s = p.sessions
+    signed_up = np.full(len(p.customers), NOT_A_TIME, dtype=np.int64)
+    signed_up[b.positions >= 0] = signup
+    visits_before = per_customer(b.rows(s, s.time < signed_up[s.customer]), b.n)
+    days = (signup - first_seen) / DAY_NS
     b.blocks.append(
         Rate("visits_before_signup", visits_before, np.ones(b.n), mask=observed.astype(float))
     )
@@ -356,34 +523,30 @@ def _consideration(
     b.profile["days_to_signup"] = np.where(observed, days, np.nan)
 
 
-def _plans(b: _Builder, subscriptions: pd.DataFrame) -> None:
-    plans = b.categorical(
-        "plan", b.rows(subscriptions["customer_key"]), subscriptions["plan"].fillna(UNKNOWN)
-    )
+def _plans(b: _Builder, p: PreparedFrames) -> None:
+    plans, _ = b.categorical("plan", p.subscriptions, "plan", b.rows(p.subscriptions))
     b.profile["subscriber_share"] = (plans.sum(axis=1) > 0).astype(float)
 
 
-def _reviews(b: _Builder, reviews: pd.DataFrame) -> None:
-    for kind, name in (("review", "review_score"), ("nps", "nps_score")):
-        of_kind = reviews[reviews["text_type"] == kind]
-        rows = b.rows(of_kind["customer_key"])
-        scores = pd.to_numeric(of_kind["score"], errors="coerce").to_numpy(dtype=float)
-        valid = np.isfinite(scores)
-        mean = _share(per_customer(rows[valid], b.n, scores[valid]), per_customer(rows[valid], b.n))
+def _reviews(b: _Builder, p: PreparedFrames) -> None:
+    r = p.reviews
+    score = r.arrays["score"]
+    for text_type, name in (("review", "review_score"), ("nps", "nps_score")):
+        rows = b.rows(r, _is(r, "text_type", text_type) & np.isfinite(score))
+        mean = _share(per_customer(rows, b.n, np.nan_to_num(score)), per_customer(rows, b.n))
         b.blocks.append(Score(name, mean))
         b.profile[name] = mean
 
 
-def _text_labels(b: _Builder, labels: pd.DataFrame) -> None:
-    rows = b.rows(labels["customer_key"])
+def _text_labels(b: _Builder, labels: Coded) -> None:
+    rows = b.rows(labels)
     for column, block in (("intent", "intents"), ("sentiment", "sentiments")):
-        if column not in labels:
+        if column not in labels.arrays:
             continue
-        values = labels[column].fillna(UNKNOWN)
-        counts = b.categorical(block, rows, values)
+        counts, names = b.categorical(block, labels, column, rows)
         total = counts.sum(axis=1)
-        for j, kind in enumerate(b.vocabulary[block]):
+        for j, kind in enumerate(names):
             b.profile[f"{column}_share:{kind}"] = _share(counts[:, j], total)
     for column, name in (("intent", "intents"), ("emotion", "emotions")):
-        if column in labels:
-            b.count(name, rows, labels[column].fillna(UNKNOWN))
+        if column in labels.arrays:
+            b.count(name, labels, column, rows)

@@ -41,8 +41,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
 
-from journeymap.ml.mixture import Block, MixtureModel, fit_from, fit_mixture, take
+from journeymap.ml.mixture import Block, Design, MixtureModel, design, fit_from, fit_mixture
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class SegmentConfig:
     selection_sample: int = 4_000
     min_overlap: float = 0.2
     seed: int = 0
+    # BLAS threads for the EM's matrix products. One is fastest here: the products are small,
+    # and on a busy machine spinning BLAS threads made the fits over ten times slower.
+    # None leaves the library's default (all cores).
+    blas_threads: int | None = 1
 
 
 def _digest(key: str) -> int:
@@ -117,9 +122,10 @@ class Candidate:
 
 
 def evaluate_k(
-    blocks: list[Block], k: int, config: SegmentConfig
+    blocks: list[Block] | Design, k: int, config: SegmentConfig
 ) -> tuple[Candidate, MixtureModel]:
     """BIC and bootstrap stability of k segments on ``blocks`` (see the module docstring)."""
+    blocks = design(blocks)
     model = fit_mixture(blocks, k, seed=config.seed + k, restarts=config.restarts)
     reference = model.predict(blocks)
     rng = np.random.default_rng(config.seed + 1000 * k)
@@ -128,7 +134,7 @@ def evaluate_k(
     for _ in range(config.bootstrap_samples):
         rows = rng.integers(0, n, size=n)
         boot = fit_mixture(
-            take(blocks, rows),
+            blocks.take(rows),
             k,
             seed=int(rng.integers(1 << 31)),
             restarts=config.bootstrap_restarts,
@@ -140,10 +146,11 @@ def evaluate_k(
 
 
 def choose_k(
-    blocks: list[Block], config: SegmentConfig = SegmentConfig()
+    blocks: list[Block] | Design, config: SegmentConfig = SegmentConfig()
 ) -> tuple[int, list[Candidate], dict[int, MixtureModel]]:
     """The number of segments by the module's criterion, every candidate's figures, and the
     model fitted for each k (on these blocks)."""
+    blocks = design(blocks)
     candidates, models = [], {}
     for k in range(config.k_min, config.k_max + 1):
         candidate, model = evaluate_k(blocks, k, config)
@@ -238,20 +245,33 @@ class Segmentation:
 
 def segment_customers(
     customers: pd.Index,
-    blocks: list[Block],
+    blocks: list[Block] | Design,
     previous: pd.Series | None = None,
     used_ids: set[int] | frozenset[int] = frozenset(),
     config: SegmentConfig = SegmentConfig(),
 ) -> Segmentation:
     """Choose k on a sample, fit on every customer, give stable ids."""
+    if config.blas_threads is None:
+        return _segment_customers(customers, blocks, previous, used_ids, config)
+    with threadpool_limits(limits=config.blas_threads, user_api="blas"):
+        return _segment_customers(customers, blocks, previous, used_ids, config)
+
+
+def _segment_customers(
+    customers: pd.Index,
+    blocks: list[Block] | Design,
+    previous: pd.Series | None,
+    used_ids: set[int] | frozenset[int],
+    config: SegmentConfig,
+) -> Segmentation:
     if len(customers) < max(config.k_min * 10, 20):
         raise ValueError(
             f"segmentation needs at least {max(config.k_min * 10, 20)} customers with a "
             f"session, found {len(customers)}"
         )
+    blocks = design(blocks)
     sample = hash_sample(customers, config.selection_sample)
-    sample_blocks = take(blocks, sample)
-    k, candidates, models = choose_k(sample_blocks, config)
+    k, candidates, models = choose_k(blocks.take(sample), config)
     # The sample model classifies everyone; EM on all customers refines it. The previous
     # run's memberships are a second start, and win ties (no new data: same answer).
     start = models[k].responsibilities(blocks)[0]

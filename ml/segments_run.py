@@ -36,8 +36,10 @@ from journeymap.ml.outputs import (
 from journeymap.ml.personas import CardInputs, build_cards, card_json, differences
 from journeymap.ml.segment_features import (
     CustomerFeatures,
+    PreparedFrames,
     SegmentFrames,
     build_customer_features,
+    prepare_frames,
 )
 from journeymap.ml.segments import (
     Segmentation,
@@ -216,7 +218,7 @@ def _snapshot_rows(
 
 
 def _backfill(
-    frames: SegmentFrames,
+    frames: PreparedFrames,
     features: CustomerFeatures,
     segmentation: Segmentation,
     names: dict[int, str],
@@ -273,7 +275,8 @@ def score_segments(
     previous = previous or PreviousRun()
     as_of = as_cutoff(as_of)
     scored_at = as_cutoff(scored_at or datetime.now(UTC))
-    features = build_customer_features(frames, as_of)
+    prepared = prepare_frames(frames)
+    features = build_customer_features(prepared, as_of)
     timings["features"] = time.perf_counter() - started
     segmentation = segment_customers(
         features.customers,
@@ -333,13 +336,13 @@ def score_segments(
     )
     history = snapshot_history(previous, model_version, live_week)
     if history is None:
-        first_event = naive_utc(frames.sessions["started_at"]).min()
+        first_event = pd.Timestamp(int(prepared.sessions.time.min()), unit="ns")
         weeks = []
         week = live_week - pd.Timedelta(days=7)
         while week + pd.Timedelta(days=7) > first_event and len(weeks) < config.backfill_weeks:
             weeks.append(week)
             week -= pd.Timedelta(days=7)
-        rows += _backfill(frames, features, segmentation, names, sorted(weeks), snapshot_common)
+        rows += _backfill(prepared, features, segmentation, names, sorted(weeks), snapshot_common)
         timings["backfill"] = time.perf_counter() - started - sum(timings.values())
     snapshots = pd.DataFrame(rows)
     if history is not None:

@@ -4,13 +4,15 @@ describe customers as the docstring says."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from journeymap.ml.mixture import Categorical, Duration, Rate, Score, fit_mixture, take
-from journeymap.ml.segment_features import SegmentFrames, build_customer_features, step_pairs
+from journeymap.ml.segment_features import SegmentFrames, build_customer_features, prepare_frames
 from journeymap.ml.segments import (
     SegmentConfig,
     agreement_with,
@@ -145,12 +147,12 @@ def test_agreement_with_known_groups():
     assert agreement["crosstab"] == {"x": {"1": 2, "2": 0}, "y": {"1": 0, "2": 2}}
 
 
-def test_take_restricts_every_block():
+def test_a_subsample_keeps_every_block():
     _, blocks, _ = planted(20)
     rows = np.array([0, 5, 5])
-    for block in take(blocks, rows):
-        data = getattr(block, "counts", getattr(block, "values", None))
-        assert len(data) == 3
+    subsample = take(blocks, rows)
+    assert subsample.n == 3 and len(subsample.blocks) == len(blocks)
+    assert (subsample.stats[1] == subsample.stats[2]).all()
 
 
 # ------------------------------------------------------------------------------ features
@@ -308,20 +310,31 @@ def test_features_in_a_given_vocabulary_have_the_same_shape():
 def test_step_pairs_stay_within_a_session():
     events = pd.DataFrame(
         {
-            "customer_key": ["A"] * 4,
-            "session_key": ["s1", "s1", "s2", "s2"],
+            "customer_key": ["A"] * 6,
+            "session_key": ["s1", "s1", "s1", "s2", "s2", "s2"],
             "occurred_at": pd.to_datetime(
-                ["2026-01-01 09:00", "2026-01-01 09:01", "2026-01-02 00:00", "2026-01-02 00:01"]
+                [
+                    "2026-01-01 09:00",
+                    "2026-01-01 09:01",
+                    "2026-01-01 09:02",
+                    "2026-01-02 00:00",
+                    "2026-01-02 00:01",
+                    "2026-01-02 00:02",
+                ]
             ),
-            "canonical_event": ["a", "b", "c", "a"],
+            "canonical_event": ["home_viewed", "a", "b", "landing_viewed", "c", "a"],
+            "source": "web_events",
+            "is_conversion": False,
+            "revenue": None,
         }
     )
-    assert step_pairs(events)["pair"].tolist() == ["a > b", "c > a"]
+    frames = replace(_frames(), events=events)
+    pairs = prepare_frames(frames).pairs
+    # The entry pages start the visits; the pairs are within a visit only.
+    assert sorted(pairs.names["pair"][pairs.arrays["pair"]]) == ["a > b", "c > a"]
 
 
 def test_text_labels_add_intents_and_sentiments_when_the_text_model_has_run(tmp_path):
-    from dataclasses import replace
-
     from journeymap.ml.customers_io import read_text_labels
     from journeymap.warehouse import DuckDBWarehouse
 
