@@ -51,35 +51,52 @@ def read_orders(
 def read_segment_frames(
     warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> SegmentFrames:
+    """What the segmentation reads. The two big frames name their customer by position in
+    ``customers`` (``customer``) and their sessions and devices by a number, not by key:
+    millions of key strings are slow to move and to compare, numbers are not."""
     m = schemas.marts
-    known = f"select customer_key from {m}.dim_customers where is_known"
+    known = f"""
+        select customer_key,
+            row_number() over (order by customer_key) - 1 as customer_position
+        from {m}.dim_customers where is_known
+    """
     frames = {
         "customers": f"""
-            select customer_key, crm_created_at as signed_up_at
-            from {m}.dim_customers where is_known
+            select known.customer_key, customers.crm_created_at as signed_up_at
+            from ({known}) as known
+            inner join {m}.dim_customers as customers
+                on customers.customer_key = known.customer_key
+            order by known.customer_position
         """,
         "events": f"""
-            select customer_key, occurred_at, canonical_event, source, session_key,
-                is_conversion, revenue
-            from {m}.fct_events
-            where customer_key in ({known})
-                and canonical_event not in ('email_sent', 'email_bounced')
+            select known.customer_position as customer, events.occurred_at,
+                events.canonical_event, events.source,
+                case when events.session_key is not null
+                    then dense_rank() over (order by events.session_key) end as session_key,
+                events.is_conversion, events.revenue
+            from {m}.fct_events as events
+            inner join ({known}) as known on known.customer_key = events.customer_key
+            where events.canonical_event not in ('email_sent', 'email_bounced')
         """,
         "sessions": f"""
-            select customer_key, session_key, anonymous_id, started_at, channel as platform,
-                device_type, acquisition_channel
-            from {m}.fct_sessions
-            where customer_key in ({known})
+            select known.customer_position as customer, sessions.started_at,
+                dense_rank() over (order by sessions.anonymous_id) as anonymous_id,
+                sessions.channel as platform, sessions.device_type,
+                sessions.acquisition_channel
+            from {m}.fct_sessions as sessions
+            inner join ({known}) as known on known.customer_key = sessions.customer_key
         """,
         "messages": f"""
-            select customer_key, occurred_at, subject, body
-            from {m}.fct_customer_texts
-            where source = 'support_messages' and customer_key in ({known})
+            select texts.customer_key, texts.occurred_at, texts.subject, texts.body
+            from {m}.fct_customer_texts as texts
+            inner join ({known}) as known on known.customer_key = texts.customer_key
+            where texts.source = 'support_messages'
         """,
         "reviews": f"""
-            select customer_key, occurred_at, text_type, score
-            from {m}.fct_customer_texts
-            where source = 'reviews' and customer_key in ({known})
+            select texts.customer_key, texts.occurred_at, texts.text_type, texts.score
+            from {m}.fct_customer_texts as texts
+            inner join ({known}) as known on known.customer_key = texts.customer_key
+            where texts.source = 'reviews'
         """,
         "subscriptions": f"""
             select customer_key, subscription_id, plan, started_at

@@ -80,11 +80,13 @@ Vocabulary = Mapping[str, tuple[str, ...]]
 class SegmentFrames:
     """What the segmentation reads, one frame per kind of fact (times naive UTC or aware).
 
-    customers: customer_key, signed_up_at (CRM created_at) - the known customers.
-    events: customer_key, occurred_at, canonical_event, source, session_key, is_conversion,
+    customers: customer_key, signed_up_at (CRM created_at) - the known customers, once each;
+        their order is the order of the features' rows.
+    events: customer_key (or ``customer``, the customer's position in ``customers``),
+        occurred_at, canonical_event, source, session_key (a key or a number), is_conversion,
         revenue (fct_events of known customers; email deliveries and opens included).
-    sessions: customer_key, session_key, anonymous_id, started_at, platform (web/app),
-        device_type, acquisition_channel.
+    sessions: customer_key (or ``customer``), anonymous_id (a key or a number), started_at,
+        platform (web/app), device_type, acquisition_channel.
     messages: customer_key, occurred_at, subject, body (support messages they wrote).
     reviews: customer_key, occurred_at, text_type (review or nps), score.
     subscriptions: customer_key, subscription_id, plan, started_at.
@@ -158,7 +160,13 @@ def _ns(values: pd.Series) -> np.ndarray:
 
 
 def _labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    codes, names = pd.factorize(pd.Series(values).fillna(UNKNOWN).astype(str))
+    """Codes and the label of each code; missing values get the label ``UNKNOWN``. Numbered
+    keys (sessions, devices) need no labels: their codes are -1 where missing."""
+    values = pd.Series(values)
+    if pd.api.types.is_numeric_dtype(values):
+        codes, _ = pd.factorize(values)
+        return codes.astype(np.int32), np.zeros(0, dtype=object)
+    codes, names = pd.factorize(values.fillna(UNKNOWN).astype(str))
     return codes.astype(np.int32), np.asarray(names, dtype=object)
 
 
@@ -170,18 +178,25 @@ def _code(
     numeric: tuple[str, ...] = (),
     flags: tuple[str, ...] = (),
 ) -> Coded:
-    """The frame's rows of known customers as a ``Coded`` table."""
-    rows = customers.get_indexer(frame["customer_key"].astype(str))
-    keep = rows >= 0
-    frame = frame[keep]
+    """The frame's rows of known customers as a ``Coded`` table (columns are coded whole and
+    then cut to those rows: cheaper than copying the frame). The customer is a position in
+    ``customers`` (column ``customer``) or a key (``customer_key``)."""
+    if "customer" in frame:
+        rows = frame["customer"].to_numpy(dtype=np.int64)
+        rows = np.where((rows >= 0) & (rows < len(customers)), rows, -1)
+    else:
+        rows = customers.get_indexer(frame["customer_key"].astype(str))
+    keep = np.flatnonzero(rows >= 0)
     arrays, names = {}, {}
     for column in categorical:
-        arrays[column], names[column] = _labels(frame[column])
+        codes, names[column] = _labels(frame[column])
+        arrays[column] = codes[keep]
     for column in numeric:
-        arrays[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        arrays[column] = values[keep]
     for column in flags:
-        arrays[column] = frame[column].fillna(False).astype(bool).to_numpy()
-    return Coded(rows[keep].astype(np.int64), _ns(frame[time]), arrays, names)
+        arrays[column] = frame[column].fillna(False).astype(bool).to_numpy()[keep]
+    return Coded(rows[keep].astype(np.int64), _ns(frame[time])[keep], arrays, names)
 
 
 def _is(table: Coded, column: str, values: str | tuple[str, ...]) -> np.ndarray:
@@ -199,19 +214,22 @@ def _take(table: Coded, rows: np.ndarray) -> Coded:
     )
 
 
-def _clicks_and_pairs(events: pd.DataFrame, customers: pd.Index) -> tuple[Coded, Coded]:
-    clicks = events[events["source"].isin(CLICKSTREAM_SOURCES) & events["session_key"].notna()]
-    coded = _code(clicks, customers, "occurred_at", ("canonical_event", "session_key"))
-    names = coded.names["canonical_event"]
+def _clicks_and_pairs(events: Coded) -> tuple[Coded, Coded]:
+    """The web/app events in session order (``entry``: a session's first event; ``browse``:
+    neither an entry nor a mechanical event) and the consecutive browse steps."""
+    clicks = _take(
+        events,
+        np.flatnonzero(_is(events, "source", CLICKSTREAM_SOURCES) & _known(events, "session_key")),
+    )
+    names = clicks.names["canonical_event"]
     name_rank = np.argsort(np.argsort(names.astype(str)))
-    event, session = coded.arrays["canonical_event"], coded.arrays["session_key"]
-    order = np.lexsort((name_rank[event] if len(event) else event, coded.time, session))
-    coded = _take(coded, order)
-    session = coded.arrays["session_key"]
+    event, session = clicks.arrays["canonical_event"], clicks.arrays["session_key"]
+    order = np.lexsort((name_rank[event] if len(event) else event, clicks.time, session))
+    clicks = _take(clicks, order)
+    session = clicks.arrays["session_key"]
     entry = np.r_[True, session[1:] != session[:-1]] if len(session) else np.zeros(0, bool)
-    mechanical = _is(coded, "canonical_event", MECHANICAL_EVENTS)
-    coded.arrays["browse"] = ~entry & ~mechanical
-    browse = _take(coded, np.flatnonzero(coded.arrays["browse"]))
+    clicks.arrays["browse"] = ~entry & ~_is(clicks, "canonical_event", MECHANICAL_EVENTS)
+    browse = _take(clicks, np.flatnonzero(clicks.arrays["browse"]))
     same = browse.arrays["session_key"][1:] == browse.arrays["session_key"][:-1]
     event = browse.arrays["canonical_event"]
     pair_codes = event[:-1][same].astype(np.int64) * len(names) + event[1:][same]
@@ -225,7 +243,14 @@ def _clicks_and_pairs(events: pd.DataFrame, customers: pd.Index) -> tuple[Coded,
         {"pair": inverse.astype(np.int32)},
         {"pair": labels},
     )
-    return coded, pairs
+    return clicks, pairs
+
+
+def _known(table: Coded, column: str) -> np.ndarray:
+    """Rows whose ``column`` was not missing."""
+    codes = table.arrays[column]
+    missing = np.flatnonzero(table.names[column] == UNKNOWN)
+    return (codes >= 0) & ~np.isin(codes, missing)
 
 
 def _devices(sessions: Coded) -> Coded:
@@ -240,13 +265,18 @@ def _devices(sessions: Coded) -> Coded:
 def prepare_frames(frames: SegmentFrames) -> PreparedFrames:
     """Code the frames once (see the module docstring)."""
     known = frames.customers.assign(customer_key=frames.customers["customer_key"].astype(str))
-    known = known.drop_duplicates("customer_key").sort_values("customer_key")
     customers = pd.Index(known["customer_key"], name="customer_key", dtype=object)
-    events = frames.events
+    if not customers.is_unique:
+        raise ValueError("SegmentFrames.customers lists a customer twice")
     coded_events = _code(
-        events, customers, "occurred_at", ("canonical_event",), ("revenue",), ("is_conversion",)
+        frames.events,
+        customers,
+        "occurred_at",
+        ("canonical_event", "source", "session_key"),
+        ("revenue",),
+        ("is_conversion",),
     )
-    clicks, pairs = _clicks_and_pairs(events, customers)
+    clicks, pairs = _clicks_and_pairs(coded_events)
     sessions = _code(
         frames.sessions,
         customers,
