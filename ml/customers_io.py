@@ -34,6 +34,8 @@ SEGMENT_INPUT_MARTS = (
 )
 CARD_INPUT_TABLES = ("churn_scores", "customer_value")
 TEXT_LABELS_TABLE = "text_labels"
+# Keys read as numbers are hashed into [0, this prime < 2^53).
+KEY_NUMBERS = 9_007_199_254_740_881
 
 
 def read_orders(
@@ -48,12 +50,52 @@ def read_orders(
     return query_frame(warehouse, sql)
 
 
+def _numbered(column: str) -> str:
+    """A key as a number (a hash below 2^53, so it survives a float on the way; -1 when
+    missing): the segmentation only needs to tell sessions and devices apart."""
+    return f"case when {column} is null then -1 else hash({column}) % {KEY_NUMBERS} end"
+
+
+def _events_sql(m: str, known: str, column: str | None = None) -> str:
+    """The events the segmentation reads, with their customer's position and the canonical
+    event and source as codes (``column``: the names of that column's codes instead)."""
+    names = {
+        name: f"""
+            select {name}, row_number() over (order by {name}) - 1 as code
+            from (select distinct {name} from events) as distinct_values
+        """
+        for name in ("canonical_event", "source")
+    }
+    head = f"""
+        with events as (
+            select * from {m}.fct_events
+            where canonical_event not in ('email_sent', 'email_bounced')
+        ),
+        canonical_events as ({names["canonical_event"]}),
+        sources as ({names["source"]})
+    """
+    if column is not None:
+        table = "canonical_events" if column == "canonical_event" else "sources"
+        return f"{head} select {column} as name from {table} order by code"
+    return f"""{head}
+        select known.customer_position as customer, events.occurred_at,
+            canonical_events.code as canonical_event, sources.code as source,
+            {_numbered("events.session_key")} as session_key,
+            events.is_conversion, events.revenue
+        from events
+        inner join ({known}) as known on known.customer_key = events.customer_key
+        inner join canonical_events on canonical_events.canonical_event = events.canonical_event
+        inner join sources on sources.source = events.source
+    """
+
+
 def read_segment_frames(
     warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> SegmentFrames:
     """What the segmentation reads. The two big frames name their customer by position in
-    ``customers`` (``customer``) and their sessions and devices by a number, not by key:
-    millions of key strings are slow to move and to compare, numbers are not."""
+    ``customers`` (``customer``), their canonical events and sources by code and their
+    sessions and devices by a number, not by key or name: millions of strings are slow to
+    move and to compare, numbers are not."""
     m = schemas.marts
     known = f"""
         select customer_key,
@@ -68,19 +110,10 @@ def read_segment_frames(
                 on customers.customer_key = known.customer_key
             order by known.customer_position
         """,
-        "events": f"""
-            select known.customer_position as customer, events.occurred_at,
-                events.canonical_event, events.source,
-                case when events.session_key is not null
-                    then dense_rank() over (order by events.session_key) end as session_key,
-                events.is_conversion, events.revenue
-            from {m}.fct_events as events
-            inner join ({known}) as known on known.customer_key = events.customer_key
-            where events.canonical_event not in ('email_sent', 'email_bounced')
-        """,
+        "events": _events_sql(m, known),
         "sessions": f"""
             select known.customer_position as customer, sessions.started_at,
-                dense_rank() over (order by sessions.anonymous_id) as anonymous_id,
+                {_numbered("sessions.anonymous_id")} as anonymous_id,
                 sessions.channel as platform, sessions.device_type,
                 sessions.acquisition_channel
             from {m}.fct_sessions as sessions
@@ -104,6 +137,10 @@ def read_segment_frames(
         """,
     }
     read = {name: query_frame(warehouse, sql) for name, sql in frames.items()}
+    events = read["events"]
+    for column in ("canonical_event", "source"):
+        names = query_frame(warehouse, _events_sql(m, known, column))["name"]
+        events[column] = pd.Categorical.from_codes(events[column].to_numpy(), names.to_numpy())
     return SegmentFrames(**read, text_labels=read_text_labels(warehouse, schemas))
 
 

@@ -83,8 +83,9 @@ class SegmentFrames:
     customers: customer_key, signed_up_at (CRM created_at) - the known customers, once each;
         their order is the order of the features' rows.
     events: customer_key (or ``customer``, the customer's position in ``customers``),
-        occurred_at, canonical_event, source, session_key (a key or a number), is_conversion,
-        revenue (fct_events of known customers; email deliveries and opens included).
+        occurred_at, canonical_event, source, session_key (a key, or a number: negative when
+        missing), is_conversion, revenue (fct_events of known customers; email deliveries and
+        opens included).
     sessions: customer_key (or ``customer``), anonymous_id (a key or a number), started_at,
         platform (web/app), device_type, acquisition_channel.
     messages: customer_key, occurred_at, subject, body (support messages they wrote).
@@ -161,13 +162,23 @@ def _ns(values: pd.Series) -> np.ndarray:
 
 def _labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes and the label of each code; missing values get the label ``UNKNOWN``. Numbered
-    keys (sessions, devices) need no labels: their codes are -1 where missing."""
+    keys (sessions, devices) need no labels: their codes are -1 where missing (a negative
+    number or none)."""
     values = pd.Series(values)
     if pd.api.types.is_numeric_dtype(values):
         codes, _ = pd.factorize(values)
+        codes[(values < 0).to_numpy()] = -1
         return codes.astype(np.int32), np.zeros(0, dtype=object)
-    codes, names = pd.factorize(values.fillna(UNKNOWN).astype(str))
-    return codes.astype(np.int32), np.asarray(names, dtype=object)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # already coded (the warehouse read)
+        values = (
+            values.cat.add_categories([UNKNOWN]) if UNKNOWN not in values.cat.categories else values
+        )
+        values = values.fillna(UNKNOWN)
+        return values.cat.codes.to_numpy(dtype=np.int32), np.asarray(
+            values.cat.categories.astype(str), dtype=object
+        )
+    codes, names = pd.factorize(values.fillna(UNKNOWN))
+    return codes.astype(np.int32), np.asarray(names, dtype=object).astype(str).astype(object)
 
 
 def _code(
