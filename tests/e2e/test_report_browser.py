@@ -90,6 +90,15 @@ def test_journey_map_in_chromium(browser, page_path, tmp_path):
     assert first["width"] > 0 and first["height"] > 0
     assert "customers" in page.locator("svg.sankey .sankey-node rect title").first.text_content()
 
+    # Persona cards side by side, each with what sets it apart; the retention triangle.
+    cards = page.locator("article.persona")
+    assert cards.count() >= 3
+    assert all(page.locator("article.persona li").nth(i).is_visible() for i in range(3))
+    tops = {round(cards.nth(i).bounding_box()["y"]) for i in range(min(3, cards.count()))}
+    assert len(tops) == 1  # the first three share a row
+    first_row = page.locator("table.triangle tbody tr").first
+    assert first_row.locator("td").first.inner_text() == "100%"  # week 0 of a first-order cohort
+
     assert "Customers struggle most after" in page.locator(".hero").inner_text()
     assert page.locator(".funnel-row.gap").count() == 1
     # fits a 1280 px screen without sideways scrolling
