@@ -244,7 +244,11 @@ def _clicks_and_pairs(events: Coded) -> tuple[Coded, Coded]:
     same = browse.arrays["session_key"][1:] == browse.arrays["session_key"][:-1]
     event = browse.arrays["canonical_event"]
     pair_codes = event[:-1][same].astype(np.int64) * len(names) + event[1:][same]
-    distinct, inverse = np.unique(pair_codes, return_inverse=True)
+    # Pair codes are below len(names)^2: number the ones that occur without sorting.
+    distinct = np.flatnonzero(np.bincount(pair_codes, minlength=len(names) ** 2))
+    number = np.full(len(names) ** 2, -1, dtype=np.int64)
+    number[distinct] = np.arange(len(distinct))
+    inverse = number[pair_codes]
     labels = np.array(
         [f"{names[c // len(names)]} > {names[c % len(names)]}" for c in distinct], dtype=object
     )
