@@ -31,6 +31,20 @@
     {%- endfor %}
 {%- endmacro %}
 
+{#- Every customer with their sign-up and their current segment (as text; null when not
+    segmented): the `customers` of the enriched retention and lifecycle by segment. -#}
+{% macro segmented_customers(customers, segments) -%}
+    (
+        select
+            customers.customer_key,
+            customers.crm_created_at as signed_up_at,
+            cast(segments.segment_id as {{ dbt.type_string() }}) as segment_id
+        from {{ customers }} as customers
+        left join {{ segments }} as segments
+            on customers.customer_key = segments.customer_key
+    ) as segmented_customers
+{%- endmacro %}
+
 {#- Whole weeks between two Mondays. -#}
 {% macro weeks_between(start_week, end_week) -%}
     cast({{ dbt.datediff(start_week, end_week, 'day') }} / 7 as {{ dbt.type_int() }})

@@ -52,7 +52,6 @@ from threadpoolctl import threadpool_limits
 from journeymap.ml.churn_io import (
     WarehouseSchemas,
     read_churn_frames,
-    read_latest_event_at,
     write_churn_scores,
 )
 from journeymap.ml.churn_reasons import (
@@ -72,7 +71,7 @@ from journeymap.ml.features import (
     prepare_frames,
 )
 from journeymap.ml.outputs import CHURN_SCORES
-from journeymap.ml.warehouse_io import default_as_of
+from journeymap.ml.warehouse_io import resolve_as_of
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "churn-hgb-v1"
@@ -652,11 +651,7 @@ def run_churn_scoring(
     schemas = schemas or WarehouseSchemas()
     started = time.perf_counter()
     frames = read_churn_frames(warehouse, schemas)
-    if as_of is None:
-        latest = read_latest_event_at(warehouse, schemas)
-        if latest is None:
-            raise ValueError("marts.fct_events is empty: nothing to score")
-        as_of = default_as_of(latest)
+    as_of = resolve_as_of(warehouse, as_of, schemas)
     run = score_churn(
         frames,
         as_of=as_of,

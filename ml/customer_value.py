@@ -36,7 +36,7 @@ from journeymap.ml.clv import (
 from journeymap.ml.customers_io import read_orders
 from journeymap.ml.features import as_cutoff, naive_utc
 from journeymap.ml.outputs import CUSTOMER_VALUE, write_output
-from journeymap.ml.warehouse_io import WarehouseSchemas, default_as_of, read_latest_event_at
+from journeymap.ml.warehouse_io import WarehouseSchemas, resolve_as_of
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "clv-bgnbd-gg-v1"
@@ -186,11 +186,7 @@ def run_customer_value(
     """Read the orders, run the holdout check and the final fit, replace ml.customer_value."""
     started = time.perf_counter()
     orders = read_orders(warehouse, schemas)
-    if as_of is None:
-        latest = read_latest_event_at(warehouse, schemas)
-        if latest is None:
-            raise ValueError("marts.fct_events is empty: no orders to value")
-        as_of = default_as_of(latest)
+    as_of = resolve_as_of(warehouse, as_of, schemas, "no orders to value")
     run = score_customer_value(orders, as_of, config)
     write_output(warehouse, CUSTOMER_VALUE, run.scores, schema=schemas.ml)
     run.runtime_seconds = time.perf_counter() - started

@@ -47,12 +47,7 @@ from journeymap.ml.segments import (
     agreement_with,
     segment_customers,
 )
-from journeymap.ml.warehouse_io import (
-    WarehouseSchemas,
-    default_as_of,
-    read_latest_event_at,
-    read_latest_load,
-)
+from journeymap.ml.warehouse_io import WarehouseSchemas, read_latest_load, resolve_as_of
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "segments-lca-v1"
@@ -379,10 +374,7 @@ def run_segmentation(
     """Read, segment, write the three tables. ``truth`` (customer_key -> planted persona),
     when given, is compared with the segments (adjusted Rand index)."""
     started = time.perf_counter()
-    latest = read_latest_event_at(warehouse, schemas)
-    if latest is None:
-        raise ValueError("marts.fct_events is empty: nobody to segment")
-    as_of = as_of or default_as_of(latest)
+    as_of = resolve_as_of(warehouse, as_of, schemas, "nobody to segment")
     run = score_segments(
         read_segment_frames(warehouse, schemas),
         as_of,

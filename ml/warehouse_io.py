@@ -53,6 +53,22 @@ def default_as_of(latest_event_at) -> pd.Timestamp:
     return as_cutoff(latest_event_at).floor("D") + pd.Timedelta(days=1)
 
 
+def resolve_as_of(
+    warehouse: Warehouse,
+    as_of,
+    schemas: WarehouseSchemas = WarehouseSchemas(),
+    nothing: str = "nothing to score",
+) -> pd.Timestamp:
+    """``as_of`` (naive UTC), or when None the end of the data; a clear error when the data is
+    empty (``nothing`` says what the model cannot do then)."""
+    if as_of is not None:
+        return as_cutoff(as_of)
+    latest = read_latest_event_at(warehouse, schemas)
+    if latest is None:
+        raise ValueError(f"marts.fct_events is empty: {nothing}")
+    return default_as_of(latest)
+
+
 def table_exists(warehouse: Warehouse, schema: str, table: str) -> bool:
     """Whether ``schema.table`` exists (names compared case-insensitively, as Snowflake folds
     unquoted names to upper case)."""

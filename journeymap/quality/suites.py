@@ -1002,6 +1002,29 @@ select
 # a re-run without new data, cohort and lifecycle figures that add up.
 
 
+def _suite(
+    table: str,
+    key: tuple[str, ...],
+    description: str,
+    checks: list[Check],
+    *relations: Relation,
+    derived: Mapping[str, str] | None = None,
+) -> SuiteDefinition:
+    """A suite over ``table``: its schema, the rows its checks read, and further relations."""
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description=description,
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key, derived),
+            *relations,
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
 def _contract_columns(columns: Iterable[str]) -> Check:
     return columns_match(
         columns,
@@ -1042,17 +1065,12 @@ select
         where is_conversion and occurred_at < (select max(cutoff_at) from {table})
     ) as ordering_customers
 """.strip()
-    return SuiteDefinition(
-        name=table,
-        table=table,
-        description="Lifetime values: every customer who ordered, once, with values in range.",
-        relations=(
-            schema_relation(table),
-            rows_relation(table, checks, key, key),
-            Relation(RECONCILIATION, reconciliation_sql),
-        ),
-        checks=tuple(checks),
-        key=key,
+    return _suite(
+        table,
+        key,
+        "Lifetime values: every customer who ordered, once, with values in range.",
+        checks,
+        Relation(RECONCILIATION, reconciliation_sql),
     )
 
 
@@ -1107,21 +1125,16 @@ where previous_loaded_through = loaded_through
     and previous_cutoff_at = cutoff_at
     and previous_segment_id is not null
 """.strip()
-    return SuiteDefinition(
-        name=table,
-        table=table,
-        description=(
+    return _suite(
+        table,
+        key,
+        (
             "Segments: every known customer with a session once; ids unchanged by a re-run "
             "without new data."
         ),
-        relations=(
-            schema_relation(table),
-            rows_relation(table, checks, key, key),
-            Relation(RECONCILIATION, reconciliation_sql),
-            Relation("reruns", reruns_sql, key, key),
-        ),
-        checks=tuple(checks),
-        key=key,
+        checks,
+        Relation(RECONCILIATION, reconciliation_sql),
+        Relation("reruns", reruns_sql, key, key),
     )
 
 
@@ -1150,17 +1163,12 @@ select
     (select sum(customers) from {table}) as customers_on_cards,
     (select count(*) from {ML_SCHEMA}.customer_segments) as customers_segmented
 """.strip()
-    return SuiteDefinition(
-        name=table,
-        table=table,
-        description="Persona cards: one per segment, sizes adding up, figures in range.",
-        relations=(
-            schema_relation(table),
-            rows_relation(table, checks, key, key),
-            Relation(RECONCILIATION, reconciliation_sql),
-        ),
-        checks=tuple(checks),
-        key=key,
+    return _suite(
+        table,
+        key,
+        "Persona cards: one per segment, sizes adding up, figures in range.",
+        checks,
+        Relation(RECONCILIATION, reconciliation_sql),
     )
 
 
@@ -1213,18 +1221,13 @@ from parts
 inner join totals
     on parts.cohort_type = totals.cohort_type and parts.cohort_week = totals.cohort_week
 """.strip()
-    return SuiteDefinition(
-        name=table,
-        table=table,
-        description="Retention cohorts: rates in range, first-order cohorts that add up.",
-        relations=(
-            schema_relation(table),
-            rows_relation(table, checks, key, key),
-            Relation("first_order_weeks", first_order_weeks_sql, key, key),
-            Relation("breakdown_totals", breakdown_totals_sql),
-        ),
-        checks=tuple(checks),
-        key=key,
+    return _suite(
+        table,
+        key,
+        "Retention cohorts: rates in range, first-order cohorts that add up.",
+        checks,
+        Relation("first_order_weeks", first_order_weeks_sql, key, key),
+        Relation("breakdown_totals", breakdown_totals_sql),
     )
 
 
@@ -1257,16 +1260,12 @@ def customer_lifecycle_suite() -> SuiteDefinition:
             "the active-days distribution counts every active customer once",
         ),
     ]
-    return SuiteDefinition(
-        name=table,
-        table=table,
-        description="The lifecycle: states and stickiness that add up to the active customers.",
-        relations=(
-            schema_relation(table),
-            rows_relation(table, checks, key, key, derived),
-        ),
-        checks=tuple(checks),
-        key=key,
+    return _suite(
+        table,
+        key,
+        "The lifecycle: states and stickiness that add up to the active customers.",
+        checks,
+        derived=derived,
     )
 
 

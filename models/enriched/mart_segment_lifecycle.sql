@@ -3,17 +3,9 @@
     latest segmentation run; 'unknown' for customers without one). -#}
 
 {%- set customer_weeks = ref('fct_customer_weeks') %}
-{%- set customers -%}
-    (
-        select
-            customers.customer_key,
-            customers.crm_created_at as signed_up_at,
-            cast(segments.segment_id as {{ dbt.type_string() }}) as segment_id
-        from {{ ref('dim_customers') }} as customers
-        left join {{ ref('stg_ml__customer_segments') }} as segments
-            on customers.customer_key = segments.customer_key
-    ) as segmented_customers
-{%- endset %}
+{%- set customers = journeymap.segmented_customers(
+    ref('dim_customers'), ref('stg_ml__customer_segments')
+) %}
 
 with lifecycle as (
 

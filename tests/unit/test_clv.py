@@ -240,27 +240,31 @@ def test_predict_value_is_purchases_times_spend():
     )
 
 
-@needs_cdnow
-def test_the_clv_command_prints_the_published_parameters(tmp_path, capsys):
-    log = _sample_log()
-    path = tmp_path / "cdnow.csv"
-    log[["customer_key", "at", "value"]].rename(columns={"at": "day"}).to_csv(path, index=False)
-    code = main(
+def _clv_fit(path: Path, customer: str, date: str, value: str, *extra: str) -> int:
+    return main(
         [
             "clv",
             "fit",
             "--transactions",
             str(path),
             "--customer-column",
-            "customer_key",
+            customer,
             "--date-column",
-            "day",
+            date,
             "--value-column",
-            "value",
-            "--calibration-end",
-            CALIBRATION_END,
-            "--json",
+            value,
+            *extra,
         ]
+    )
+
+
+@needs_cdnow
+def test_the_clv_command_prints_the_published_parameters(tmp_path, capsys):
+    log = _sample_log()
+    path = tmp_path / "cdnow.csv"
+    log[["customer_key", "at", "value"]].rename(columns={"at": "day"}).to_csv(path, index=False)
+    code = _clv_fit(
+        path, "customer_key", "day", "value", "--calibration-end", CALIBRATION_END, "--json"
     )
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
@@ -274,19 +278,6 @@ def test_the_clv_command_prints_the_published_parameters(tmp_path, capsys):
 def test_the_clv_command_names_a_missing_column(tmp_path, capsys):
     path = tmp_path / "t.csv"
     path.write_text("id,when,amount\na,2026-01-01,3\n")
-    code = main(
-        [
-            "clv",
-            "fit",
-            "--transactions",
-            str(path),
-            "--customer-column",
-            "customer",
-            "--date-column",
-            "when",
-            "--value-column",
-            "amount",
-        ]
-    )
+    code = _clv_fit(path, "customer", "when", "amount")
     assert code == 1
     assert "no column customer (columns: id, when, amount)" in capsys.readouterr().err
