@@ -201,14 +201,15 @@ def stable_ids(
     next_id = max(taken, default=0) + 1
     sizes = np.bincount(labels, minlength=k)
     mapping: dict[int, int] = {}
-    for label in sorted(range(k), key=lambda i: (-sizes[i], i)):
+    present = [i for i in range(k) if sizes[i] > 0]  # a class nobody fell into gets no id
+    for label in sorted(present, key=lambda i: (-sizes[i], i)):
         if predecessor[label] is not None:
             mapping[label] = int(predecessor[label])  # type: ignore[arg-type]
         else:
             mapping[label] = next_id
             next_id += 1
     ids = np.array([mapping[int(label)] for label in labels], dtype=np.int64)
-    return ids, predecessor
+    return ids, {label: predecessor[label] for label in present}
 
 
 def warm_start(customers: pd.Index, previous: pd.Series | None, k: int) -> np.ndarray | None:
