@@ -43,6 +43,7 @@ dev: $(STAMP)  ## Dagster UI on http://127.0.0.1:3000: assets, checks, runs, sch
 
 bench: $(STAMP)  ## benchmarks: see bench/README.md
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.text_labels
 
 clean:
 	rm -rf data warehouse build target logs

@@ -1,4 +1,5 @@
-"""journeymap's command line: generate, load, import-events, build, summary, demo, clv."""
+"""journeymap's command line: generate, load, import-events, build, summary, demo, clv,
+classify-text."""
 
 from __future__ import annotations
 
@@ -124,6 +125,25 @@ def cmd_clv_fit(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def cmd_classify_text(args: argparse.Namespace, settings: Settings) -> None:
+    """Label one text (JSON on stdout) or a CSV file, with the configured text backend."""
+    import json
+
+    from journeymap.ml.text.backends import make_backend
+    from journeymap.ml.text.classify import classify_file, classify_one
+
+    if (args.text is None) == (args.input is None):
+        raise ValueError("give a text to label, or --input FILE.csv (not both)")
+    backend = make_backend(args.backend)
+    if args.text is not None:
+        print(json.dumps(classify_one(args.text, backend), indent=2))
+        return
+    output = Path(args.output) if args.output else None
+    rows = classify_file(Path(args.input), args.text_column, output, backend)
+    if output is not None:
+        _say(f"labelled {rows:,} rows of {args.input} into {output} ({backend.name} backend)")
+
+
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--customers", type=int, default=5000, help="known customers (default 5000)"
@@ -170,6 +190,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print rows per mart, funnel and top paths")
     summary.set_defaults(handler=cmd_summary)
+
+    classify = commands.add_parser(
+        "classify-text",
+        help="label a text or a CSV file: intent, journey stage, sentiment, emotion",
+    )
+    classify.add_argument("text", nargs="?", help="a text to label (prints JSON)")
+    classify.add_argument("--input", help="a CSV file with a column of texts")
+    classify.add_argument("--text-column", default="text", help="the column (default text)")
+    classify.add_argument("--output", help="the labelled CSV to write (default: stdout)")
+    classify.add_argument(
+        "--backend",
+        choices=["embedded", "llm"],
+        default=None,
+        help="default: $JOURNEYMAP_TEXT_BACKEND, else embedded",
+    )
+    classify.set_defaults(handler=cmd_classify_text)
 
     demo = commands.add_parser("demo", help="generate, load, build and summarize in one go")
     _add_generation_flags(demo)

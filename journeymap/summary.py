@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
 from journeymap.warehouse import DuckDBWarehouse
@@ -27,6 +28,37 @@ def _rows(warehouse: DuckDBWarehouse, sql: str) -> list[tuple]:
 
 def _share(value: float | None) -> str:
     return "   n/a" if value is None else f"{value:6.1%}"
+
+
+def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
+    """Mean sentiment and the top friction theme per stage the texts show (empty before the
+    text model has run, or when the enriched marts are not built)."""
+    try:
+        rows = _rows(
+            warehouse,
+            """
+            with feel as (
+                select journey_stage, min(stage_order) as stage_order, sum(texts) as texts,
+                    sum(mean_sentiment * texts) / sum(texts) as sentiment
+                from enriched.mart_emotional_journey group by journey_stage
+            )
+            select feel.journey_stage, feel.texts, feel.sentiment, themes.theme_label,
+                themes.customers
+            from feel
+            left join enriched.mart_friction_themes as themes
+                on themes.journey_stage = feel.journey_stage and themes.theme_rank = 1
+            order by feel.stage_order
+            """,
+        )
+    except duckdb.Error:
+        return []
+    if not rows:
+        return []
+    lines = ["", "What customers write (texts, mean sentiment, top friction theme):"]
+    for stage, texts, sentiment, theme, customers in rows:
+        top = f"  {theme} ({int(customers):,} customers)" if theme else ""
+        lines.append(f"  {stage:<14} {int(texts):>7,}  {sentiment:+.2f}{top}")
+    return lines
 
 
 def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> str:
@@ -72,6 +104,8 @@ def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> s
         "where path_grain = 'customer' order by frequency_rank limit 5",
     ):
         lines.append(f"  {occurrences:>7,}  {_share(rate)}  {path}")
+
+    lines += _voice_lines(warehouse)
 
     lines.append("")
     unreconciled = _rows(

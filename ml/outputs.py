@@ -151,7 +151,31 @@ PERSONA_SNAPSHOTS = MLOutput(
 
 NARRATIVE_SOURCES: tuple[str, ...] = ("template", "llm")
 
-# Every ml table, by name.
+# The text model (journeymap.ml.text): labels of every customer text, and the friction themes
+# its negative texts fall into.
+TEXT_LABELS = MLOutput(
+    table="text_labels",
+    columns=_columns(
+        "source varchar, source_text_id varchar, text_key varchar, customer_key varchar, "
+        "occurred_at timestamp, channel varchar, intent varchar, intent_confidence double, "
+        "journey_stage varchar, journey_stage_confidence double, sentiment double, "
+        "polarity varchar, sentiment_confidence double, emotion varchar, "
+        "emotion_confidence double, backend varchar, model_version varchar, "
+        "is_fallback boolean, fallback_reason varchar, text_hash varchar, labelled_at timestamp"
+    ),
+    key=("source", "source_text_id"),
+)
+TEXT_THEMES = MLOutput(
+    table="text_themes",
+    columns=_columns(
+        "source varchar, source_text_id varchar, journey_stage varchar, theme_id varchar, "
+        "theme_rank bigint, theme_label varchar, theme_terms varchar, theme_weight double, "
+        "masked_text varchar, model_version varchar, built_at timestamp"
+    ),
+    key=("source", "source_text_id"),
+)
+
+# Every ml table dbt reads, by name.
 OUTPUTS: dict[str, MLOutput] = {
     output.table: output
     for output in (
@@ -160,11 +184,16 @@ OUTPUTS: dict[str, MLOutput] = {
         CUSTOMER_SEGMENTS,
         PERSONA_CARDS,
         PERSONA_SNAPSHOTS,
+        TEXT_LABELS,
+        TEXT_THEMES,
     )
 }
 CHURN_SCORE_COLUMNS = CHURN_SCORES.column_names
 
 
-def write_output(warehouse, output: MLOutput, frame: pd.DataFrame, schema: str = "ml") -> int:
-    """Replace ``<schema>.<table>`` with ``frame``, checked and typed by ``output``."""
-    return warehouse.write_frame(schema, output.table, output.conform(frame), mode="replace")
+def write_output(
+    warehouse, output: MLOutput, frame: pd.DataFrame, schema: str = "ml", mode: str = "replace"
+) -> int:
+    """Replace ``<schema>.<table>`` with ``frame`` (or append it: ``mode="append"``), checked
+    and typed by ``output``."""
+    return warehouse.write_frame(schema, output.table, output.conform(frame), mode=mode)

@@ -3,11 +3,11 @@
 One check, ``expectations``, per guarded asset: the raw tables (suite ``raw.<source>``), the key
 marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``, the retention
 and lifecycle marts), the ML tables (``ml.churn_scores``, ``ml.customer_value``,
-``ml.customer_segments``, ``ml.persona_cards``) and the enriched customer table
-(``enriched.dim_customer_360``). All are
-blocking: when one fails, the steps that read the asset do not run (a failed raw suite stops
-dbt; a failed ``marts.fct_events`` stops the churn model and what reads it; a failed
-``ml.churn_scores`` stops the enriched step). The check's description and metadata name the
+``ml.customer_segments``, ``ml.persona_cards``, ``ml.text_labels``) and the enriched customer
+table (``enriched.dim_customer_360``). All are blocking: when one fails, the steps that read
+the asset do not run (a failed raw suite stops dbt; a failed ``marts.fct_events`` stops the
+churn model and what reads it; a failed ``ml.churn_scores`` or ``ml.text_labels`` stops the
+enriched step). The check's description and metadata name the
 failed expectations, their columns and the offending rows. A suite that passes with warnings
 (e.g. the newest event is older than the freshness limit) passes, and says so.
 
@@ -34,6 +34,7 @@ from journeymap.orchestration.keys import (
     CUSTOMER_VALUE_KEY,
     PERSONA_CARDS_KEY,
     RAW_KEYS,
+    TEXT_LABELS_KEY,
     enriched_key,
     mart_key,
 )
@@ -57,6 +58,7 @@ GUARDED: tuple[GuardedAsset, ...] = (
     GuardedAsset("marts.fct_sessions", mart_key("fct_sessions")),
     GuardedAsset("marts.dim_customers", mart_key("dim_customers")),
     GuardedAsset("ml.churn_scores", CHURN_SCORES_KEY),
+    GuardedAsset("ml.text_labels", TEXT_LABELS_KEY),
     GuardedAsset("enriched.dim_customer_360", enriched_key("dim_customer_360")),
     GuardedAsset("ml.customer_value", CUSTOMER_VALUE_KEY),
     GuardedAsset("ml.customer_segments", CUSTOMER_SEGMENTS_KEY),

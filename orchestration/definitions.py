@@ -8,6 +8,7 @@ Composed from modules by domain:
                       models (dbt_core, dbt_enriched), dbt tests as asset checks
     assets/ml.py      the Python models: read core marts, write ml/<table>, model report
     assets/customers.py  lifetime value, segments, persona cards and snapshots
+    assets/text.py    text labels and friction themes (ml/text_labels, ml/text_themes)
     assets/report.py  report/journey_map, report/data_docs
     checks.py         Great Expectations suites as blocking asset checks
     jobs.py           journeymap_full (daily), journeymap_demo (with the sample data)
@@ -32,6 +33,7 @@ from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
 from journeymap.orchestration.assets.raw import raw_assets, sample_data
 from journeymap.orchestration.assets.report import report_assets
+from journeymap.orchestration.assets.text import text_assets
 from journeymap.orchestration.checks import expectation_checks
 from journeymap.orchestration.jobs import demo_job, full_job
 from journeymap.orchestration.progress import PROGRESS_LOGGER, progress_logger
@@ -52,6 +54,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *dbt_assets,
             *ml_assets,
             *customer_assets,
+            *text_assets,
             *report_assets,
         ],
         asset_checks=expectation_checks,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from journeymap.generator.clock import DAY, HOUR
+from journeymap.generator.friction import payment_failure_message
 from journeymap.generator.params import (
     EMAIL_BOUNCE,
     EMAIL_DELIVERED,
@@ -20,20 +21,26 @@ from journeymap.generator.params import (
     REVIEW_ROW_HAS_ID,
     SUPPORT_ROW_HAS_ID,
 )
+from journeymap.generator.person import ID_DOMAIN, TICKET_DOMAIN
 from journeymap.generator.rng import Draw, Weighted, log_uniform, pick, uniform_int
-from journeymap.generator.schema import EMAIL, REVIEWS, SUPPORT, csv_field
+from journeymap.generator.schema import EMAIL, REVIEWS, SOURCE_NAMES, SUPPORT, csv_field
 from journeymap.generator.texts import (
+    NPS_SENTIMENT,
     PHONE_OPENERS,
     SUBJECTS,
     agent_text,
     customer_text,
     emotion_for,
+    nps_bucket,
     nps_text,
+    review_sentiment,
     review_text,
 )
+from journeymap.generator.wording import Written, dress
 
 if TYPE_CHECKING:
     from journeymap.generator.customer import CustomerSim
+    from journeymap.generator.person import Session
 
 CLICK, UNSUB = "click_session", "unsubscribe"  # agenda kinds this module schedules
 TICKET_MESSAGES = Weighted({1: 0.25, 2: 0.35, 3: 0.25, 4: 0.15})
@@ -137,7 +144,8 @@ class CustomerChannels:
                 if k:
                     msg_intent, msg_sentiment = self._follow_up(intent, sentiment, complaint)
                 emotion = emotion_for(r, msg_intent, msg_sentiment)
-                body = customer_text(r, msg_intent, msg_sentiment, emotion, fill)
+                written = customer_text(r, msg_intent, msg_sentiment, emotion, fill)
+                body = dress(self.rt, written.text, typed=channel != "phone")
                 author = "customer"
             else:
                 body, author = agent_text(r, intent, fill), "agent"
@@ -160,7 +168,7 @@ class CustomerChannels:
                 csat,
             )
             if self.emit(t, SUPPORT, row) and author == "customer":
-                self.messages.append((message_id, msg_intent, msg_sentiment, emotion))
+                self.add_text_truth(SUPPORT, message_id, msg_intent, msg_sentiment, written)
                 if msg_intent == "billing" and msg_sentiment == "negative":
                     self.billing_complaints += 1
                     self.complaint_times.append(t)
@@ -198,23 +206,44 @@ class CustomerChannels:
             "feature": pick(r, FEATURES).replace("_", " "),
         }
 
+    def payment_failed(self: CustomerSim, s: Session) -> None:
+        payment_failure_message(self, s)
+
+    def text_ids(self: CustomerSim) -> tuple[str, str]:
+        """A message id and a ticket id from the text stream's own counter."""
+        self._text_ids += 2
+        ids = self.ctx.ids
+        message = "msg_" + ids.hex16(ID_DOMAIN[SUPPORT], self.key, self._text_ids)
+        return message, "tkt_" + ids.hex16(TICKET_DOMAIN, self.key, self._text_ids + 1)
+
     # --- reviews and NPS --------------------------------------------------------------------
     def review(self: CustomerSim, t: int, product: str) -> None:
         r, p = self.r, self.persona
         noise = (r() + r() + r() - 1.5) * 1.6
         score = min(5, max(1, round(p.review_mean + noise - (1.5 if self.cancelled else 0.0))))
-        self._review_row(t, "review", score, review_text(r, score, product))
+        written = review_text(r, score, product)
+        self._review_row(t, "review", score, written, review_sentiment(score))
 
     def nps(self: CustomerSim, t: int) -> None:
         r, p = self.r, self.persona
         noise = (r() + r() + r() - 1.5) * 3.0
         score = min(10, max(0, round(p.nps_mean + noise - (3.0 if self.cancelled else 0.0))))
-        self._review_row(t, "nps", score, nps_text(r, score) if r() < 0.5 else "")
+        written = nps_text(r, score) if r() < 0.5 else None
+        self._review_row(t, "nps", score, written, NPS_SENTIMENT[nps_bucket(score)])
 
-    def _review_row(self: CustomerSim, t: int, review_type: str, score: int, body: str) -> None:
+    def _review_row(
+        self: CustomerSim,
+        t: int,
+        review_type: str,
+        score: int,
+        written: Written | None,
+        sentiment: str,
+    ) -> None:
         cid = self.cid if self.r() < REVIEW_ROW_HAS_ID else ""
+        review_id = self.new_id(REVIEWS)
+        body = dress(self.rt, written.text, typed=True) if written is not None else ""
         row = (
-            self.new_id(REVIEWS),
+            review_id,
             cid,
             self.contact_email(),
             review_type,
@@ -222,4 +251,13 @@ class CustomerChannels:
             str(score),
             csv_field(body),
         )
-        self.emit(t, REVIEWS, row)
+        if self.emit(t, REVIEWS, row) and written is not None:
+            self.add_text_truth(REVIEWS, review_id, "", sentiment, written)
+
+    def add_text_truth(
+        self: CustomerSim, src: int, text_id: str, topic: str, sentiment: str, w: Written, theme=""
+    ) -> None:
+        """The label truth of a text the customer wrote (ground_truth/texts.csv)."""
+        self.texts.append(
+            (SOURCE_NAMES[src], text_id, topic, sentiment, w.intent, w.stage, w.emotion, theme)
+        )

@@ -13,6 +13,7 @@ from typing import Any
 from journeymap.generator.clock import Clock, campaign_calendar
 from journeymap.generator.customer import CustomerSim
 from journeymap.generator.defects import DEFECT_TYPES
+from journeymap.generator.friction import friction_truth
 from journeymap.generator.params import PROSPECTS_PER_CUSTOMER
 from journeymap.generator.person import SimContext
 from journeymap.generator.prospect import ProspectSim
@@ -21,7 +22,7 @@ from journeymap.generator.schema import SOURCE_NAMES
 from journeymap.generator.truth import PersonOutput, Tallies, churn_truth, funnel_truth
 from journeymap.generator.writer import LandingWriter, TruthWriter
 
-TRUTH_VERSION = 1
+TRUTH_VERSION = 2  # 2: texts.csv (label truth of every customer text), friction_theme
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,8 @@ def _write_person(
         truth.write("defects", defects)
     if out.customer is not None:
         truth.write("customers", (out.customer,))
-    if out.messages:
-        truth.write("messages", out.messages)
+    if out.texts:
+        truth.write("texts", out.texts)
 
 
 def _truth_json(
@@ -134,4 +135,5 @@ def _truth_json(
         "prospect_personas": dict(sorted(t.prospect_personas.items())),
         "funnel": funnel_truth(t),
         "churn": churn_truth(t),
+        "friction_theme": friction_truth(t),
     }

@@ -12,6 +12,7 @@ from typing import Any
 
 from journeymap.generator.channels import CLICK, UNSUB, CustomerChannels
 from journeymap.generator.clock import DAY, HOUR, MINUTE, Campaign
+from journeymap.generator.friction import TEXT_ID_BASE
 from journeymap.generator.params import (
     BASELINE_CANCEL_PROBABILITY,
     CANCEL_AFTER_COMPLAINT,
@@ -37,7 +38,7 @@ from journeymap.generator.person import (
     Session,
     SimContext,
 )
-from journeymap.generator.rng import expo, pick, poisson, uniform_int
+from journeymap.generator.rng import TEXT_STREAM, expo, person_rng, pick, poisson, uniform_int
 from journeymap.generator.schema import CRM, IDENTIFIES, ORDERS, SUBSCRIPTIONS
 from journeymap.generator.texts import GENERAL_INTENTS, GENERAL_SENTIMENT
 from journeymap.generator.truth import PersonOutput, funnel_progress
@@ -92,7 +93,9 @@ class CustomerSim(CustomerChannels, PersonSim):
         self.billing_complaints = 0
         self.complaint_times: list[int] = []
         self.cancelled_over_billing = False
-        self.messages: list[tuple[str, str, str, str]] = []
+        self.texts: list[tuple[str, ...]] = []  # label truth of what they wrote
+        self.rt = person_rng(ctx.seed, index, TEXT_STREAM).random
+        self._text_ids = TEXT_ID_BASE
         self._agenda: list[tuple[int, int, str, Any]] = []
         self._agenda_n = 0
 
@@ -417,7 +420,7 @@ class CustomerSim(CustomerChannels, PersonSim):
             records=self.records,
             persona=self.persona.name,
             customer=row,
-            messages=self.messages,
+            texts=self.texts,
             funnel=funnel_progress(self.funnel_events),
             churn=churn,
         )

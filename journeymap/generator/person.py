@@ -435,6 +435,7 @@ class PersonSim:
         items = qty + (extra > 0)
         s.event(CHECKOUT, f"{SHOP}/checkout", _json(cart_value=round(cart, 1), items=items))
         if r() >= PAYMENT_RATE[s.dev.type]:  # the planted drop-off depends on the device only
+            self.payment_failed(s)
             return False
         s.event(PAYMENT, f"{SHOP}/checkout/payment", PROPS_PAYMENT)
         if r() >= p.order:
@@ -451,6 +452,9 @@ class PersonSim:
 
     def sign_up(self, s: Session) -> None:
         raise NotImplementedError
+
+    def payment_failed(self, s: Session) -> None:
+        """The payment step of an attempt failed (customers may write in about it)."""
 
     def ready_to_checkout(self, s: Session) -> bool:
         """Prospects never check out: only known customers can."""

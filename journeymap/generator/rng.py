@@ -29,13 +29,17 @@ def mix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
-GENUINE_STREAM, DEFECT_STREAM = 0, 1
+# Streams: the genuine behaviour, planted defects, and the wording texts add on top (greetings,
+# typos, the friction theme's messages), so that neither defects nor wording ever change what
+# the simulated people do.
+GENUINE_STREAM, DEFECT_STREAM, TEXT_STREAM = 0, 1, 2
 
 
 def person_rng(seed: int, person_key: int, stream: int = GENUINE_STREAM) -> Random:
     """A private stream of one person: depends on (seed, person, stream), never on chunking.
 
-    Defects draw from their own stream, so the genuine data is the same at any defect rate.
+    Defects and text wording draw from their own streams, so the genuine data is the same at
+    any defect rate and with any wording.
     """
     return Random(((seed & MASK64) << 64) | (stream << 40) | person_key)
 

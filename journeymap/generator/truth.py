@@ -43,7 +43,20 @@ CUSTOMER_COLUMNS = (
     "churned",
     "churn_driven_by_billing",
 )
-MESSAGE_COLUMNS = ("message_id", "intent", "sentiment", "emotion")
+# The label truth of every text a customer wrote (support messages, review and NPS text):
+# topic is the generator's ticket topic (billing complaints are topic billing, sentiment
+# negative; empty for reviews); intent, journey_stage and emotion follow the text model's
+# guideline (journeymap.ml.text.labels); theme names a planted friction theme.
+TEXT_COLUMNS = (
+    "source",
+    "text_id",
+    "topic",
+    "sentiment",
+    "intent",
+    "journey_stage",
+    "emotion",
+    "theme",
+)
 DEFECT_COLUMNS = (
     "source",
     "file_name",
@@ -59,7 +72,7 @@ class PersonOutput:
     records: list[Any]
     persona: str
     customer: tuple[str, ...] | None = None
-    messages: list[tuple[str, str, str, str]] = field(default_factory=list)
+    texts: list[tuple[str, ...]] = field(default_factory=list)
     funnel: tuple[str, int] | None = None  # (entry device, steps reached)
     churn: tuple[int, bool] | None = None  # (billing complaints, cancelled) of a subscriber
 
@@ -101,6 +114,7 @@ class Tallies:
     funnel_steps: Counter[int] = field(default_factory=Counter)
     subscribers: Counter[str] = field(default_factory=Counter)
     cancelled: Counter[str] = field(default_factory=Counter)
+    themes: Counter[str] = field(default_factory=Counter)  # friction theme texts
 
     def add(self, out: PersonOutput, defect_types: list[str]) -> None:
         self.defects.update(defect_types)
@@ -112,6 +126,9 @@ class Tallies:
             if reached >= CHECKOUT_STEP:
                 self.funnel_entered[device] += 1
                 self.funnel_completed[device] += reached >= PAYMENT_STEP
+        for text in out.texts:
+            if text[-1]:
+                self.themes[text[-1]] += 1
         if out.churn is not None:
             bucket = complaint_bucket(out.churn[0])
             self.subscribers[bucket] += 1

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from journeymap.generator.clock import DAY, Clock
 from journeymap.generator.schema import META, SOURCE_NAMES
-from journeymap.generator.truth import CUSTOMER_COLUMNS, DEFECT_COLUMNS, MESSAGE_COLUMNS
+from journeymap.generator.truth import CUSTOMER_COLUMNS, DEFECT_COLUMNS, TEXT_COLUMNS
 
 DefectRow = tuple[str, str, int, str, str, str]
 
@@ -131,18 +131,18 @@ def _open_file_budget() -> int:
 
 
 class TruthWriter:
-    """customers.csv, messages.csv and defects.csv, appended as people are simulated."""
+    """customers.csv, texts.csv and defects.csv, appended as people are simulated."""
 
     def __init__(self, truth_dir: Path) -> None:
         truth_dir.mkdir(parents=True, exist_ok=True)
         self.paths = {
             "customers": truth_dir / "customers.csv",
-            "messages": truth_dir / "messages.csv",
+            "texts": truth_dir / "texts.csv",
             "defects": truth_dir / "defects.csv",
         }
         headers: dict[str, Sequence[str]] = {
             "customers": CUSTOMER_COLUMNS,
-            "messages": MESSAGE_COLUMNS,
+            "texts": TEXT_COLUMNS,
             "defects": DEFECT_COLUMNS,
         }
         self._files = {k: p.open("w", newline="", encoding="utf-8") for k, p in self.paths.items()}

@@ -43,7 +43,9 @@ from journeymap.ml.outputs import (
     CUSTOMER_VALUE,
     PERSONA_CARDS,
     RISK_BANDS,
+    TEXT_LABELS,
 )
+from journeymap.ml.text.labels import BACKENDS, LABEL_SETS, POLARITIES
 from journeymap.warehouse import quote_literals
 
 MARTS_SCHEMA = "marts"
@@ -949,6 +951,79 @@ left join {MARTS_SCHEMA}.dim_customers as customers on customers.customer_key = 
     )
 
 
+def reconciled_suite(
+    table: str,
+    description: str,
+    checks: list[Check],
+    key: tuple[str, ...],
+    reconciliation_sql: str,
+) -> SuiteDefinition:
+    """A table's suite: its schema, its rows (by key) and one reconciliation query."""
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description=description,
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key),
+            Relation(RECONCILIATION, reconciliation_sql),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
+def text_labels_suite() -> SuiteDefinition:
+    """Label values in their sets (journeymap.ml.text.labels), confidences in [0, 1], every
+    text of marts.fct_customer_texts labelled exactly once."""
+    table = f"{ML_SCHEMA}.{TEXT_LABELS.table}"
+    key = TEXT_LABELS.key
+    confidences = [c for c in TEXT_LABELS.column_names if c.endswith("_confidence")]
+    checks = [
+        columns_match(
+            TEXT_LABELS.column_names,
+            exact=True,
+            why="the columns are those of the ML output contract (journeymap.ml.outputs)",
+        ),
+        *not_null(
+            (*key, *LABEL_SETS, "sentiment", "polarity", *confidences, "backend", "model_version")
+        ),
+        unique(key),
+        *(in_set(column, values) for column, values in LABEL_SETS.items()),
+        in_set("polarity", POLARITIES),
+        in_set("backend", BACKENDS),
+        between("sentiment", -1, 1, why="sentiment lies in [-1, 1]"),
+        *(between(c, 0, 1, why=f"{c} is a probability (0-1)") for c in confidences),
+        between("labelled_at", max_value=NOT_IN_FUTURE, why="labelled_at is not in the future"),
+        equal(
+            "labelled_texts",
+            "texts",
+            RECONCILIATION,
+            "one label row per text of marts.fct_customer_texts",
+        ),
+        between(
+            "unlabelled_texts",
+            0,
+            0,
+            relation=RECONCILIATION,
+            why="every text of marts.fct_customer_texts is labelled",
+        ),
+    ]
+    reconciliation_sql = f"""
+select
+    (select count(*) from {MARTS_SCHEMA}.fct_customer_texts) as texts,
+    (select count(*) from {table}) as labelled_texts,
+    (
+        select count(*) from {MARTS_SCHEMA}.fct_customer_texts as texts
+        left join {table} as labels
+            on labels.source = texts.source and labels.source_text_id = texts.source_text_id
+        where labels.source_text_id is null
+    ) as unlabelled_texts
+""".strip()
+    description = "Text labels from the ML text asset, one per customer text."
+    return reconciled_suite(table, description, checks, key, reconciliation_sql)
+
+
 def customer_360_suite() -> SuiteDefinition:
     table = f"{ENRICHED_SCHEMA}.dim_customer_360"
     key = ("customer_key",)
@@ -982,18 +1057,8 @@ select
             on customers.customer_key = scores.customer_key
     ) as scores_of_known_customers
 """.strip()
-    return SuiteDefinition(
-        name=table,
-        table=table,
-        description="The enriched customer table: every customer once, every churn score on it.",
-        relations=(
-            schema_relation(table),
-            rows_relation(table, checks, key, key),
-            Relation(RECONCILIATION, reconciliation_sql),
-        ),
-        checks=tuple(checks),
-        key=key,
-    )
+    description = "The enriched customer table: every customer once, every churn score on it."
+    return reconciled_suite(table, description, checks, key, reconciliation_sql)
 
 
 # ------------------------------------------------------------------ customer suites
@@ -1275,13 +1340,14 @@ def build_suites() -> dict[str, SuiteDefinition]:
         fct_events_suite(),
         fct_sessions_suite(),
         dim_customers_suite(),
+        retention_cohorts_suite(),
+        customer_lifecycle_suite(),
         churn_scores_suite(),
-        customer_360_suite(),
+        text_labels_suite(),
         customer_value_suite(),
         customer_segments_suite(),
         persona_cards_suite(),
-        retention_cohorts_suite(),
-        customer_lifecycle_suite(),
+        customer_360_suite(),
     ]
     return {suite.name: suite for suite in suites}
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from journeymap.report.customers import collect_customers
+from journeymap.report.voice import collect as collect_voice
 from journeymap.warehouse import quote_literal
 
 DEFAULT_FUNNEL = "purchase"
@@ -241,7 +242,9 @@ def collect_report_data(
         row["events"] = _int(row["events"])
         row["customers"] = _int(row["customers"])
 
+    voice = collect_voice(records, warehouse, enriched_schema)  # what customers say and feel
     return {
+        "voice": voice,
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "period": {
             "first_seen_at": customers["first_seen_at"],

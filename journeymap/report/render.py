@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from journeymap.report import insights
+from journeymap.report import insights, voice
 from journeymap.report.customers import render_customers
 from journeymap.report.fmt import count, duration, esc, event_label, pct, plural
 from journeymap.report.sankey import layout_sankey, render_sankey_svg
@@ -617,8 +617,8 @@ def render_journey_map(data: dict[str, Any]) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Journey map &middot; where customers struggle</title>"
-        f'<style>{CSS}</style></head><body><div class="page">'
-        f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}{_churn(data)}"
-        f"{render_customers(data)}</main>"
+        f'<style>{CSS}{voice.CSS}</style></head><body><div class="page">'
+        f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}{voice.render(data)}"
+        f"{_churn(data)}{render_customers(data)}</main>"
         f"{_health(data)}</div><script>{SCRIPT}</script></body></html>\n"
     )

@@ -1,7 +1,8 @@
 {#- The customer table BI and the journey map page read: every column of marts.dim_customers
     and what the Python models know about each customer (churn risk and its reasons, segment
-    and persona, lifetime value). One row per customer key; customers a model did not score
-    have nulls in its columns. -#}
+    and persona, lifetime value; what their texts say, and the stage with texts: current_stage
+    advanced to the furthest stage a confident text shows). One row per customer key;
+    customers a model did not score have nulls in its columns. -#}
 
 with customers as (
 
@@ -24,6 +25,18 @@ segments as (
 customer_value as (
 
     select * from {{ ref('stg_ml__customer_value') }}
+
+),
+
+text_stages as (
+
+    select * from {{ ref('int_customer_text_stages') }}
+
+),
+
+journey_stages as (
+
+    select * from {{ ref('journey_stages') }}
 
 ),
 
@@ -81,11 +94,26 @@ final as (
         customer_value.predicted_order_value,
         customer_value.predicted_value,
         customer_value.value_horizon_days,
-        customer_value.value_scored_at
+        customer_value.value_scored_at,
+        coalesce(text_stages.texts_written, 0) as texts_written,
+        coalesce(text_stages.negative_texts, 0) as negative_texts,
+        text_stages.mean_text_sentiment,
+        text_stages.last_text_intent,
+        text_stages.last_text_emotion,
+        text_stages.furthest_text_stage,
+        coalesce(advanced_stage.journey_stage, customers.current_stage) as stage_with_texts,
+        coalesce(advanced_stage.stage_order, customers.current_stage_order)
+            as stage_with_texts_order,
+        advanced_stage.journey_stage is not null as is_stage_advanced_by_text
     from customers
     left join churn_scores on customers.customer_key = churn_scores.customer_key
     left join segments on customers.customer_key = segments.customer_key
     left join customer_value on customers.customer_key = customer_value.customer_key
+    left join text_stages on customers.customer_key = text_stages.customer_key
+    -- A text advances the stage, never moves it back.
+    left join journey_stages as advanced_stage
+        on text_stages.furthest_text_stage_order = advanced_stage.stage_order
+        and text_stages.furthest_text_stage_order > coalesce(customers.current_stage_order, 0)
 
 )
 

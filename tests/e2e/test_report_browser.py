@@ -78,7 +78,7 @@ def test_journey_map_in_chromium(browser, page_path, tmp_path):
     stages = page.locator(".stage h3").all_inner_texts()
     assert stages == STAGE_NAMES
     for name in STAGE_NAMES:
-        assert page.get_by_role("heading", name=name, exact=True).is_visible()
+        assert page.locator("#journey").get_by_role("heading", name=name, exact=True).is_visible()
     boxes = [page.locator(f".stage[data-stage='{n.lower()}']").bounding_box() for n in STAGE_NAMES]
     lefts = [box["x"] for box in boxes]
     assert lefts == sorted(lefts) and boxes[-1]["x"] + boxes[-1]["width"] <= 1280  # one row
@@ -101,9 +101,20 @@ def test_journey_map_in_chromium(browser, page_path, tmp_path):
 
     assert "Customers struggle most after" in page.locator(".hero").inner_text()
     assert page.locator(".funnel-row.gap").count() == 1
+    # What customers say and feel: a point per stage on the curve, themes under their stage.
+    curve = page.locator("svg.voice-curve")
+    assert curve.is_visible() and curve.locator("circle").count() == 5
+    voice_stages = page.locator(".voice-stage")
+    assert [b["x"] for b in (voice_stages.nth(i).bounding_box() for i in range(5))] == sorted(
+        b["x"] for b in (voice_stages.nth(i).bounding_box() for i in range(5))
+    )
+    purchase_themes = page.locator(".voice-stage[data-stage='purchase'] .theme")
+    assert purchase_themes.count() >= 1
+    assert purchase_themes.first.locator("blockquote").first.is_visible()
     # fits a 1280 px screen without sideways scrolling
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
 
+    page.locator("#voice").screenshot(path=str(tmp_path / "voice.png"))
     screenshot = tmp_path / "journey_map.png"
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 50_000

@@ -209,6 +209,67 @@ def _transitions(customers: int = 1900, max_steps: int = 6) -> list[dict[str, An
     ]
 
 
+def sample_voice() -> dict[str, Any]:
+    """What customers say and feel: sentiment dips at purchase, one theme hurts there."""
+    mixes = {
+        "awareness": (40, 0.05, 0.0, 0.1),
+        "consideration": (120, 0.08, -0.05, 0.2),
+        "purchase": (300, 0.45, -0.42, 0.1),
+        "retention": (900, 0.38, -0.3, 0.1),
+        "advocacy": (250, 0.12, 0.55, 0.05),
+    }
+    stages = []
+    for order, (stage, (texts, negative, sentiment, confusion)) in enumerate(mixes.items(), 1):
+        frustration = negative * 0.7
+        positive = max(0.0, 1 - negative - confusion - 0.3)
+        stages.append(
+            {
+                "journey_stage": stage,
+                "stage_order": order,
+                "texts": texts,
+                "mean_sentiment": sentiment,
+                "share_negative": negative,
+                "mix": {
+                    "frustration": frustration,
+                    "disappointment": negative * 0.2,
+                    "anxiety": negative * 0.1,
+                    "confusion": confusion,
+                    "neutral": 0.3,
+                    "satisfaction": positive * 0.6,
+                    "delight": positive * 0.4,
+                },
+            }
+        )
+    theme = {
+        "journey_stage": "purchase",
+        "theme_id": "purchase-01",
+        "theme_rank": 1,
+        "theme_label": "payment · phone · checkout",
+        "texts": 85,
+        "customers": 80,
+        "share_of_stage_negative_texts": 0.31,
+        "trend": "rising",
+        "example_text_1": "Payment failed again on my phone, call me on [phone]",
+        "example_text_2": "The pay button on your app does nothing.",
+        "churn_rate_raised": 0.21,
+        "churn_rate_others": 0.09,
+        "next_stage_rate_raised": 0.55,
+        "next_stage_rate_others": 0.71,
+    }
+    second = dict(
+        theme,
+        theme_id="purchase-02",
+        theme_rank=2,
+        theme_label="parcel · late · tracking",
+        customers=40,
+        trend="steady",
+        example_text_1="My parcel is a week late.",
+        example_text_2=None,
+        churn_rate_raised=0.05,
+    )
+    return {"stages": stages, "themes": [theme, second]}
+
+
 def sample_report_data(churn_scored: bool = True) -> dict[str, Any]:
     stages = []
     for order, (key, label, description, reached, to_next, furthest, hours) in enumerate(
@@ -325,6 +386,7 @@ def sample_report_data(churn_scored: bool = True) -> dict[str, Any]:
             ],
         },
         "churn": {"scored_customers": scored, "bands": bands, "reasons": reasons},
+        "voice": sample_voice(),
         "health": {
             "sources": [
                 {

@@ -66,7 +66,7 @@ def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
     type(defs).validate_loadable(defs)
     keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
     _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
-    assert len(keys) == 74
+    assert len(keys) == 83
 
 
 def test_asset_check_keys_match_snapshot(asset_graph):
@@ -110,11 +110,16 @@ def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
         "marts/fct_subscription_versions",
         "marts/fct_customer_texts",
     }
+    assert parents("ml/text_labels") == {"marts/fct_customer_texts"}
+    assert parents("ml/text_themes") == {"ml/text_labels", "marts/fct_customer_texts"}
+    assert parents("staging/stg_ml__text_labels") == {"ml/text_labels"}
     assert parents("enriched/dim_customer_360") == {
         "marts/dim_customers",
         "staging/stg_ml__churn_scores",
         "staging/stg_ml__customer_segments",
         "staging/stg_ml__customer_value",
+        "enriched/int_customer_text_stages",
+        "seeds/journey_stages",
     }
     assert parents("ml/customer_value") == {"marts/fct_events"}
     # The persona cards quote churn risk and value: the segmentation runs after both models.
@@ -163,6 +168,8 @@ ML_KEYS = {
         "customer_segments",
         "persona_cards",
         "persona_snapshots",
+        "text_labels",
+        "text_themes",
     )
 }
 
@@ -178,11 +185,18 @@ def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
         "staging/stg_ml__customer_segments",
         "staging/stg_ml__persona_cards",
         "staging/stg_ml__persona_snapshots",
+        "staging/stg_ml__text_labels",
+        "staging/stg_ml__text_themes",
         "enriched/dim_customer_360",
         "enriched/dim_personas",
         "enriched/mart_persona_trends",
         "enriched/mart_segment_retention",
         "enriched/mart_segment_lifecycle",
+        "enriched/int_customer_text_stages",
+        "enriched/fct_labelled_texts",
+        "enriched/mart_emotional_journey",
+        "enriched/mart_friction_themes",
+        "enriched/mart_friction_theme_weeks",
     }
     assert AssetKey(["marts", "fct_events"]) in core.keys
     assert AssetKey(["marts", "dim_customers"]) in core.keys
@@ -201,6 +215,7 @@ def test_great_expectations_checks_block_downstream(defs):
         "marts.fct_sessions",
         "marts.dim_customers",
         "ml.churn_scores",
+        "ml.text_labels",
         "enriched.dim_customer_360",
         "ml.customer_value",
         "ml.customer_segments",
@@ -237,6 +252,8 @@ def test_steps_wait_for_the_blocking_suites_of_what_they_read(defs):
         "ml__customer_segments_expectations",
         "ml__persona_cards_expectations",
     } <= upstream("dbt_enriched")
+    assert "ml__text_labels_expectations" in upstream("dbt_enriched")
+    assert "ml__text_labels_expectations" in upstream("ml__text_themes")
     assert "enriched__dim_customer_360_expectations" in upstream("report__journey_map")
 
 

@@ -206,3 +206,25 @@ def test_customer_missing_from_dim_customers_fails(warehouse_copy, reference_now
     assert not outcome.success
     failure = _failure(outcome, "expect_column_values_to_be_in_set", "in_dim_customers")
     assert failure.unexpected_sample[0]["customer_key"] == key
+
+
+def test_text_labels_outside_their_sets_or_missing_fail(warehouse_copy, reference_now):
+    text_id = warehouse_copy.query_df(
+        "select source_text_id from ml.text_labels order by source_text_id limit 1"
+    ).iloc[0, 0]
+    warehouse_copy.execute(
+        "update ml.text_labels set intent = 'refund', emotion_confidence = 1.4 "
+        "where source_text_id = ?",
+        [text_id],
+    )
+    warehouse_copy.execute(
+        "delete from ml.text_labels where source_text_id in "
+        "(select source_text_id from ml.text_labels order by source_text_id desc limit 3)"
+    )
+    outcome = validate(warehouse_copy, "ml.text_labels", now=reference_now)
+    assert not outcome.success
+    assert "refund" in str(
+        _failure(outcome, "expect_column_values_to_be_in_set", "intent").unexpected_sample
+    )
+    _failure(outcome, "expect_column_values_to_be_between", "emotion_confidence")
+    _failure(outcome, "expect_column_values_to_be_between", "unlabelled_texts")

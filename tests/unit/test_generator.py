@@ -325,15 +325,70 @@ def test_emails_sometimes_need_normalising(small: Output) -> None:
     assert 0.08 < odd < 0.25
 
 
-def test_support_messages_truth(small: Output) -> None:
-    labels = {m["message_id"]: m for m in small.ground_truth("messages.csv")}
+def test_every_customer_text_has_its_label_truth(small: Output) -> None:
+    """texts.csv labels every customer-written support message and review/NPS text once, with
+    values of the text model's label sets."""
+    from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
+
+    truth = small.ground_truth("texts.csv")
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for m in truth:
+        by_source[m["source"]].add(m["text_id"])
+    assert len(truth) == sum(len(ids) for ids in by_source.values())  # one row per text
     customer_messages = {
         r["message_id"] for r in small.genuine("support_messages") if r["author_type"] == "customer"
     }
-    assert set(labels) == customer_messages
-    for m in labels.values():
+    assert by_source["support_messages"] == customer_messages
+    assert by_source["reviews"] == {r["review_id"] for r in small.genuine("reviews") if r["body"]}
+    for m in truth:
         assert m["sentiment"] in ("negative", "neutral", "positive")
-        assert m["emotion"] in ("anger", "frustration", "confusion", "neutral", "joy")
+        assert m["intent"] in INTENTS and m["journey_stage"] in STAGES
+        assert m["emotion"] in EMOTIONS
+    # Varied: many intents, every stage but awareness, every emotion.
+    assert len({m["intent"] for m in truth}) >= 7
+    assert {m["journey_stage"] for m in truth} >= {
+        "consideration",
+        "purchase",
+        "retention",
+        "advocacy",
+    }
+    assert len({m["emotion"] for m in truth}) == len(EMOTIONS)
+
+
+def test_texts_are_varied_and_typed_imperfectly(small: Output) -> None:
+    bodies = [
+        r["body"] for r in small.genuine("support_messages") if r["author_type"] == "customer"
+    ]
+    assert len(set(bodies)) >= 0.5 * len(bodies)  # slots, phrasings and slips vary them
+    lower = sum(b == b.lower() for b in bodies) / len(bodies)
+    assert 0.05 < lower < 0.4
+
+
+def test_generator_wording_is_not_the_text_models_corpus() -> None:
+    """The embedded model is judged on the generator's texts: they must not be its corpus."""
+    from journeymap.generator.wording import MOBILE_PAYMENT_FAILURES, NPS, PHRASINGS, REVIEWS
+    from journeymap.ml.text.corpus import load_corpus
+
+    pools = [*PHRASINGS.values(), MOBILE_PAYMENT_FAILURES, *REVIEWS.values(), *NPS.values()]
+    phrasings = {p.text.lower().rstrip(".!?") for pool in pools for p in pool}
+    corpus = {t.lower().rstrip(".!?") for t in load_corpus()["text"]}
+    assert phrasings.isdisjoint(corpus)
+
+
+def test_wording_does_not_change_behaviour(tmp_path: Path) -> None:
+    """Wording and the friction theme draw from the text stream: without them, every order,
+    subscription and CRM row is the same (only text bodies, and defect rows, may move)."""
+    from unittest import mock
+
+    from journeymap.generator import friction
+
+    plain, themed = tmp_path / "plain", tmp_path / "themed"
+    with mock.patch.dict(friction.WRITES_IN, {"mobile": 0.0, "tablet": 0.0, "desktop": 0.0}):
+        generate(plain, customers=150, days=30, seed=3, defect_rate=0.0)
+    generate(themed, customers=150, days=30, seed=3, defect_rate=0.0)
+    for source in ("orders", "subscriptions", "crm_contacts", "web_events", "app_events"):
+        for path in sorted((plain / "landing" / source).glob("*.csv")):
+            assert path.read_bytes() == (themed / "landing" / source / path.name).read_bytes()
 
 
 # --- planted truths (a bigger run, so rates are stable) -----------------------------------
@@ -391,12 +446,29 @@ def test_billing_complaints_drive_churn(big: Output) -> None:
 
 
 def test_billing_complaints_are_counted_from_support_messages(big: Output) -> None:
-    labels = {m["message_id"]: m for m in big.ground_truth("messages.csv")}
+    labels = {m["text_id"]: m for m in big.ground_truth("texts.csv")}
     by_email = {r["email"]: r["customer_id"] for r in big.genuine("crm_contacts")}
     counted: Counter[str] = Counter()
     for r in big.genuine("support_messages"):
         label = labels.get(r["message_id"])
-        if label and (label["intent"], label["sentiment"]) == ("billing", "negative"):
+        if label and (label["topic"], label["sentiment"]) == ("billing", "negative"):
             counted[r["customer_id"] or by_email[r["email"].strip().lower()]] += 1
     for c in big.ground_truth("customers.csv"):
         assert int(c["billing_complaints"]) == counted[c["customer_id"]]
+
+
+def test_friction_theme_is_planted(big: Output) -> None:
+    """Customers whose payment failed write in about it; mostly on mobile, where the planted
+    drop-off is."""
+    planted = big.truth["friction_theme"]
+    themed = [m for m in big.ground_truth("texts.csv") if m["theme"] == planted["theme"]]
+    assert len(themed) == planted["texts"] >= 40
+    assert {m["journey_stage"] for m in themed} == {planted["journey_stage"]}
+    assert {m["sentiment"] for m in themed} == {"negative"}
+    bodies = {
+        r["message_id"]: r["body"].lower()
+        for r in big.genuine("support_messages")
+        if r["author_type"] == "customer"
+    }
+    on_phone = [m for m in themed if re.search(r"phone|mobile|app\b", bodies[m["text_id"]])]
+    assert len(on_phone) >= 0.7 * len(themed)

@@ -38,10 +38,16 @@ def test_suite_names_are_the_public_contract():
         "marts.fct_events",
         "marts.fct_sessions",
         "marts.dim_customers",
+        "marts.mart_retention_cohorts",
+        "marts.mart_customer_lifecycle",
         "ml.churn_scores",
+        "ml.text_labels",
+        "ml.customer_value",
+        "ml.customer_segments",
+        "ml.persona_cards",
         "enriched.dim_customer_360",
     ]
-    assert len(SUITES) == 14
+    assert len(SUITES) == 20
 
 
 @pytest.mark.parametrize("source", list(SOURCES.values()), ids=list(SOURCES))
@@ -410,3 +416,23 @@ def test_mart_suites_leave_keys_nulls_and_value_sets_to_dbt():
             and len(check.kwargs["value_set"]) > 1  # one value: a row-logic flag, not a set
         ]
         assert value_sets == [], name
+
+
+def test_text_labels_suite_takes_its_value_sets_from_the_label_definitions():
+    from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
+
+    suite = SUITES["ml.text_labels"]
+    sets = {
+        c.kwargs["column"]: c.kwargs["value_set"]
+        for c in suite.checks
+        if c.type == "expect_column_values_to_be_in_set" and c.relation == "rows"
+    }
+    assert sets["intent"] == list(INTENTS) and sets["journey_stage"] == list(STAGES)
+    assert sets["emotion"] == list(EMOTIONS)
+    ranges = {
+        c.kwargs["column"]: (c.kwargs.get("min_value"), c.kwargs.get("max_value"))
+        for c in suite.checks
+        if c.type == "expect_column_values_to_be_between"
+    }
+    assert ranges["intent_confidence"] == (0, 1) and ranges["sentiment"] == (-1, 1)
+    assert ranges["unlabelled_texts"] == (0, 0)  # every text labelled
