@@ -2,8 +2,9 @@
 their persona cards and weekly snapshots (``ml/customer_segments``, ``ml/persona_cards``,
 ``ml/persona_snapshots``).
 
-The value model reads the orders in marts.fct_events. The segmentation reads the core marts
-and, for its cards, the churn and value models' tables, so it runs after both. Their Great
+The value model reads the orders in marts.fct_events. The segmentation reads the core marts,
+the text model's labels (intents and sentiments as features, intents and emotions on the
+cards) and, for its cards, the churn and value models' tables, so it runs after all three. Their Great
 Expectations suites (checks.py) guard every table: every customer scored once, values in
 range, segment ids unchanged by a re-run without new data.
 """
@@ -23,7 +24,12 @@ from dagster import (
 )
 from pydantic import Field
 
-from journeymap.ml.customers_io import CARD_INPUT_TABLES, SEGMENT_INPUT_MARTS, VALUE_INPUT_MARTS
+from journeymap.ml.customers_io import (
+    CARD_INPUT_TABLES,
+    SEGMENT_INPUT_MARTS,
+    TEXT_LABELS_TABLE,
+    VALUE_INPUT_MARTS,
+)
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import (
     CUSTOMER_SEGMENTS_KEY,
@@ -102,6 +108,7 @@ class SegmentationConfig(Config):
             deps=[
                 *(mart_key(name) for name in SEGMENT_INPUT_MARTS),
                 *(ml_key(table) for table in CARD_INPUT_TABLES),
+                ml_key(TEXT_LABELS_TABLE),
             ],
         ),
         AssetSpec(

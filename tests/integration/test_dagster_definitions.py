@@ -132,6 +132,7 @@ def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
         "marts/fct_journey_paths",
         "ml/churn_scores",
         "ml/customer_value",
+        "ml/text_labels",
     }
     assert parents("ml/persona_cards") == {"ml/customer_segments"}
 
@@ -245,9 +246,11 @@ def test_steps_wait_for_the_blocking_suites_of_what_they_read(defs):
         "ml__churn_scores"
     )
     assert "ml__churn_scores_expectations" in upstream("dbt_enriched")
-    assert {"ml__churn_scores_expectations", "ml__customer_value_expectations"} <= upstream(
-        "customer_segments"
-    )
+    assert {
+        "ml__churn_scores_expectations",
+        "ml__customer_value_expectations",
+        "ml__text_labels_expectations",
+    } <= upstream("customer_segments")
     assert {
         "ml__customer_segments_expectations",
         "ml__persona_cards_expectations",
