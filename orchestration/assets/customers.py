@@ -4,9 +4,10 @@ their persona cards and weekly snapshots (``ml/customer_segments``, ``ml/persona
 
 The value model reads the orders in marts.fct_events. The segmentation reads the core marts,
 the text model's labels (intents and sentiments as features, intents and emotions on the
-cards) and, for its cards, the churn and value models' tables, so it runs after all three. Their Great
-Expectations suites (checks.py) guard every table: every customer scored once, values in
-range, segment ids unchanged by a re-run without new data.
+cards) and, for its cards, the churn and value models' tables, so it runs after all three.
+Their Great Expectations suites (checks.py) guard every table: every customer scored once,
+values in range, segment ids unchanged by a re-run without new data. Persona narratives come
+from the template, or from the LLM when one is configured (ml.persona_narrator).
 """
 
 from datetime import datetime
@@ -135,20 +136,25 @@ def customer_segments(
     context: AssetExecutionContext, config: SegmentationConfig, settings: ResourceParam[Settings]
 ):
     from journeymap.ml.customers_io import planted_personas
+    from journeymap.ml.persona_narrator import narrator_from_env
     from journeymap.ml.segments_run import RunConfig, run_segmentation
 
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
     # The generator's hidden personas, when the data is generated (demo, tests): the
     # segments' agreement with them goes into the model report.
     truth = planted_personas(settings.truth_dir)
+    narrator = narrator_from_env()  # the template's narratives unless an LLM is configured
     with open_warehouse(settings) as warehouse:
         run = run_segmentation(
             warehouse,
             as_of=as_of,
+            narrator=narrator,
             truth=truth,
             config=RunConfig(backfill_weeks=config.backfill_weeks),
         )
     metadata: dict[str, Any] = dict(run.metadata())
+    if narrator is not None:
+        metadata.update(narrator.stats())
     metadata["k_selection"] = MetadataValue.md(
         markdown_table(
             [

@@ -1,6 +1,7 @@
 """Persona cards and their narratives: differences phrased from their numbers, names, typical
 paths, and a narrative whose every number is on the card - a narrator (a language model) that
-invents one is overruled by the template."""
+invents one is overruled by the template, on a recorded narrator and on a local
+OpenAI-compatible server (127.0.0.1) replaying answers."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import pandas as pd
 import pytest
 
 from journeymap.ml.narrative import (
+    Narrative,
+    card_facts,
     card_numbers,
     invented_numbers,
+    narrate_all,
     numbers_in,
     template_narrative,
     write_narrative,
 )
+from journeymap.ml.persona_narrator import LLMNarrator, narrator_from_env
 from journeymap.ml.personas import (
     CardInputs,
     build_cards,
@@ -27,6 +32,8 @@ from journeymap.ml.personas import (
     phrase,
     typical_path,
 )
+from journeymap.ml.text.llm import LLMConfigError
+from tests.helpers.llm_server import ReplayServer
 
 RECORDED = json.loads(
     (Path(__file__).resolve().parents[1] / "helpers" / "persona_narratives.json").read_text()
@@ -219,3 +226,82 @@ def test_numbers_are_compared_as_the_card_shows_them():
     allowed = card_numbers(CARD)
     assert {"1200", "25", "1.5", "40", "14", "31", "12", "4", "85", "90"} <= allowed
     assert invented_numbers("about 1,200 people, 13% at risk", CARD) == ["13"]
+
+
+# ------------------------------------------------------- the LLM narrator, on a local server
+
+
+def _narrator_env(server: ReplayServer, **extra: str) -> dict[str, str]:
+    return {
+        "JOURNEYMAP_LLM_BASE_URL": server.url,
+        "JOURNEYMAP_LLM_MODEL": "replay-1",
+        "JOURNEYMAP_LLM_MAX_RETRIES": "1",
+        "JOURNEYMAP_LLM_BACKOFF_SECONDS": "0.01",
+        **extra,
+    }
+
+
+def _replaying(name: str) -> ReplayServer:
+    return ReplayServer({}, reply=lambda body: RECORDED[name])
+
+
+def test_the_llm_narrator_sends_the_cards_facts_and_its_grounded_answer_is_used():
+    with _replaying("grounded").running() as server:
+        narrator = narrator_from_env(_narrator_env(server))
+        narrative = write_narrative(CARD, narrator)
+    assert narrative == Narrative(RECORDED["grounded"], "llm")
+    (request,) = server.requests
+    assert request["model"] == "replay-1" and request["temperature"] == 0
+    system, user = request["messages"]
+    assert "Every number you write must appear in the facts" in system["content"]
+    assert json.loads(user["content"]) == card_facts(CARD)  # the facts, nothing else
+    assert narrator.stats()["narrator_requests"] == 1
+    assert narrator.stats()["narrator_completion_tokens"] == 40
+
+
+def test_the_llm_narrators_invented_number_is_rejected_for_the_template():
+    with _replaying("invents_a_number").running() as server:
+        narrative = write_narrative(CARD, narrator_from_env(_narrator_env(server)))
+    assert narrative.source == "template" and narrative.text == template_narrative(CARD)
+    assert narrative.rejected == "narrator used numbers not on the card: 38"
+
+
+def test_a_failing_endpoint_is_retried_then_falls_back_to_the_template():
+    server = ReplayServer({}, script=["500", "500"], reply=lambda body: RECORDED["grounded"])
+    with server.running():
+        narrator = narrator_from_env(_narrator_env(server))
+        failed = write_narrative(CARD, narrator)
+        recovered = write_narrative(CARD, narrator)  # the script is spent: the next card is fine
+    assert failed.source == "template" and failed.rejected == "narrator failed: http_500"
+    assert recovered.source == "llm"
+    assert server.behaviours == ["500", "500", "ok"]
+    assert narrator.stats()["narrator_retries"] == 1
+    assert narrator.stats()["narrator_failures"] == 1
+
+
+def test_every_card_of_a_run_is_narrated_from_its_own_facts():
+    """The server answers each card with its own name and size, and one card with a made-up
+    share: that card alone gets the template."""
+
+    def reply(body):
+        facts = json.loads(body["messages"][-1]["content"])
+        if facts["name"] == cards[0]["persona_name"]:
+            return f"{facts['name']} are 3% of customers."
+        return f"{facts['name']} are {facts['customers']} customers ({facts['share']})."
+
+    cards = build_cards(_card_inputs())
+    with ReplayServer({}, reply=reply).running() as server:
+        narratives = narrate_all(cards, narrator_from_env(_narrator_env(server)))
+    assert [n.source for n in narratives] == ["template"] + ["llm"] * (len(cards) - 1)
+    assert all(card["persona_name"] in n.text for card, n in zip(cards, narratives, strict=True))
+
+
+def test_the_narrator_is_chosen_by_the_environment():
+    assert narrator_from_env({}) is None  # no endpoint: the template
+    configured = {"JOURNEYMAP_LLM_BASE_URL": "http://127.0.0.1:9/v1", "JOURNEYMAP_LLM_MODEL": "m"}
+    assert isinstance(narrator_from_env(configured), LLMNarrator)
+    assert narrator_from_env({**configured, "JOURNEYMAP_PERSONA_NARRATOR": "template"}) is None
+    with pytest.raises(LLMConfigError, match="JOURNEYMAP_LLM_BASE_URL"):
+        narrator_from_env({"JOURNEYMAP_PERSONA_NARRATOR": "llm"})
+    with pytest.raises(LLMConfigError, match="must be one of template, llm"):
+        narrator_from_env({**configured, "JOURNEYMAP_PERSONA_NARRATOR": "gpt"})
