@@ -1,5 +1,6 @@
-"""The page's "who the customers are" part: the persona cards (enriched.dim_personas) and a
-retention cohort triangle (marts.mart_retention_cohorts, first-order cohorts, all customers).
+"""The page's "who the customers are" part: the persona cards (enriched.dim_personas), the
+latest week's biggest changes among them (enriched.mart_persona_trends) and a retention
+cohort triangle (marts.mart_retention_cohorts, first-order cohorts, all customers).
 
 ``collect_customers`` reads (plain SQL, DuckDB and Snowflake) into
 ``data["customer_groups"]`` and ``render_customers`` draws; the page inserts each with one
@@ -17,6 +18,7 @@ from journeymap.report.fmt import count, esc, event_label, pct
 TRIANGLE_WEEKS = 12  # weeks since the cohort week shown (columns)
 TRIANGLE_COHORTS = 14  # latest cohort weeks shown (rows)
 PATH_STEPS_SHOWN = 5
+CHANGES_SHOWN = 3  # the latest week's biggest changes among the personas
 
 CSS = """
 .personas { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr));
@@ -35,7 +37,10 @@ CSS = """
 .persona .figs strong { display: block; font-size: 17px; color: var(--ink);
   font-variant-numeric: tabular-nums; }
 .persona .figs .risky strong { color: var(--bad); }
+.persona .mix { font-size: 12px; color: var(--muted); margin: 0; }
 .persona .story { font-size: 12.5px; color: var(--muted); }
+.changes-title { font-size: 14px; margin: 16px 0 0; }
+.changes { margin: 6px 0 0; padding-left: 18px; font-size: 13px; }
 .persona .story summary { cursor: pointer; }
 .triangle { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums;
   margin-top: 8px; }
@@ -55,15 +60,17 @@ Records = Callable[[Any, str], list[dict[str, Any]]]
 def collect_customers(
     records: Records, warehouse: Any, schema: str, enriched_schema: str
 ) -> dict[str, Any]:
-    """The persona cards and the first-order retention triangle, as plain dicts (``records``:
-    the page's query helper, rows as dicts with plain values)."""
+    """The persona cards, the latest week's biggest changes among them and the first-order
+    retention triangle, as plain dicts (``records``: the page's query helper, rows as dicts
+    with plain values)."""
     personas = records(
         warehouse,
         f"""
         select segment_id, persona_name, customers, share, difference_1, difference_2,
             difference_3, difference_4, typical_path, typical_path_share, main_channels,
-            churn_scored_customers, mean_churn_score, high_churn_risk_share, valued_customers,
-            mean_predicted_value, mean_probability_alive, narrative, narrative_source
+            top_intents, top_emotions, churn_scored_customers, mean_churn_score,
+            high_churn_risk_share, valued_customers, mean_predicted_value,
+            mean_probability_alive, narrative, narrative_source
         from {enriched_schema}.dim_personas
         order by customers desc, segment_id
         """,
@@ -79,7 +86,17 @@ def collect_customers(
         order by cohort_week, weeks_since
         """,
     )
-    return {"personas": personas, "retention": triangle}
+    changes = records(
+        warehouse,
+        f"""
+        select week_start, segment_id, persona_name, change_summary, change_rank
+        from {enriched_schema}.mart_persona_trends
+        where week_start = (select max(week_start) from {enriched_schema}.mart_persona_trends)
+            and previous_customers is not null and change_rank <= {CHANGES_SHOWN}
+        order by change_rank
+        """,
+    )
+    return {"personas": personas, "retention": triangle, "changes": changes}
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -114,6 +131,15 @@ def _persona(card: dict[str, Any]) -> str:
         if card.get("mean_predicted_value") is not None
         else "<div><strong>&ndash;</strong>no buyers valued</div>"
     )
+    mixes = [
+        f'<p class="mix">{label}: {esc(str(card[key]).replace("_", " "))}</p>'
+        for key, label in (
+            ("main_channels", "Channels"),
+            ("top_intents", "Their texts are about"),
+            ("top_emotions", "Feelings in their texts"),
+        )
+        if card.get(key)
+    ]
     share = float(card.get("share") or 0)
     return (
         f'<article class="persona" data-segment="{esc(card["segment_id"])}">'
@@ -121,7 +147,7 @@ def _persona(card: dict[str, Any]) -> str:
         f'<p class="size">{esc(count(card["customers"]))} customers &middot; '
         f"{esc(pct(share))} of those segmented</p>"
         f'<div class="sharebar"><span style="width:{100 * share:.1f}%"></span></div>'
-        f"<ul>{items}</ul>{path}"
+        f"<ul>{items}</ul>{path}{''.join(mixes)}"
         f'<div class="figs">{churn}{value}</div>'
         f'<details class="story"><summary>In a few words</summary>'
         f"<p>{esc(card.get('narrative'))}</p></details></article>"
@@ -145,7 +171,23 @@ def _personas(data: dict[str, Any]) -> str:
         head + f'<p class="lede">{esc(count(total))} known customers with a web or app visit, '
         f"in {esc(len(cards))} behavioural segments found by the segmentation model. Each card "
         "says what sets the segment apart from everyone else, in its own numbers.</p>"
-        f'<div class="personas">{"".join(_persona(c) for c in cards)}</div></section>'
+        f'<div class="personas">{"".join(_persona(c) for c in cards)}</div>'
+        f"{_changes(data.get('changes') or [])}</section>"
+    )
+
+
+def _changes(changes: list[dict[str, Any]]) -> str:
+    """The latest week's biggest moves among the personas, biggest first."""
+    if not changes:
+        return ""
+    week = str(changes[0]["week_start"])[:10]
+    items = "".join(
+        f'<li data-segment="{esc(c["segment_id"])}">{esc(c["change_summary"])}</li>'
+        for c in changes
+    )
+    return (
+        f'<h3 class="changes-title">What changed in the week of {esc(week)}</h3>'
+        f'<ol class="changes" data-week="{esc(week)}">{items}</ol>'
     )
 
 

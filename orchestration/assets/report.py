@@ -38,6 +38,7 @@ JOURNEY_MAP_INPUTS = (
     ),
     enriched_key("dim_customer_360"),
     enriched_key("dim_personas"),
+    enriched_key("mart_persona_trends"),
     enriched_key("mart_emotional_journey"),
     enriched_key("mart_friction_themes"),
 )

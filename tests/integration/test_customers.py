@@ -5,7 +5,9 @@ segments reach the customer table and the page."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -247,6 +249,21 @@ def test_the_page_shows_the_personas_and_the_triangle(built_warehouse, warehouse
         "where cohort_type = 'first_order'",
     )
     assert page.count("<tr data-cohort=") == min(cohorts, 14)
+    # The latest week's biggest changes among the personas, called out in rank order.
+    changes = query(
+        warehouse_path,
+        """
+        select change_summary from enriched.mart_persona_trends
+        where week_start = (select max(week_start) from enriched.mart_persona_trends)
+            and previous_customers is not null and change_rank <= 3
+        order by change_rank
+        """,
+    )["change_summary"].tolist()
+    assert changes
+    called_out = page[page.index('<ol class="changes"') :].split("</ol>")[0]
+    assert re.findall(r'<li data-segment="\d+">([^<]+)</li>', called_out) == [
+        html.escape(change) for change in changes
+    ]
 
 
 @pytest.fixture

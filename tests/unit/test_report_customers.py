@@ -53,8 +53,9 @@ def _triangle() -> list[dict]:
     return rows
 
 
-def _data(personas=None, retention=None) -> dict:
-    return {"customer_groups": {"personas": personas or [], "retention": retention or []}}
+def _data(personas=None, retention=None, changes=None) -> dict:
+    groups = {"personas": personas or [], "retention": retention or [], "changes": changes or []}
+    return {"customer_groups": groups}
 
 
 def test_a_card_per_persona_with_its_differences_path_risk_and_value():
@@ -69,6 +70,46 @@ def test_a_card_per_persona_with_its_differences_path_risk_and_value():
     assert "<strong>8%</strong>mean churn risk of 120 subscribers" in html
     assert "<strong>91</strong>predicted 90-day value per buyer (300 buyers)" in html
     assert 'style="width:60.0%"' in html
+
+
+def test_cards_show_channels_and_what_their_texts_say_when_known():
+    with_texts = _card(
+        1,
+        "Billing complainers",
+        10,
+        1.0,
+        top_intents="billing_payment 41%, refund_return 20%",
+        top_emotions="frustration 52%, neutral 30%",
+    )
+    html = render_customers(_data([with_texts, _card(2, "Quiet ones", 5, 0.5)]))
+    assert "Their texts are about: billing payment 41%, refund return 20%" in html
+    assert "Feelings in their texts: frustration 52%, neutral 30%" in html
+    assert html.count("Channels: direct 50%") == 2
+    assert html.count("Their texts are about") == 1  # no texts, no line
+
+
+def test_the_weeks_biggest_changes_are_called_out_in_rank_order():
+    changes = [
+        {
+            "week_start": "2026-11-23 00:00:00",
+            "segment_id": 2,
+            "persona_name": "Quick visitors",
+            "change_summary": "Quick visitors grew by 45 customers (share +2.1 points)",
+            "change_rank": 1,
+        },
+        {
+            "week_start": "2026-11-23 00:00:00",
+            "segment_id": 1,
+            "persona_name": "Frequent buyers",
+            "change_summary": "Frequent buyers shrank by 12 customers (share -1.0 points)",
+            "change_rank": 2,
+        },
+    ]
+    html = render_customers(_data([_card(1, "Frequent buyers", 600, 1.0)], changes=changes))
+    assert "What changed in the week of 2026-11-23" in html
+    items = re.findall(r'<li data-segment="(\d+)">([^<]+)</li>', html)
+    assert items == [("2", changes[0]["change_summary"]), ("1", changes[1]["change_summary"])]
+    assert "What changed" not in render_customers(_data([_card(1, "Frequent buyers", 6, 1.0)]))
 
 
 def test_a_risky_persona_is_marked():
@@ -119,6 +160,7 @@ def test_collect_reads_the_cards_and_first_order_cohorts():
         return [{"x": 1}]
 
     out = collect_customers(records, None, "marts", "enriched")
-    assert out == {"personas": [{"x": 1}], "retention": [{"x": 1}]}
+    assert out == {"personas": [{"x": 1}], "retention": [{"x": 1}], "changes": [{"x": 1}]}
     assert "from enriched.dim_personas" in asked[0]
     assert "cohort_type = 'first_order' and breakdown = 'all'" in asked[1]
+    assert "from enriched.mart_persona_trends" in asked[2] and "change_rank <= 3" in asked[2]
