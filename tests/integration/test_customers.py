@@ -38,7 +38,7 @@ def report(built_warehouse) -> dict:
 
 def _monday(values: pd.Series) -> pd.Series:
     days = pd.to_datetime(values).dt.floor("D")
-    return days - pd.to_timedelta(days.dt.weekday, unit="D")
+    return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
 
 
 @pytest.fixture(scope="module")
