@@ -61,6 +61,32 @@ def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
     return lines
 
 
+def _persona_lines(warehouse: DuckDBWarehouse) -> list[str]:
+    """The persona cards in a line each (empty before the segmentation has run, or when the
+    enriched marts are not built)."""
+    try:
+        rows = _rows(
+            warehouse,
+            """
+            select persona_name, customers, share, mean_churn_score, mean_predicted_value,
+                difference_1
+            from enriched.dim_personas order by customers desc, segment_id
+            """,
+        )
+    except duckdb.Error:
+        return []
+    if not rows:
+        return []
+    lines = ["", "Who the customers are (customers, share, churn risk, 90-day value per buyer):"]
+    for name, customers, share, churn, value, difference in rows:
+        worth = "     n/a" if value is None else f"{value:8,.0f}"
+        lines.append(
+            f"  {name:<24} {int(customers):>7,} {_share(share)} {_share(churn)} {worth}"
+            f"  {difference or ''}"
+        )
+    return lines
+
+
 def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> str:
     lines = ["Rows per mart:"]
     for table in MART_TABLES:
@@ -106,6 +132,7 @@ def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> s
         lines.append(f"  {occurrences:>7,}  {_share(rate)}  {path}")
 
     lines += _voice_lines(warehouse)
+    lines += _persona_lines(warehouse)
 
     lines.append("")
     unreconciled = _rows(
