@@ -225,6 +225,32 @@ def test_the_customer_table_carries_segment_persona_and_value(warehouse_path):
     assert (names["members"] == names["customers"]).all()
 
 
+def test_cards_carry_the_intents_and_emotions_of_their_members_texts(warehouse_path):
+    """Counted here from ml.text_labels and the memberships: each card's top three intents
+    and emotions of its members' texts before the cutoff, with their shares."""
+    texts = query(
+        warehouse_path,
+        """
+        select segments.segment_id, labels.intent, labels.emotion
+        from ml.text_labels as labels
+        inner join ml.customer_segments as segments
+            on labels.customer_key = segments.customer_key
+        where labels.occurred_at < segments.cutoff_at
+        """,
+    )
+    cards = query(
+        warehouse_path, "select segment_id, top_intents, top_emotions from ml.persona_cards"
+    )
+    assert len(texts) > 500
+    for card in cards.itertuples():
+        members = texts[texts["segment_id"] == card.segment_id]
+        for column, listed in (("intent", card.top_intents), ("emotion", card.top_emotions)):
+            counts = members[column].value_counts()
+            top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:3]
+            expected = ", ".join(f"{label} {n / len(members) * 100:.0f}%" for label, n in top)
+            assert listed == expected, (card.segment_id, column)
+
+
 def test_persona_trends_call_out_one_biggest_change_a_week(warehouse_path):
     trends = query(warehouse_path, "select * from enriched.mart_persona_trends")
     weeks = trends["week_start"].nunique()
