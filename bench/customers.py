@@ -64,7 +64,16 @@ MARTS = {
     ),
     "fct_journey_paths": ("customer_key, path_grain, path", (), ()),
 }
-ML = {"churn_scores": "customer_key, churn_score, risk_band"}
+# The ML tables the segmentation reads (the churn scores its cards quote; the text labels,
+# features when the base has them), drawn the same way.
+ML = {
+    "churn_scores": ("customer_key, churn_score, risk_band", (), ()),
+    "text_labels": (
+        "customer_key, text_key, occurred_at, intent, polarity, emotion",
+        ("occurred_at",),
+        ("text_key",),
+    ),
+}
 
 
 def peak_rss_mb() -> float:
@@ -101,7 +110,7 @@ def _select(columns: str, shifted: tuple[str, ...], renamed: tuple[str, ...]) ->
 
 def scale_up(base: Path, target: Path, customers: int) -> dict[str, int]:
     """The scratch warehouse: ``customers`` draws of the base's known customers in every mart
-    the models read (and the churn scores the cards quote). Returns its row counts."""
+    the models read (and the ML tables in ``ML`` the base has). Returns its row counts."""
     import duckdb
 
     with duckdb.connect(str(target)) as db:
@@ -134,9 +143,18 @@ def scale_up(base: Path, target: Path, customers: int) -> dict[str, int]:
                 inner join draws on draws.customer_key = t.customer_key
                 """
             )
-        for table, columns in ML.items():
+        base_ml = {
+            name
+            for (name,) in db.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = 'base' and table_schema = 'ml'"
+            ).fetchall()
+        }
+        for table, (columns, shifted, renamed) in ML.items():
+            if table not in base_ml:
+                continue
             db.execute(
-                f"create table ml.{table} as select {_select(columns, (), ())} "
+                f"create table ml.{table} as select {_select(columns, shifted, renamed)} "
                 f"from base.ml.{table} as t inner join draws on draws.customer_key = t.customer_key"
             )
         return {
