@@ -2,12 +2,13 @@
 
 One check, ``expectations``, per guarded asset: the raw tables (suite ``raw.<source>``), the key
 marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``, the retention
-and lifecycle marts), the ML tables (``ml.churn_scores``, ``ml.customer_value``,
-``ml.customer_segments``, ``ml.persona_cards``, ``ml.text_labels``) and the enriched customer
-table (``enriched.dim_customer_360``). All are blocking: when one fails, the steps that read
-the asset do not run (a failed raw suite stops dbt; a failed ``marts.fct_events`` stops the
-churn model and what reads it; a failed ``ml.churn_scores`` or ``ml.text_labels`` stops the
-enriched step). The check's description and metadata name the
+and lifecycle marts, ``marts.mart_channel_attribution``), the ML tables (``ml.churn_scores``,
+``ml.customer_value``, ``ml.customer_segments``, ``ml.persona_cards``, ``ml.text_labels``,
+``ml.channel_attribution``) and the enriched customer table (``enriched.dim_customer_360``).
+All are blocking: when one fails, the steps that read the asset do not run (a failed raw
+suite stops dbt; a failed ``marts.fct_events`` stops the churn model and what reads it; a
+failed ``ml.churn_scores`` or ``ml.text_labels`` stops the enriched step). The check's
+description and metadata name the
 failed expectations, their columns and the offending rows. A suite that passes with warnings
 (e.g. the newest event is older than the freshness limit) passes, and says so.
 
@@ -29,6 +30,7 @@ from dagster import (
 
 from journeymap.contract import SOURCES
 from journeymap.orchestration.keys import (
+    CHANNEL_ATTRIBUTION_KEY,
     CHURN_SCORES_KEY,
     CUSTOMER_SEGMENTS_KEY,
     CUSTOMER_VALUE_KEY,
@@ -65,6 +67,8 @@ GUARDED: tuple[GuardedAsset, ...] = (
     GuardedAsset("ml.persona_cards", PERSONA_CARDS_KEY),
     GuardedAsset("marts.mart_retention_cohorts", mart_key("mart_retention_cohorts")),
     GuardedAsset("marts.mart_customer_lifecycle", mart_key("mart_customer_lifecycle")),
+    GuardedAsset("marts.mart_channel_attribution", mart_key("mart_channel_attribution")),
+    GuardedAsset("ml.channel_attribution", CHANNEL_ATTRIBUTION_KEY),
 )
 SUITE_NAMES: tuple[str, ...] = tuple(g.suite for g in GUARDED)
 

@@ -3,11 +3,12 @@
 Composed from modules by domain:
 
     keys.py           asset keys and groups (one place; modules never import each other for keys)
-    assets/raw.py     demo/sample_data, raw/<source> x 9 (landing files -> raw schema)
+    assets/raw.py     demo/sample_data, raw/<source> x 10 (landing files -> raw schema)
     assets/dbt.py     every dbt seed and model (<schema>/<name>) in two steps around the Python
                       models (dbt_core, dbt_enriched), dbt tests as asset checks
     assets/ml.py      the Python models: read core marts, write ml/<table>, model report
     assets/customers.py  lifetime value, segments, persona cards and snapshots
+    assets/attribution.py  ml/channel_attribution (Markov and Shapley channel attribution)
     assets/text.py    text labels and friction themes (ml/text_labels, ml/text_themes)
     assets/report.py  report/journey_map, report/data_docs
     checks.py         Great Expectations suites as blocking asset checks
@@ -28,6 +29,7 @@ import os
 
 from dagster import Definitions, colored_console_logger, definitions, in_process_executor
 
+from journeymap.orchestration.assets.attribution import attribution_assets
 from journeymap.orchestration.assets.customers import customer_assets
 from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
@@ -55,6 +57,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *ml_assets,
             *customer_assets,
             *text_assets,
+            *attribution_assets,
             *report_assets,
         ],
         asset_checks=expectation_checks,

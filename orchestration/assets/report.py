@@ -34,11 +34,14 @@ JOURNEY_MAP_INPUTS = (
             "mart_data_reconciliation",
             "mart_unmapped_events",
             "mart_retention_cohorts",
+            "mart_conversion_paths",
+            "mart_non_conversion_paths",
         )
     ),
     enriched_key("dim_customer_360"),
     enriched_key("dim_personas"),
     enriched_key("mart_persona_trends"),
+    enriched_key("mart_attribution_comparison"),
     enriched_key("mart_emotional_journey"),
     enriched_key("mart_friction_themes"),
 )

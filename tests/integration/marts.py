@@ -27,6 +27,11 @@ MARTS = (
     "fct_customer_weeks",
     "mart_retention_cohorts",
     "mart_customer_lifecycle",
+    "mart_conversion_paths",
+    "mart_non_conversion_paths",
+    "fct_attribution_touches",
+    "mart_channel_attribution",
+    "mart_campaign_attribution",
 )
 BOOKKEEPING_COLUMNS = ("processed_at", "loaded_at", "identity_loaded_at")
 

@@ -46,8 +46,10 @@ def test_suite_names_are_the_public_contract():
         "ml.customer_segments",
         "ml.persona_cards",
         "enriched.dim_customer_360",
+        "marts.mart_channel_attribution",
+        "ml.channel_attribution",
     ]
-    assert len(SUITES) == 20
+    assert len(SUITES) == 23
 
 
 @pytest.mark.parametrize("source", list(SOURCES.values()), ids=list(SOURCES))
