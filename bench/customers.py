@@ -157,10 +157,9 @@ def scale_up(base: Path, target: Path, customers: int) -> dict[str, int]:
                 f"create table ml.{table} as select {_select(columns, shifted, renamed)} "
                 f"from base.ml.{table} as t inner join draws on draws.customer_key = t.customer_key"
             )
-        return {
-            table: db.execute(f"select count(*) from marts.{table}").fetchone()[0]
-            for table in MARTS
-        }
+        counted = [f"marts.{table}" for table in MARTS]
+        counted += [f"ml.{table}" for table in ML if table in base_ml]
+        return {name: db.execute(f"select count(*) from {name}").fetchone()[0] for name in counted}
 
 
 def run_step(step: str, warehouse_path: Path) -> dict:
