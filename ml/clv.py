@@ -61,11 +61,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, gammaln
 
 SUMMARY_COLUMNS = ("customer_key", "frequency", "recency", "T", "monetary_value")
 # Parameters are searched within [e^-20, e^20] (about 2e-9 .. 5e8).
 LOG_BOUND = 20.0
+SERIES_MAX_TERMS = 100_000  # a bound on the hypergeometric series (never reached in practice)
 
 
 class CLVFitError(ValueError):
@@ -349,10 +350,33 @@ def expected_purchases(
     if a == 1:  # the formula's removable singularity
         a = 1 + 1e-9
     z = t / (alpha + big_t + t)
-    hyper = hyp2f1(r + x, b + x, a + b + x - 1, z)
-    ratio = np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t)))
-    numerator = (a + b + x - 1) / (a - 1) * (1.0 - ratio * hyper)
+    gap = _one_minus_scaled_hyp2f1(r + x, b + x, a + b + x - 1, z)
+    numerator = (a + b + x - 1) / (a - 1) * gap
     return numerator / (1.0 + _dropout_odds(params, x, t_x, big_t))
+
+
+def _one_minus_scaled_hyp2f1(
+    a1: np.ndarray | float, b1: np.ndarray | float, c1: np.ndarray | float, z: np.ndarray | float
+) -> np.ndarray:
+    """1 - (1 - z)^a1 * 2F1(a1, b1; c1; z) for 0 <= z < 1, summing the series' terms (all
+    positive) in logs. scipy's hyp2f1 loses all precision when b1 and c1 are large and close
+    (a fit with a, b in the thousands: almost no drop-out), and this difference from 1 is what
+    the expectations need."""
+    a1, b1, c1, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a1, b1, c1, z)))
+    log_z = np.log(np.maximum(z, 1e-300))
+    log_term = a1 * np.log1p(-z)  # k = 0
+    total = log_term.copy()
+    peak = a1 * z / np.maximum(1 - z, 1e-12)  # the terms grow until about here
+    k = 0
+    while k < SERIES_MAX_TERMS:
+        log_term = (
+            log_term + np.log(a1 + k) + np.log(b1 + k) - np.log(c1 + k) - np.log(k + 1) + log_z
+        )
+        total = np.logaddexp(total, log_term)
+        k += 1
+        if k > peak.max() and np.all((log_term < total - 40) | (z == 0)):
+            break
+    return np.where(z > 0, -np.expm1(total), 0.0)  # negative when c1 - b1 < 1 (a < 1)
 
 
 def expected_spend(
@@ -376,7 +400,7 @@ def population_expected_purchases(params: BGNBDParams, t: np.ndarray | float) ->
     a = 1 + 1e-9 if a == 1 else a  # the formula's removable singularity
     t = np.asarray(t, dtype=float)
     z = t / (alpha + t)
-    return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
+    return (a + b - 1) / (a - 1) * _one_minus_scaled_hyp2f1(r, b, a + b - 1, z)
 
 
 # ------------------------------------------------------------------------- evaluation

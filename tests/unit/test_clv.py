@@ -281,3 +281,16 @@ def test_the_clv_command_names_a_missing_column(tmp_path, capsys):
     code = _clv_fit(path, "customer", "when", "amount")
     assert code == 1
     assert "no column customer (columns: id, when, amount)" in capsys.readouterr().err
+
+
+def test_expectations_stay_right_when_almost_nobody_drops_out():
+    """A fit with a and b in the thousands (drop-out almost never) is the NBD model: expected
+    purchases tend to (r + x) t / (alpha + T). scipy's hyp2f1 returned negative expectations
+    for such parameters (a shop's first three months); the summed series does not."""
+    params = BGNBDParams(r=2.04, alpha=131.9, a=1e4, b=1e9, log_likelihood=0, customers=0)
+    x, t_x, big_t = np.array([0, 1, 3, 10]), np.array([0, 20, 50, 80]), np.array([60, 60, 90, 90])
+    expected = expected_purchases(params, 30, x, t_x, big_t)
+    nbd = (params.r + x) * 30 / (params.alpha + big_t)
+    assert expected == pytest.approx(nbd, rel=0.01)
+    near = BGNBDParams(r=2.04, alpha=131.9, a=8412.5, b=418517.9, log_likelihood=0, customers=0)
+    assert (expected_purchases(near, 30, x, t_x, big_t) > 0).all()
