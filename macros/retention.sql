@@ -168,7 +168,8 @@ member_activity as (
         count(*) as active_customers,
         sum(case when customer_weeks.orders > 0 then 1 else 0 end) as ordering_customers,
         sum(customer_weeks.orders) as orders,
-        sum(customer_weeks.revenue) as revenue
+        -- Money to the cent: a sum of doubles depends on the order a parallel engine adds them.
+        round(sum(customer_weeks.revenue), 2) as revenue
     from grouped_members
     inner join customer_weeks
         on grouped_members.customer_key = customer_weeks.customer_key

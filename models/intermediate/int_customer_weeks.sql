@@ -31,7 +31,7 @@ weekly as (
         max(event_date) as last_active_on,
         count(*) as events,
         sum(case when is_conversion then 1 else 0 end) as orders,
-        coalesce(sum(case when is_conversion then revenue end), 0) as revenue
+        round(coalesce(sum(case when is_conversion then revenue end), 0), 2) as revenue
     from events
     group by customer_key, cast({{ dbt.date_trunc('week', 'event_date') }} as date)
 
