@@ -45,6 +45,10 @@ def enriched_key(name: str) -> AssetKey:
     return AssetKey(["enriched", name])
 
 
+def seed_key(name: str) -> AssetKey:
+    return AssetKey(["seeds", name])
+
+
 def ml_key(table: str) -> AssetKey:
     return AssetKey([ML_SOURCE, table])
 
@@ -57,3 +61,6 @@ PERSONA_SNAPSHOTS_KEY = ml_key("persona_snapshots")
 CHANNEL_ATTRIBUTION_KEY = ml_key("channel_attribution")
 TEXT_LABELS_KEY = ml_key("text_labels")
 TEXT_THEMES_KEY = ml_key("text_themes")
+NEXT_STEP_KEY = ml_key("next_step_predictions")
+ACTION_ASSIGNMENTS_KEY = ml_key("action_assignments")
+RISK_ALERTS_KEY = ml_key("risk_alerts")
