@@ -1,17 +1,26 @@
-"""The one small interface Python writes to the warehouse through.
+"""The one small interface Python reads and writes the warehouse through.
 
-``DuckDBWarehouse`` is the default (one file, no server); ``SnowflakeWarehouse`` is the
-scale-out target and writes frames with snowflake-connector-python's ``write_pandas``.
-Both offer ``execute``, ``query_df`` and ``write_frame``; the raw loader additionally needs
-DuckDB's file readers, so it takes a ``DuckDBWarehouse``.
+``DuckDBWarehouse`` (here) is the default: one file, no server. ``SnowflakeWarehouse``
+(journeymap.snowflake) is the scale-out target. Both offer the same methods:
+
+    execute(sql, params) / query_df(sql, params)   SQL with ``?`` placeholders; frames come
+                                                     back with lower-case column names
+    transaction()                                  the statements inside commit together
+    quote(name) / relation(schema, table)          identifiers as the warehouse spells them
+    ensure_table(schema, table, columns)           create a table of portable column types,
+                                                     or add the columns it lacks
+    write_frame(schema, table, frame, mode)        replace or append a table with a frame
+
+Portable column types (``COLUMN_TYPES``) are DuckDB's names; Snowflake maps them to its own.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -22,15 +31,8 @@ from journeymap.settings import Settings
 
 WriteMode = Literal["replace", "append"]
 WRITE_MODES: tuple[str, ...] = ("replace", "append")
-
-SNOWFLAKE_ENV_VARS = (
-    "SNOWFLAKE_ACCOUNT",
-    "SNOWFLAKE_USER",
-    "SNOWFLAKE_PASSWORD",
-    "SNOWFLAKE_ROLE",
-    "SNOWFLAKE_WAREHOUSE",
-    "SNOWFLAKE_DATABASE",
-)
+# The column types tables are declared with, on every warehouse.
+COLUMN_TYPES: tuple[str, ...] = ("varchar", "bigint", "double", "boolean", "timestamp", "date")
 
 
 class WarehouseBusyError(RuntimeError):
@@ -41,6 +43,14 @@ class Warehouse(Protocol):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame: ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def quote(self, name: str) -> str: ...
+
+    def relation(self, schema: str, table: str) -> str: ...
+
+    def ensure_table(self, schema: str, table: str, columns: Mapping[str, str]) -> None: ...
 
     def write_frame(
         self, schema: str, table: str, df: pd.DataFrame, mode: WriteMode = "replace"
@@ -64,9 +74,21 @@ def quote_literals(values: Iterable[str]) -> str:
     return ", ".join(quote_literal(value) for value in values)
 
 
-def _check_mode(mode: str) -> None:
+def check_mode(mode: str) -> None:
     if mode not in WRITE_MODES:
         raise ValueError(f"write mode must be one of {', '.join(WRITE_MODES)}, not {mode!r}")
+
+
+def check_column_types(columns: Mapping[str, str]) -> None:
+    unknown = {name: kind for name, kind in columns.items() if kind not in COLUMN_TYPES}
+    if unknown:
+        raise ValueError(f"column types must be among {', '.join(COLUMN_TYPES)}: {unknown}")
+
+
+def query_tag(**parts: str) -> str:
+    """A warehouse query tag (Snowflake's QUERY_TAG): JSON naming journeymap and the run or
+    command, so a day's queries can be found and costed (``parse_json(query_tag):run_id``)."""
+    return json.dumps({"app": "journeymap", **parts}, separators=(",", ":"), sort_keys=True)
 
 
 def _display_path(path: Path) -> str:
@@ -160,13 +182,39 @@ class DuckDBWarehouse:
         self.connection.execute(sql, params)
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        return self.connection.execute(sql, params).df()
+        frame = self.connection.execute(sql, params).df()
+        frame.columns = [str(column).lower() for column in frame.columns]
+        return frame
+
+    def quote(self, name: str) -> str:
+        return quote_identifier(name)
+
+    def relation(self, schema: str, table: str) -> str:
+        return f"{quote_identifier(schema)}.{quote_identifier(table)}"
+
+    def ensure_table(self, schema: str, table: str, columns: Mapping[str, str]) -> None:
+        """Create ``schema.table`` with ``columns`` (name -> portable type) if it does not
+        exist; add the columns an existing table lacks (a contract that gained a column)."""
+        check_column_types(columns)
+        target = self.relation(schema, table)
+        definitions = ", ".join(f"{quote_identifier(n)} {t}" for n, t in columns.items())
+        self.execute(f"create table if not exists {target} ({definitions})")
+        existing = set(
+            self.query_df(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [schema, table],
+            )["column_name"]
+        )
+        for name, kind in columns.items():
+            if name not in existing:
+                self.execute(f"alter table {target} add column {quote_identifier(name)} {kind}")
 
     def write_frame(
         self, schema: str, table: str, df: pd.DataFrame, mode: WriteMode = "replace"
     ) -> int:
         """Write ``df`` to ``schema.table`` (created from the frame's columns if absent)."""
-        _check_mode(mode)
+        check_mode(mode)
         target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
         connection = self.connection
         connection.register("_journeymap_frame", df)
@@ -190,75 +238,18 @@ class DuckDBWarehouse:
         return len(df)
 
 
-class SnowflakeWarehouse:
-    """Snowflake, configured from SNOWFLAKE_* environment variables only."""
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        env = dict(os.environ if env is None else env)
-        missing = [name for name in SNOWFLAKE_ENV_VARS if not env.get(name)]
-        if missing:
-            raise RuntimeError(f"Snowflake needs these environment variables: {', '.join(missing)}")
-        self._settings = {
-            name.removeprefix("SNOWFLAKE_").lower(): env[name] for name in SNOWFLAKE_ENV_VARS
-        }
-        self._connection: Any = None
-
-    def __enter__(self) -> SnowflakeWarehouse:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def connection(self) -> Any:
-        if self._connection is None:
-            import snowflake.connector  # imported late: only Snowflake users pay for it
-
-            self._connection = snowflake.connector.connect(**self._settings)
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-
-    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetch_pandas_all()
-
-    def write_frame(
-        self, schema: str, table: str, df: pd.DataFrame, mode: WriteMode = "replace"
-    ) -> int:
-        _check_mode(mode)
-        from snowflake.connector.pandas_tools import write_pandas
-
-        self.execute(f"create schema if not exists {quote_identifier(schema.upper())}")
-        # Upper-case names: Snowflake folds unquoted identifiers to upper case, so dbt models
-        # can then refer to the table and its columns without quotes.
-        success, _, rows, _ = write_pandas(
-            self.connection,
-            df.rename(columns=str.upper),
-            table_name=table.upper(),
-            schema=schema.upper(),
-            auto_create_table=True,
-            overwrite=mode == "replace",
-            quote_identifiers=True,
-        )
-        if not success:
-            raise RuntimeError(f"write_pandas failed for {schema}.{table}")
-        return rows
-
-
 @contextmanager
-def open_warehouse(settings: Settings, read_only: bool = False) -> Iterator[Warehouse]:
-    """The warehouse of ``settings`` (``warehouse_kind``), open for the ``with`` block."""
+def open_warehouse(
+    settings: Settings, read_only: bool = False, tag: str | None = None
+) -> Iterator[Warehouse]:
+    """The warehouse of ``settings`` (``warehouse_kind``), open for the ``with`` block.
+
+    ``read_only`` opens a DuckDB file without its write lock (on Snowflake the role decides
+    what a session may do); ``tag`` is the Snowflake query tag of the session's queries."""
     if settings.warehouse_kind == "snowflake":
-        with SnowflakeWarehouse() as warehouse:
+        from journeymap.snowflake import SnowflakeWarehouse  # only Snowflake users load it
+
+        with SnowflakeWarehouse(tag=tag) as warehouse:
             yield warehouse
         return
     with DuckDBWarehouse(settings.duckdb_path, read_only=read_only) as warehouse:
