@@ -212,11 +212,10 @@ def source_table_columns(source: Source) -> dict[str, str]:
 def ensure_raw_tables(warehouse: Warehouse) -> None:
     """Create the raw schema, one table per source, quarantine and ledger (if absent); add
     the columns the contract gained since a table was created."""
-    warehouse.execute(f"create schema if not exists {warehouse.quote(RAW_SCHEMA)}")
-    for source in SOURCES.values():
-        warehouse.ensure_table(RAW_SCHEMA, source.name, source_table_columns(source))
-    warehouse.ensure_table(RAW_SCHEMA, QUARANTINE_TABLE, QUARANTINE_COLUMNS)
-    warehouse.ensure_table(RAW_SCHEMA, LEDGER_TABLE, LEDGER_COLUMNS)
+    tables = {source.name: source_table_columns(source) for source in SOURCES.values()}
+    tables[QUARANTINE_TABLE] = QUARANTINE_COLUMNS
+    tables[LEDGER_TABLE] = LEDGER_COLUMNS
+    warehouse.ensure_tables(RAW_SCHEMA, tables)
 
 
 # ---------------------------------------------------------------- reading files as text

@@ -28,10 +28,12 @@ import pandas as pd
 
 from journeymap.warehouse import (
     WriteMode,
-    check_column_types,
     check_mode,
+    column_definitions,
+    existing_columns,
     quote_identifier,
     quote_literal,
+    table_ddl,
 )
 
 # Set these for every connection (dbt reads the same from profiles.yml).
@@ -250,27 +252,28 @@ class SnowflakeWarehouse:
         names, types = frame.iloc[:, 0], frame.iloc[:, 1]
         return {str(n).lower(): str(t).upper() for n, t in zip(names, types, strict=True)}
 
-    def _definitions(self, columns: Mapping[str, str]) -> str:
-        return ", ".join(f"{self.quote(n)} {SNOWFLAKE_TYPES[t]}" for n, t in columns.items())
-
     def _table_kind(self, schema: str) -> str:
         return "table" if schema.lower() in PERMANENT_SCHEMAS else "transient table"
 
-    def ensure_table(self, schema: str, table: str, columns: Mapping[str, str]) -> None:
-        """Create ``schema.table`` with ``columns`` (name -> portable type) if absent, or add
-        the columns it lacks."""
-        check_column_types(columns)
+    def ensure_tables(self, schema: str, tables: Mapping[str, Mapping[str, str]]) -> None:
+        """Create each table of ``tables`` (table -> column name -> portable type) in
+        ``schema`` if absent, or add the columns it lacks: two statements when nothing is
+        missing."""
         self.execute(f"create schema if not exists {self.quote(schema)}")
-        target = self.relation(schema, table)
+        existing = existing_columns(
+            self.query_df(
+                "select table_name, column_name from information_schema.columns "
+                "where table_schema = ?",
+                [schema.upper()],
+            )
+        )
         kind = self._table_kind(schema)
-        self.execute(f"create {kind} if not exists {target} ({self._definitions(columns)})")
-        existing = self._columns(schema, table)
-        for name, column_type in columns.items():
-            if name.lower() not in existing:
-                self.execute(
-                    f"alter table {target} add column {self.quote(name)} "
-                    f"{SNOWFLAKE_TYPES[column_type]}"
-                )
+        for table, columns in tables.items():
+            statements = table_ddl(
+                self, schema, table, columns, existing.get(table.lower()), kind, SNOWFLAKE_TYPES
+            )
+            for statement in statements:
+                self.execute(statement)
 
     # ------------------------------------------------------------------ bulk writes
 
@@ -324,7 +327,8 @@ class SnowflakeWarehouse:
         existing = self._columns(schema, table)
         kind = self._table_kind(schema)
         if existing != wanted and (mode == "replace" or not existing):
-            self.execute(f"create or replace {kind} {target} ({self._definitions(columns)})")
+            definitions = column_definitions(self, columns, SNOWFLAKE_TYPES)
+            self.execute(f"create or replace {kind} {target} ({definitions})")
         with TemporaryDirectory(prefix="journeymap-") as folder:
             path = Path(folder) / f"{table}.parquet"
             df.to_parquet(path, index=False)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 
-from journeymap.warehouse import DuckDBWarehouse
+from journeymap.warehouse import Warehouse
 
 MART_TABLES = (
     "fct_events",
@@ -20,7 +19,7 @@ MART_TABLES = (
 )
 
 
-def _rows(warehouse: DuckDBWarehouse, sql: str) -> list[tuple]:
+def _rows(warehouse: Warehouse, sql: str) -> list[tuple]:
     """Result rows with missing values as None (not pandas' NaN)."""
     frame = warehouse.query_df(sql).astype(object)
     return [tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False)]
@@ -30,13 +29,28 @@ def _share(value: float | None) -> str:
     return "   n/a" if value is None else f"{value:6.1%}"
 
 
-def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
+TEXT_MARTS = ("mart_emotional_journey", "mart_friction_themes")
+
+
+def _tables_exist(warehouse: Warehouse, schema: str, tables: tuple[str, ...]) -> bool:
+    """Whether every table (or view) is in the warehouse (names compared in lower case, as
+    Snowflake stores them upper case)."""
+    found = warehouse.query_df(
+        "select lower(table_name) as name from information_schema.tables "
+        "where lower(table_schema) = ?",
+        [schema],
+    )
+    return set(tables) <= set(found["name"])
+
+
+def _voice_lines(warehouse: Warehouse) -> list[str]:
     """Mean sentiment and the top friction theme per stage the texts show (empty before the
     text model has run, or when the enriched marts are not built)."""
-    try:
-        rows = _rows(
-            warehouse,
-            """
+    if not _tables_exist(warehouse, "enriched", TEXT_MARTS):
+        return []
+    rows = _rows(
+        warehouse,
+        """
             with feel as (
                 select journey_stage, min(stage_order) as stage_order, sum(texts) as texts,
                     sum(mean_sentiment * texts) / sum(texts) as sentiment
@@ -49,9 +63,7 @@ def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
                 on themes.journey_stage = feel.journey_stage and themes.theme_rank = 1
             order by feel.stage_order
             """,
-        )
-    except duckdb.Error:
-        return []
+    )
     if not rows:
         return []
     lines = ["", "What customers write (texts, mean sentiment, top friction theme):"]
@@ -61,7 +73,7 @@ def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
     return lines
 
 
-def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> str:
+def summarize(warehouse: Warehouse, primary_funnel: str = "purchase") -> str:
     lines = ["Rows per mart:"]
     for table in MART_TABLES:
         (count,) = _rows(warehouse, f"select count(*) from marts.{table}")[0]

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from journeymap.settings import Settings
+from journeymap.warehouse import query_tag
 
 
 class DbtError(RuntimeError):
@@ -25,19 +26,22 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def warehouse_env(settings: Settings) -> dict[str, str]:
+def warehouse_env(settings: Settings, tag: str | None = None) -> dict[str, str]:
     """What profiles.yml reads to reach the warehouse of ``settings`` (Snowflake credentials
-    stay in the environment's SNOWFLAKE_* variables)."""
-    return {
+    stay in the environment's SNOWFLAKE_* variables), and the query tag of the run."""
+    env = {
         "JOURNEYMAP_TARGET": settings.warehouse_kind,
         "JOURNEYMAP_DUCKDB_PATH": str(settings.duckdb_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if tag:
+        env["JOURNEYMAP_QUERY_TAG"] = tag
+    return env
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
+def dbt_env(settings: Settings, tag: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(warehouse_env(settings))
+    env.update(warehouse_env(settings, tag))
     env["DBT_PROFILES_DIR"] = str(settings.project_dir)
     env["DBT_TARGET_PATH"] = str(settings.dbt_target_dir)
     env["DBT_LOG_PATH"] = str(settings.dbt_target_dir / "logs")
@@ -50,8 +54,10 @@ def run_dbt(settings: Settings, *args: str, quiet: bool = False) -> None:
     command = [dbt_executable(), *args, "--project-dir", str(settings.project_dir)]
     if quiet:
         command.insert(1, "--quiet")
+    # A tag the user set (JOURNEYMAP_QUERY_TAG) wins over the command's own.
+    tag = os.environ.get("JOURNEYMAP_QUERY_TAG") or query_tag(command=f"dbt {args[0]}")
     completed = subprocess.run(
-        command, cwd=settings.project_dir, env=dbt_env(settings), check=False
+        command, cwd=settings.project_dir, env=dbt_env(settings, tag), check=False
     )
     if completed.returncode != 0:
         raise DbtError(

@@ -7,8 +7,8 @@
                                                      back with lower-case column names
     transaction()                                  the statements inside commit together
     quote(name) / relation(schema, table)          identifiers as the warehouse spells them
-    ensure_table(schema, table, columns)           create a table of portable column types,
-                                                     or add the columns it lacks
+    ensure_tables(schema, tables)                  create tables of portable column types,
+                                                     or add the columns they lack
     write_frame(schema, table, frame, mode)        replace or append a table with a frame
 
 Portable column types (``COLUMN_TYPES``) are DuckDB's names; Snowflake maps them to its own.
@@ -50,7 +50,7 @@ class Warehouse(Protocol):
 
     def relation(self, schema: str, table: str) -> str: ...
 
-    def ensure_table(self, schema: str, table: str, columns: Mapping[str, str]) -> None: ...
+    def ensure_tables(self, schema: str, tables: Mapping[str, Mapping[str, str]]) -> None: ...
 
     def write_frame(
         self, schema: str, table: str, df: pd.DataFrame, mode: WriteMode = "replace"
@@ -83,6 +83,46 @@ def check_column_types(columns: Mapping[str, str]) -> None:
     unknown = {name: kind for name, kind in columns.items() if kind not in COLUMN_TYPES}
     if unknown:
         raise ValueError(f"column types must be among {', '.join(COLUMN_TYPES)}: {unknown}")
+
+
+def existing_columns(frame: pd.DataFrame) -> dict[str, set[str]]:
+    """Table -> its columns, from (table_name, column_name) rows, all lower case."""
+    tables: dict[str, set[str]] = {}
+    for table, column in zip(frame["table_name"], frame["column_name"], strict=True):
+        tables.setdefault(str(table).lower(), set()).add(str(column).lower())
+    return tables
+
+
+def column_definitions(
+    warehouse: Warehouse, columns: Mapping[str, str], types: Mapping[str, str]
+) -> str:
+    """``name type, ...`` for a create statement (portable types spelled as ``types`` maps)."""
+    check_column_types(columns)
+    return ", ".join(f"{warehouse.quote(n)} {types[t]}" for n, t in columns.items())
+
+
+def table_ddl(
+    warehouse: Warehouse,
+    schema: str,
+    table: str,
+    columns: Mapping[str, str],
+    existing: set[str] | None,
+    kind: str = "table",
+    types: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The statements that create ``schema.table`` with ``columns`` (name -> portable type,
+    spelled as ``types`` maps it) when it does not exist (``existing`` is None), or add the
+    columns it lacks."""
+    spell = types or {kind: kind for kind in COLUMN_TYPES}
+    target = warehouse.relation(schema, table)
+    if existing is None:
+        definitions = column_definitions(warehouse, columns, spell)
+        return [f"create {kind} if not exists {target} ({definitions})"]
+    return [
+        f"alter table {target} add column {warehouse.quote(name)} {spell[column_type]}"
+        for name, column_type in columns.items()
+        if name.lower() not in existing
+    ]
 
 
 def query_tag(**parts: str) -> str:
@@ -192,23 +232,21 @@ class DuckDBWarehouse:
     def relation(self, schema: str, table: str) -> str:
         return f"{quote_identifier(schema)}.{quote_identifier(table)}"
 
-    def ensure_table(self, schema: str, table: str, columns: Mapping[str, str]) -> None:
-        """Create ``schema.table`` with ``columns`` (name -> portable type) if it does not
-        exist; add the columns an existing table lacks (a contract that gained a column)."""
-        check_column_types(columns)
-        target = self.relation(schema, table)
-        definitions = ", ".join(f"{quote_identifier(n)} {t}" for n, t in columns.items())
-        self.execute(f"create table if not exists {target} ({definitions})")
-        existing = set(
+    def ensure_tables(self, schema: str, tables: Mapping[str, Mapping[str, str]]) -> None:
+        """Create each table of ``tables`` (table -> column name -> portable type) in
+        ``schema`` if it does not exist, and add the columns an existing one lacks (a contract
+        that gained a column)."""
+        self.execute(f"create schema if not exists {quote_identifier(schema)}")
+        existing = existing_columns(
             self.query_df(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ?",
-                [schema, table],
-            )["column_name"]
+                "select table_name, column_name from information_schema.columns "
+                "where table_schema = ?",
+                [schema],
+            )
         )
-        for name, kind in columns.items():
-            if name not in existing:
-                self.execute(f"alter table {target} add column {quote_identifier(name)} {kind}")
+        for table, columns in tables.items():
+            for statement in table_ddl(self, schema, table, columns, existing.get(table)):
+                self.execute(statement)
 
     def write_frame(
         self, schema: str, table: str, df: pd.DataFrame, mode: WriteMode = "replace"
@@ -236,6 +274,14 @@ class DuckDBWarehouse:
         finally:
             connection.unregister("_journeymap_frame")
         return len(df)
+
+
+def warehouse_label(settings: Settings) -> str:
+    """Where the warehouse of ``settings`` is, for messages."""
+    if settings.warehouse_kind == "snowflake":
+        database = os.environ.get("SNOWFLAKE_DATABASE", "(SNOWFLAKE_DATABASE not set)")
+        return f"Snowflake database {database}"
+    return _display_path(settings.duckdb_path)
 
 
 @contextmanager

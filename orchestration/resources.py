@@ -8,6 +8,10 @@
   when a run opens it.
 * ``dbt``: dagster-dbt's ``DbtCliResource`` on the project, whose ``dbt`` subprocess gets the
   warehouse's connection env and writes its artifacts under the settings' dbt target dir.
+
+Every warehouse session a step opens carries the step's query tag (``run_query_tag``: job, run
+id and step as JSON), so on Snowflake a run's queries and their cost can be found in
+``query_history`` (``parse_json(query_tag):run_id``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ from pydantic import Field
 from journeymap.orchestration.project import dbt_project
 from journeymap.settings import Settings
 from journeymap.transform import dbt_executable, warehouse_env
+from journeymap.warehouse import query_tag
+
+
+def run_query_tag(context: Any) -> str:
+    """The query tag of a step's warehouse sessions: its job, run and step (op)."""
+    step = context.op_execution_context
+    return query_tag(job=step.job_name, run_id=step.run_id, step=step.op.name)
 
 
 class JourneymapDbtResource(DbtCliResource):
@@ -40,10 +51,14 @@ class JourneymapDbtResource(DbtCliResource):
     artifacts_dir: str | None = Field(default=None)
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        context = kwargs.get("context")
         if kwargs.get("target_path") is None and self.artifacts_dir:
-            unique = self._get_unique_target_path(context=kwargs.get("context"))
+            unique = self._get_unique_target_path(context=context)
             kwargs["target_path"] = Path(self.artifacts_dir) / unique.name
-        with _environ(self.warehouse_env):
+        env = dict(self.warehouse_env)
+        if context is not None:
+            env["JOURNEYMAP_QUERY_TAG"] = run_query_tag(context)
+        with _environ(env):
             return super().cli(args, **kwargs)
 
 

@@ -63,7 +63,6 @@ def snowflake_env(emulator: Emulator, database: str) -> Iterator[dict[str, str]]
         env = emulator.env(database)
         for name, value in env.items():
             patch.setenv(name, value)
-        patch.setenv("JOURNEYMAP_TARGET", "snowflake")
         yield env
 
 

@@ -25,13 +25,22 @@ Snowflake, and this module patches the emulator (``EMULATOR_PATCHES``):
    this way) fails: DuckDB keeps temporary tables in its own ``temp`` catalog, so it cannot
    create one in a named database. Patched: the emulator creates such a table as an ordinary
    table in that schema (left there until the emulator stops; the name ends in ``__dbt_tmp``).
-3. Query tags. The emulator ignores them (and ``alter session set query_tag`` is not
-   implemented, so journeymap sets the tag when a session logs in, which Snowflake honours
-   too). Patched: each login's session parameters are appended to ``<data-dir>/sessions.jsonl``,
+3. Query tags. The emulator ignores them, and it does not implement ``alter session``
+   (tekumara/fakesnow#264), so journeymap sets the tag when a session logs in, as Snowflake
+   allows too. Patched: each login's query tag is appended to ``<data-dir>/sessions.jsonl``,
    so a test can check the tag every session of a Dagster run carried.
+4. ``to_varchar(<timestamp>, '<format>')`` ignores the format: sqlglot's DuckDB output drops
+   it ("Argument 'format' is not supported for expression 'ToChar'"), so the emulator casts
+   with DuckDB's default text. Keys built from timestamps (macros/keys.sql, timestamp_text)
+   format explicitly on Snowflake. Patched: the emulator formats with DuckDB's strftime and
+   the format translated by sqlglot's Snowflake time mapping.
 
-Upstream: fakesnow (https://github.com/tekumara/fakesnow) has no issue filed for 1-3 as of
-fakesnow 0.12.1. What the emulator cannot show at all, and what therefore rests on the
+5. ``rtrim(x, '<characters>')``, ``ltrim`` and ``trim`` with characters trim spaces only:
+   fakesnow wraps the trimmed value in a cast to varchar and rebuilds the TRIM without its
+   characters and side (``trim_cast_varchar``). Patched: the cast is added, the rest kept.
+
+Upstream (https://github.com/tekumara/fakesnow): no issue was found for 1, 2, 4 and 5
+(fakesnow 0.12.1); 3 is #264. What the emulator cannot show at all, and what therefore rests on the
 sqlglot guard (tests/integration/test_snowflake_sql.py) and on documentation: Snowflake's
 own function set and syntax (the emulator runs DuckDB underneath, so a DuckDB-only function
 passes it), fixed-point NUMBER arithmetic (ratios are rounded to Snowflake's division scale,
@@ -47,6 +56,8 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+from sqlglot import exp
 
 SESSIONS_LOG = "sessions.jsonl"
 
@@ -71,19 +82,60 @@ def _keep_timestamp_nulls() -> None:
     fakesnow.arrow.timestamp_to_sf_struct = timestamp_to_sf_struct
 
 
-def _qualified_temporary_tables_as_tables() -> None:
+def _temporary_tables_in_named_schemas(statement: exp.Expr) -> exp.Expr:
     """Gap 2: `create temporary table db.schema.name` becomes an ordinary table."""
+    if isinstance(statement, exp.Create):
+        table = statement.find(exp.Table)
+        temporary = statement.find(exp.TemporaryProperty)
+        if table is not None and temporary is not None and (table.catalog or table.db):
+            temporary.pop()
+    return statement
+
+
+def _formatted_timestamps(statement: exp.Expr) -> exp.Expr:
+    """Gap 4: `to_varchar(timestamp, '<format>')` formats as Snowflake does (DuckDB's strftime
+    with the format translated) instead of dropping the format."""
+    from sqlglot.dialects.snowflake import Snowflake
+    from sqlglot.time import format_time
+
+    def strftime(node: exp.Expr) -> exp.Expr:
+        pattern = node.args.get("format") if isinstance(node, exp.ToChar) else None
+        if not isinstance(pattern, exp.Literal) or not pattern.is_string:
+            return node
+        translated = format_time(pattern.name, Snowflake.TIME_MAPPING, Snowflake.TIME_TRIE)
+        return exp.TimeToStr(this=node.this, format=exp.Literal.string(translated))
+
+    return statement.transform(strftime)
+
+
+def _trim_keeps_its_characters() -> None:
+    """Gap 5: TRIM, LTRIM and RTRIM keep the characters and the side they trim."""
+    import fakesnow.transforms
+
+    def trim_cast_varchar(expression: exp.Expr) -> exp.Expr:
+        if not isinstance(expression, exp.Trim):
+            return expression
+        operand = expression.this
+        if isinstance(operand, exp.Cast) and operand.to.is_type("varchar", "text"):
+            return expression
+        expression.set("this", exp.Cast(this=operand, to=exp.DataType.build("varchar")))
+        return expression
+
+    fakesnow.transforms.trim_cast_varchar = trim_cast_varchar
+
+
+STATEMENT_REWRITES = (_temporary_tables_in_named_schemas, _formatted_timestamps)
+
+
+def _rewrite_statements() -> None:
+    """Gaps 2 and 4: rewrite a statement before fakesnow translates it."""
     import fakesnow.cursor
-    from sqlglot import exp
 
     transform = fakesnow.cursor.FakeSnowflakeCursor._transform
 
     def _transform(self: Any, expression: exp.Expr, params: Any) -> exp.Expr:
-        if isinstance(expression, exp.Create):
-            table = expression.find(exp.Table)
-            temporary = expression.find(exp.TemporaryProperty)
-            if table is not None and temporary is not None and (table.catalog or table.db):
-                temporary.pop()
+        for rewrite in STATEMENT_REWRITES:
+            expression = rewrite(expression)
         return transform(self, expression, params)
 
     fakesnow.cursor.FakeSnowflakeCursor._transform = _transform
@@ -130,7 +182,7 @@ def _stages_in(data_dir: Path) -> None:
     stage.LOCAL_BUCKET_PATH = str(stages)
 
 
-EMULATOR_PATCHES = (_keep_timestamp_nulls, _qualified_temporary_tables_as_tables)
+EMULATOR_PATCHES = (_keep_timestamp_nulls, _rewrite_statements, _trim_keeps_its_characters)
 
 
 def serve(port: int, data_dir: Path, host: str = "127.0.0.1") -> None:

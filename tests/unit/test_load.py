@@ -20,6 +20,7 @@ from journeymap.load import (
     LoadError,
     MissingColumnError,
     UnknownSourceError,
+    ensure_raw_tables,
     load_file,
     load_landing,
 )
@@ -528,3 +529,18 @@ def test_loaded_at_is_the_load_time(warehouse: Warehouse, landing: Path) -> None
         warehouse, "select _loaded_at, (select loaded_at from raw.load_ledger) as l from raw.orders"
     )
     assert loaded_at[0]["_loaded_at"] == loaded_at[0]["l"] >= before
+
+
+def test_an_existing_raw_table_gains_the_columns_the_contract_added(
+    warehouse: Warehouse, landing: Path
+) -> None:
+    ensure_raw_tables(warehouse)
+    orders = warehouse.relation("raw", "orders")
+    warehouse.execute(f"alter table {orders} drop column {warehouse.quote('currency')}")
+    write_csv(landing / "orders" / "o.csv", [order_row("o1")])
+
+    load_landing(warehouse, landing)  # an older table: the loader adds the column back
+
+    assert [
+        (r["order_id"], r["currency"]) for r in rows(warehouse, "select * from raw.orders")
+    ] == [("o1", "EUR")]
