@@ -154,6 +154,17 @@ def _frame_column_type(values: pd.Series) -> str:
     return "varchar"
 
 
+def _normalized(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lower-case column names (Snowflake returns unquoted names upper case) and integers
+    as int64 (Arrow results carry the narrowest type that fits a chunk, e.g. int8, which
+    would overflow in arithmetic)."""
+    frame.columns = [str(column).lower() for column in frame.columns]
+    for column in frame.columns:
+        if frame[column].dtype.kind in "iu":
+            frame[column] = frame[column].astype("int64")
+    return frame
+
+
 class SnowflakeWarehouse:
     """Snowflake, configured from ``SNOWFLAKE_*`` environment variables only. The connection
     opens on first use; ``tag`` becomes its QUERY_TAG (journeymap.warehouse.query_tag)."""
@@ -199,21 +210,26 @@ class SnowflakeWarehouse:
         self._cursor_execute(sql, params).close()
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Rows as a frame: lower-case column names; integers as int64 (Arrow results carry
-        the narrowest type that fits a batch, e.g. int8), nullable ones as Int64."""
+        """Rows as a frame: lower-case column names, integers as int64."""
         cursor = self._cursor_execute(sql, params)
         try:
             frame = cursor.fetch_pandas_all()
-            names = [column.name for column in cursor.description]
+            if frame.empty and not len(frame.columns):
+                frame = pd.DataFrame(columns=[column.name for column in cursor.description])
         finally:
             cursor.close()
-        if frame.empty and not len(frame.columns):
-            frame = pd.DataFrame(columns=names)
-        frame.columns = [str(column).lower() for column in frame.columns]
-        for column in frame.columns:
-            if frame[column].dtype.kind in "iu":
-                frame[column] = frame[column].astype("int64")
-        return frame
+        return _normalized(frame)
+
+    def query_batches(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Rows as frames, one per result chunk the client downloads (bounded memory)."""
+        cursor = self._cursor_execute(sql, params)
+        try:
+            for frame in cursor.fetch_pandas_batches():
+                yield _normalized(frame)
+        finally:
+            cursor.close()
 
     @contextmanager
     def transaction(self) -> Iterator[SnowflakeWarehouse]:

@@ -5,6 +5,8 @@
 
     execute(sql, params) / query_df(sql, params)   SQL with ``?`` placeholders; frames come
                                                      back with lower-case column names
+    query_batches(sql, params)                     the same, streamed in frames (one scan,
+                                                     bounded memory)
     transaction()                                  the statements inside commit together
     quote(name) / relation(schema, table)          identifiers as the warehouse spells them
     ensure_tables(schema, tables)                  create tables of portable column types,
@@ -31,6 +33,8 @@ from journeymap.settings import Settings
 
 WriteMode = Literal["replace", "append"]
 WRITE_MODES: tuple[str, ...] = ("replace", "append")
+# Rows per frame of a streamed query on DuckDB (Snowflake streams its own result chunks).
+BATCH_ROWS = 100_000
 # The column types tables are declared with, on every warehouse.
 COLUMN_TYPES: tuple[str, ...] = ("varchar", "bigint", "double", "boolean", "timestamp", "date")
 
@@ -43,6 +47,10 @@ class Warehouse(Protocol):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame: ...
+
+    def query_batches(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> Iterator[pd.DataFrame]: ...
 
     def transaction(self) -> AbstractContextManager[Any]: ...
 
@@ -225,6 +233,15 @@ class DuckDBWarehouse:
         frame = self.connection.execute(sql, params).df()
         frame.columns = [str(column).lower() for column in frame.columns]
         return frame
+
+    def query_batches(
+        self, sql: str, params: Sequence[Any] | None = None, rows: int = BATCH_ROWS
+    ) -> Iterator[pd.DataFrame]:
+        reader = self.connection.sql(sql, params=params).to_arrow_reader(rows)
+        for batch in reader:
+            frame = batch.to_pandas()
+            frame.columns = [str(column).lower() for column in frame.columns]
+            yield frame
 
     def quote(self, name: str) -> str:
         return quote_identifier(name)
