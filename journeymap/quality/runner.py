@@ -25,6 +25,7 @@ from time import perf_counter
 from typing import Any
 
 import great_expectations as gx
+import numpy as np
 import pandas as pd
 from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
 from great_expectations.data_context.types.base import (
@@ -239,17 +240,17 @@ def _whole_buckets(batches: Iterator[pd.DataFrame], chunk_rows: int) -> Iterator
         if batch.empty:
             continue
         buckets = batch[_BUCKET].to_numpy()
-        if held >= chunk_rows and buckets[0] != last_bucket:  # a bucket ended between batches
-            yield _chunk(pending)
-            pending, held = [], 0
-        # Rows before the batch's last bucket complete their buckets; the last one may go on.
-        whole = int((buckets != buckets[-1]).sum())
-        if whole and held + whole >= chunk_rows:
-            yield _chunk([*pending, batch.iloc[:whole]])
-            pending, held = [batch.iloc[whole:]], len(batch) - whole
-        else:
-            pending.append(batch)
-            held += len(batch)
+        # Where a bucket starts: within the batch, and at its first row if the last one ended.
+        starts = list(np.flatnonzero(buckets[1:] != buckets[:-1]) + 1)
+        if last_bucket is not None and buckets[0] != last_bucket:
+            starts.insert(0, 0)
+        begin = 0
+        for start in starts:
+            if held + start - begin >= chunk_rows:
+                yield _chunk([*pending, batch.iloc[begin:start]])
+                pending, held, begin = [], 0, start
+        pending.append(batch.iloc[begin:])
+        held += len(batch) - begin
         last_bucket = buckets[-1]
     if held:
         yield _chunk(pending)
