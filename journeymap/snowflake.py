@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -27,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from journeymap.warehouse import (
+    SessionWarehouse,
     WriteMode,
     check_mode,
     column_definitions,
@@ -165,7 +165,7 @@ def _normalized(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-class SnowflakeWarehouse:
+class SnowflakeWarehouse(SessionWarehouse):
     """Snowflake, configured from ``SNOWFLAKE_*`` environment variables only. The connection
     opens on first use; ``tag`` becomes its QUERY_TAG (journeymap.warehouse.query_tag)."""
 
@@ -173,14 +173,10 @@ class SnowflakeWarehouse:
         self.config = SnowflakeConfig.from_env(env)
         self.tag = tag
         self._connection: Any = None
-        self._in_transaction = False
         self._stages: set[str] = set()
 
     def __enter__(self) -> SnowflakeWarehouse:
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SnowflakeWarehouse({self.config.database!r})"
@@ -200,6 +196,8 @@ class SnowflakeWarehouse:
             self._stages.clear()
 
     # ------------------------------------------------------------------ SQL
+    # Transactions (SessionWarehouse.transaction): Snowflake commits an open transaction
+    # before any DDL, so tables and stages are created before one begins.
 
     def _cursor_execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         cursor = self.connection.cursor()
@@ -230,25 +228,6 @@ class SnowflakeWarehouse:
                 yield _normalized(frame)
         finally:
             cursor.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[SnowflakeWarehouse]:
-        """The DML inside commits together or not at all. Snowflake commits an open
-        transaction before any DDL, so create tables and stages before entering."""
-        if self._in_transaction:  # nested: the outer transaction commits
-            yield self
-            return
-        self.execute("begin transaction")
-        self._in_transaction = True
-        try:
-            yield self
-        except BaseException:
-            self.execute("rollback")
-            raise
-        else:
-            self.execute("commit")
-        finally:
-            self._in_transaction = False
 
     def quote(self, name: str) -> str:
         return snowflake_identifier(name)

@@ -156,7 +156,46 @@ def configure_session(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("set enable_progress_bar = false")
 
 
-class DuckDBWarehouse:
+class SessionWarehouse:
+    """What every warehouse class shares: ``with`` closes the connection, and transactions.
+    Subclasses open their connection on first use and say what a transaction yields."""
+
+    _in_transaction = False
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _transaction_handle(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """All statements inside commit together or not at all (nested: the outer one
+        commits)."""
+        handle = self._transaction_handle()
+        if self._in_transaction:
+            yield handle
+            return
+        self.execute("begin transaction")
+        self._in_transaction = True
+        try:
+            yield handle
+        except BaseException:
+            self.execute("rollback")
+            raise
+        else:
+            self.execute("commit")
+        finally:
+            self._in_transaction = False
+
+
+class DuckDBWarehouse(SessionWarehouse):
     """A DuckDB file. The connection opens on first use (or on ``with``) and holds the
     file's write lock until ``close``; a second writing process gets ``WarehouseBusyError``.
 
@@ -167,14 +206,13 @@ class DuckDBWarehouse:
         self.path = Path(path).resolve()
         self.read_only = read_only
         self._connection: duckdb.DuckDBPyConnection | None = None
-        self._in_transaction = False
 
     def __enter__(self) -> DuckDBWarehouse:
         _ = self.connection
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def _transaction_handle(self) -> duckdb.DuckDBPyConnection:
+        return self.connection
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({str(self.path)!r})"
@@ -206,25 +244,6 @@ class DuckDBWarehouse:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All statements inside commit together or not at all."""
-        connection = self.connection
-        if self._in_transaction:  # nested: the outer transaction commits
-            yield connection
-            return
-        connection.execute("begin transaction")
-        self._in_transaction = True
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("rollback")
-            raise
-        else:
-            connection.execute("commit")
-        finally:
-            self._in_transaction = False
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(sql, params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -123,3 +124,15 @@ def test_snowflake_key_pair_and_endpoint_are_optional_settings() -> None:
     assert args["private_key_file"] == "/keys/rsa_key.p8"
     assert (args["host"], args["port"]) == ("acme.privatelink.snowflakecomputing.com", 443)
     assert "password" not in args and "QUERY_TAG" not in args["session_parameters"]
+
+
+def test_dbt_and_python_read_the_same_snowflake_variables() -> None:
+    """profiles.yml (dbt) and journeymap.snowflake (Python) reach the same account; the
+    README documents every variable."""
+    from journeymap.settings import PROJECT_DIR
+    from journeymap.snowflake import SNOWFLAKE_ENV
+
+    profiles = (PROJECT_DIR / "profiles.yml").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert set(re.findall(r"env_var\('(SNOWFLAKE_\w+)'", profiles)) == set(SNOWFLAKE_ENV)
+    assert all(f"`{name}`" in readme for name in SNOWFLAKE_ENV)
