@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from journeymap.warehouse import Warehouse
+from journeymap.warehouse import Warehouse, table_exists
 
 MART_TABLES = (
     "fct_events",
@@ -32,21 +32,10 @@ def _share(value: float | None) -> str:
 TEXT_MARTS = ("mart_emotional_journey", "mart_friction_themes")
 
 
-def _tables_exist(warehouse: Warehouse, schema: str, tables: tuple[str, ...]) -> bool:
-    """Whether every table (or view) is in the warehouse (names compared in lower case, as
-    Snowflake stores them upper case)."""
-    found = warehouse.query_df(
-        "select lower(table_name) as name from information_schema.tables "
-        "where lower(table_schema) = ?",
-        [schema],
-    )
-    return set(tables) <= set(found["name"])
-
-
 def _voice_lines(warehouse: Warehouse) -> list[str]:
     """Mean sentiment and the top friction theme per stage the texts show (empty before the
     text model has run, or when the enriched marts are not built)."""
-    if not _tables_exist(warehouse, "enriched", TEXT_MARTS):
+    if not all(table_exists(warehouse, "enriched", table) for table in TEXT_MARTS):
         return []
     rows = _rows(
         warehouse,

@@ -93,6 +93,17 @@ def check_column_types(columns: Mapping[str, str]) -> None:
         raise ValueError(f"column types must be among {', '.join(COLUMN_TYPES)}: {unknown}")
 
 
+def table_exists(warehouse: Warehouse, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` (a table or a view) exists; names compare in lower case, as
+    Snowflake stores unquoted names upper case."""
+    found = warehouse.query_df(
+        "select count(*) as n from information_schema.tables "
+        "where lower(table_schema) = ? and lower(table_name) = ?",
+        [schema.lower(), table.lower()],
+    )
+    return int(found["n"].iloc[0]) > 0
+
+
 def existing_columns(frame: pd.DataFrame) -> dict[str, set[str]]:
     """Table -> its columns, from (table_name, column_name) rows, all lower case."""
     tables: dict[str, set[str]] = {}

@@ -202,6 +202,7 @@ COMPILE_ENV = {
     "SNOWFLAKE_USER": "guard",
     "SNOWFLAKE_PASSWORD": "guard",
     "SNOWFLAKE_DATABASE": "JOURNEYMAP",
+    "SNOWFLAKE_SCHEMA": "PUBLIC",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
 }
 
@@ -238,8 +239,11 @@ def _compile(project_dir: Path, target_dir: Path, output: Path, select: list[str
     }
     compiled: dict[str, str] = {}
     with fakesnow.patch():
-        # The database exists before dbt's threads connect at once (each would create it).
-        connection = snowflake.connector.connect(database=COMPILE_ENV["SNOWFLAKE_DATABASE"])
+        # The database and dbt's default schema exist before dbt's threads connect at once
+        # (each would create them, and the emulator's catalog writes would conflict).
+        connection = snowflake.connector.connect(
+            database=COMPILE_ENV["SNOWFLAKE_DATABASE"], schema=COMPILE_ENV["SNOWFLAKE_SCHEMA"]
+        )
         for phase, selection in phases.items():
             result = dbtRunner().invoke(args + selection)
             if not result.success:
