@@ -3,8 +3,8 @@
 1. the raw loader, `dbt seed` and a full `dbt build` (every model, data test and unit test);
    the marts equal DuckDB's build of the same landing files, table by table;
 2. the next day (and a late file) arrives and the Dagster job runs on Snowflake: raw loads,
-   Great Expectations suites, dbt, the churn model writing back, the enriched marts and the
-   journey map page, every warehouse session tagged with the run;
+   Great Expectations suites, dbt, the Python models (churn, text labels and themes) writing
+   back, the enriched marts and the journey map page, every session tagged with the run;
 3. that incremental run equals a full refresh of the same data.
 
 Differences the mart comparison allows, and why (tests/integration/marts.py, ``comparable``):
@@ -166,7 +166,7 @@ def test_dagster_job_runs_every_step_and_check_on_snowflake(dagster_run: Dagster
     assert raw["files_loaded"].value == 2  # the last day and the late day
 
 
-def test_python_model_writes_back_and_the_enriched_marts_read_it(
+def test_python_models_write_back_and_the_enriched_marts_read_them(
     dagster_run: DagsterRun,
 ) -> None:
     scores = _query("select customer_key, churn_score, risk_band from ml.churn_scores")
@@ -177,6 +177,12 @@ def test_python_model_writes_back_and_the_enriched_marts_read_it(
         "where customers.churn_score = scores.churn_score"
     )
     assert joined["n"][0] == len(scores)
+    texts = _query(
+        "select (select count(*) from marts.fct_customer_texts) as texts, "
+        "(select count(*) from ml.text_labels) as labels, "
+        "(select count(*) from enriched.fct_labelled_texts) as labelled"
+    ).iloc[0]
+    assert texts["texts"] > 0 and texts["texts"] == texts["labels"] == texts["labelled"]
 
 
 def test_journey_map_page_shows_the_snowflake_marts(dagster_run: DagsterRun) -> None:
