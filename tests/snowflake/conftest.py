@@ -28,6 +28,7 @@ STARTUP_SECONDS = 60
 class Emulator:
     port: int
     data_dir: Path
+    pid: int
 
     def env(self, database: str) -> dict[str, str]:
         """SNOWFLAKE_* variables reaching ``database`` on the emulator (any credentials do)."""
@@ -92,9 +93,11 @@ def _wait_until_listening(port: int, process: subprocess.Popen, log: Path) -> No
     raise RuntimeError(f"the Snowflake emulator did not listen within {STARTUP_SECONDS}s")
 
 
-@pytest.fixture(scope="session")
-def snowflake_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    data_dir = tmp_path_factory.mktemp("snowflake_emulator")
+@contextlib.contextmanager
+def running_emulator(data_dir: Path) -> Iterator[Emulator]:
+    """The emulator serving on a free port of 127.0.0.1 while the block runs; stopped when the
+    block ends, however it ends (and with the process that started it, if that is killed)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "server.log"
     port = _free_port()
     with log.open("w") as output:
@@ -109,7 +112,7 @@ def snowflake_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emu
         )
     try:
         _wait_until_listening(port, process, log)
-        yield Emulator(port, data_dir)
+        yield Emulator(port, data_dir, process.pid)
     finally:
         process.terminate()
         try:
@@ -117,3 +120,9 @@ def snowflake_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emu
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def snowflake_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with running_emulator(tmp_path_factory.mktemp("snowflake_emulator")) as emulator:
+        yield emulator

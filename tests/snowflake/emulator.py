@@ -14,38 +14,45 @@ DuckDB shared by every session, as dbt's parallel sessions need (fakesnow's per-
 ``PUT`` uploads to stages and the log of session logins; the test fixture deletes it.
 
 Where the emulator falls short, the models and the product code keep what is right for
-Snowflake, and this module patches the emulator (``EMULATOR_PATCHES``):
+Snowflake, and this module patches the emulator (``EMULATOR_PATCHES``). Each entry: the gap,
+what the test setup does about it, and its upstream fakesnow issue
+(https://github.com/tekumara/fakesnow/issues; fakesnow 0.12.1, searched December 2026).
 
 1. NULL timestamps in query results. The server encodes a timestamp column as Arrow structs
    (epoch, fraction) without the column's null mask, so every NULL timestamp reaches the client
    as 1970-01-01 00:00:00 (``fakesnow.arrow.timestamp_to_sf_struct``). Patched: the struct
    keeps the mask. Without it the DuckDB and Snowflake marts cannot be compared, and the churn
-   model would read every open subscription as cancelled in 1970.
+   model would read every open subscription as cancelled in 1970. Upstream: none found.
 2. ``create temporary table <database>.<schema>.<name>`` (dbt's unit tests build their inputs
    this way) fails: DuckDB keeps temporary tables in its own ``temp`` catalog, so it cannot
-   create one in a named database. Patched: the emulator creates such a table as an ordinary
-   table in that schema (left there until the emulator stops; the name ends in ``__dbt_tmp``).
-3. Query tags. The emulator ignores them, and it does not implement ``alter session``
-   (tekumara/fakesnow#264), so journeymap sets the tag when a session logs in, as Snowflake
-   allows too. Patched: each login's query tag is appended to ``<data-dir>/sessions.jsonl``,
-   so a test can check the tag every session of a Dagster run carried.
+   create one in a named database (DuckDB's behaviour by design:
+   https://github.com/duckdb/duckdb/issues/13543). Patched: the emulator creates such a table
+   as an ordinary table in that schema (left there until the emulator stops; the name ends in
+   ``__dbt_tmp``). Upstream: none found.
+3. Query tags. The emulator ignores the session's query tag, and its ``alter session`` takes
+   only QUOTED_IDENTIFIERS_IGNORE_CASE and AUTOCOMMIT (``transforms.alter_session``; any other
+   parameter is a parser error: https://github.com/tekumara/fakesnow/issues/251, where the
+   maintainer suggests ``nop_regexes``), so journeymap sets the tag when a session logs in, as
+   Snowflake allows too. Patched: each login's query tag is appended to
+   ``<data-dir>/sessions.jsonl``, so a test can check the tag every session of a Dagster run
+   carried.
 4. ``to_varchar(<timestamp>, '<format>')`` ignores the format: sqlglot's DuckDB output drops
    it ("Argument 'format' is not supported for expression 'ToChar'"), so the emulator casts
    with DuckDB's default text. Keys built from timestamps (macros/keys.sql, timestamp_text)
    format explicitly on Snowflake. Patched: the emulator formats with DuckDB's strftime and
-   the format translated by sqlglot's Snowflake time mapping.
-
+   the format translated by sqlglot's Snowflake time mapping. Upstream: none found.
 5. ``rtrim(x, '<characters>')``, ``ltrim`` and ``trim`` with characters trim spaces only:
    fakesnow wraps the trimmed value in a cast to varchar and rebuilds the TRIM without its
    characters and side (``trim_cast_varchar``). Patched: the cast is added, the rest kept.
+   Upstream: none found.
 
-Upstream (https://github.com/tekumara/fakesnow): no issue was found for 1, 2, 4 and 5
-(fakesnow 0.12.1); 3 is #264. What the emulator cannot show at all, and what therefore rests on the
-sqlglot guard (tests/integration/test_snowflake_sql.py) and on documentation: Snowflake's
-own function set and syntax (the emulator runs DuckDB underneath, so a DuckDB-only function
-passes it), fixed-point NUMBER arithmetic (ratios are rounded to Snowflake's division scale,
-DuckDB divides in double precision), transient tables and clustering keys (accepted and
-ignored), and warehouse credits.
+What the emulator cannot show at all, and what therefore rests on the sqlglot guard
+(tests/helpers/snowflake_sql.py, run by tests/integration/test_snowflake_sql.py in
+`make test`) and on documentation: Snowflake's own function set and syntax (the emulator runs
+DuckDB underneath, so a DuckDB-only function passes it), fixed-point NUMBER arithmetic (ratios
+are rounded to Snowflake's division scale, DuckDB divides in double precision), transient
+tables and clustering keys (accepted and ignored), query tags in ``query_history``, and
+warehouse credits.
 """
 
 from __future__ import annotations
