@@ -148,6 +148,25 @@ def test_tables_have_the_names_bi_tools_and_dbt_expect(first_build: FirstBuild) 
     assert {("SEEDS", "EVENT_TAXONOMY"), ("INTERMEDIATE", "INT_EVENTS_SESSIONIZED")} <= names
 
 
+def test_snowflake_ddl_has_transient_tables_and_date_clustering(first_build: FirstBuild) -> None:
+    """What dbt-snowflake ran (the emulator accepts and ignores both): every dbt table is
+    transient, and the event and session tables are clustered by date."""
+    run = first_build.snowflake.dbt_target_dir / "run" / "journeymap" / "models"
+    clustering = {
+        "intermediate/int_events_sessionized.sql": "cluster by (to_date(occurred_at))",
+        "intermediate/int_sessions_aggregated.sql": "cluster by (to_date(started_at))",
+        "marts/mart_journey_map.sql": None,
+        "marts/dim_customers.sql": None,
+    }
+    for model, cluster in clustering.items():
+        ddl = " ".join((run / model).read_text().lower().split())
+        assert "create or replace transient table" in ddl, model
+        assert ("cluster by" in ddl) == (cluster is not None), model
+        if cluster:
+            assert f"alter table {DATABASE.lower()}.intermediate." in ddl
+            assert cluster in ddl, model
+
+
 def test_dagster_job_runs_every_step_and_check_on_snowflake(dagster_run: DagsterRun) -> None:
     job = dagster_run.job
     assert job.success, f"failed steps {job.failed_steps}, failed checks {job.failed_checks}"
