@@ -137,6 +137,14 @@ SUMMARY_ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ),
     ("dbt build, no new data (a daily run's fixed cost)", _time("build_no_new_data")),
     (
+        "attribution marts, dbt build on the built warehouse (target <= 30 s)",
+        lambda s: _fmt_seconds(_get(s, "attribution", "marts", "seconds")),
+    ),
+    (
+        "attribution asset, Markov 1-3 + Shapley (target <= 30 s)",
+        lambda s: _fmt_seconds(_get(s, "attribution", "asset", "seconds")),
+    ),
+    (
         "no new data / full build",
         lambda s: _fmt_ratio(_get(s, "derived", "no_new_data_over_full_build"), True),
     ),

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.attribution import attribution_step
 from bench.figures import linearity, targets
 from bench.machine import machine_info, project_fingerprint, versions
 from bench.measure import rss_method
@@ -144,7 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     for label, target in targets_by_label.items():
         try:
             report["sizes"].append(
-                bench_size(label, target, calibration["rows_per_customer"], args, run_dir)
+                bench_size(
+                    label,
+                    target,
+                    calibration["rows_per_customer"],
+                    args,
+                    run_dir,
+                    extra_steps={"attribution": attribution_step},
+                )
             )
         except Exception as error:  # report what there is, and go on with the next size
             say(f"  {label} failed: {error}")

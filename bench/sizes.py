@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from journeymap.transform import dbt_env, dbt_executable
 
 CALIBRATION_CUSTOMERS = 2000
 BYTES_PER_LANDING_ROW = 170  # CSV bytes per row, measured; for the free-disk check only
+# A step measured on the freshly built warehouse: (settings, logs, dbt threads) -> its figures.
+ExtraStep = Callable[[Settings, Path, "int | None"], dict[str, Any]]
 # dbt's --vars of the daily schedule's runs on Monday to Saturday (orchestration/schedules.py).
 DAILY_VARS = ("--vars", "{test_scope: changed}")
 
@@ -243,8 +246,10 @@ def bench_size(
     rows_per_customer: float,
     args: argparse.Namespace,
     run_dir: Path,
+    extra_steps: dict[str, ExtraStep] | None = None,
 ) -> dict[str, Any]:
-    """Every step of one size, measured; ``derived`` holds its ratios."""
+    """Every step of one size, measured; ``derived`` holds its ratios. ``extra_steps`` run
+    after the full build, each on the built warehouse, their results under their names."""
     workspace = run_dir / label
     logs = workspace / "logs"
     settings = Settings.for_workspace(workspace)
@@ -293,6 +298,8 @@ def bench_size(
     # models take their full-refresh branch), with every test.
     result["load_average_before_build"] = load_average()
     result["build_full"] = dbt_step(settings, "build_full", ["build"], logs, args.threads)
+    for name, step in (extra_steps or {}).items():  # bench.attribution's, on the built warehouse
+        result[name] = step(settings, logs, args.threads)
 
     # Baseline on its own copy of the same raw snapshot, compared with the dbt marts.
     try:

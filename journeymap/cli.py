@@ -1,4 +1,5 @@
-"""journeymap's command line: generate, load, import-events, build, summary, demo, classify-text."""
+"""journeymap's command line: generate, load, import-events, build, summary, demo, attribute,
+classify-text."""
 
 from __future__ import annotations
 
@@ -70,6 +71,27 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
 
     with open_warehouse(settings, read_only=True, tag=query_tag(command="summary")) as warehouse:
         print(summarize(warehouse))
+
+
+def cmd_attribute(args: argparse.Namespace, settings: Settings) -> None:
+    from journeymap.attribute import attribute_file, format_table, write_result
+
+    result, notes = attribute_file(
+        Path(args.file),
+        path_column=args.path_column,
+        conversions_column=args.conversions_column,
+        separator=args.separator,
+        value_column=args.value_column,
+        null_column=args.null_column,
+        model=args.model,
+        order=args.order,
+        half_life=args.half_life,
+    )
+    out = write_result(result, Path(args.out))
+    print(format_table(result))
+    for note in notes:
+        _say(f"note: {note}")
+    _say(f"wrote {len(result):,} rows (model, channel, conversions, value) to {out}")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -176,6 +198,33 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="print rows per mart, funnel and top paths")
     summary.set_defaults(handler=cmd_summary)
 
+    attribute = commands.add_parser(
+        "attribute",
+        help="channel attribution of a path table (CSV/Parquet): heuristics, Markov, Shapley",
+    )
+    attribute.add_argument("file", help="the path table: one row per path or journey")
+    attribute.add_argument("--path-column", default="path", help="paths (default path)")
+    attribute.add_argument("--separator", default=">", help="between channels (default >)")
+    attribute.add_argument(
+        "--conversions-column", default="conversions", help="conversions (default conversions)"
+    )
+    attribute.add_argument("--value-column", default=None, help="conversion value (optional)")
+    attribute.add_argument(
+        "--null-column", default=None, help="journeys that did not convert (Markov, Shapley)"
+    )
+    attribute.add_argument(
+        "--model",
+        default="all",
+        help="first, last, linear, time_decay, position, markov, shapley or all (default)",
+    )
+    attribute.add_argument("--order", type=int, default=1, help="Markov chain order, 1-3")
+    attribute.add_argument(
+        "--half-life", type=float, default=1.0, help="time decay: touches per halving (default 1)"
+    )
+    attribute.add_argument(
+        "--out", default="attribution.csv", help="CSV written (default attribution.csv)"
+    )
+    attribute.set_defaults(handler=cmd_attribute)
     classify = commands.add_parser(
         "classify-text",
         help="label a text or a CSV file: intent, journey stage, sentiment, emotion",

@@ -216,6 +216,22 @@ SOURCES: dict[str, Source] = {
             event_time="occurred_at",
             description="Product reviews (score 1-5) and NPS answers (score 0-10).",
         ),
+        Source(
+            "marketing_spend",
+            (
+                Column("spent_on", "timestamp", required=True),
+                Column("channel", required=True),
+                Column("campaign", required=True),
+                Column("spend", "double", required=True),
+                Column("currency", required=True),
+            ),
+            key=("spent_on", "channel", "campaign"),
+            event_time="spent_on",
+            description=(
+                "Paid media spend per day (00:00 UTC), channel and campaign, as the ad platforms "
+                "export it; channel and campaign named as the visits' campaign tags resolve to."
+            ),
+        ),
     )
 }
 

@@ -15,6 +15,9 @@ MART_TABLES = (
     "dim_customers",
     "mart_journey_map",
     "mart_path_transitions",
+    "mart_conversion_paths",
+    "mart_non_conversion_paths",
+    "fct_attribution_touches",
     "mart_unmapped_events",
 )
 
@@ -30,6 +33,42 @@ def _share(value: float | None) -> str:
 
 
 TEXT_MARTS = ("mart_emotional_journey", "mart_friction_themes")
+
+
+def _attribution_lines(warehouse: Warehouse) -> list[str]:
+    """Channel shares of conversions by last touch and the data-driven models, and the top
+    channel paths to conversion."""
+    rows = _rows(
+        warehouse,
+        """
+        select channel,
+            max(case when attribution_model = 'last_touch' then share_of_conversions end),
+            max(case when attribution_model = 'markov_1' then share_of_conversions end),
+            max(case when attribution_model = 'shapley' then share_of_conversions end)
+        from enriched.mart_attribution_comparison
+        group by channel
+        order by 2 desc nulls last, channel
+        """,
+    )
+    lines = ["", "Channel attribution (share of conversions: last touch / Markov / Shapley):"]
+    for channel, last, markov, shapley in rows:
+        cells = "  ".join(_share(v) for v in (last, markov, shapley))
+        lines.append(f"  {channel:<16} {cells}")
+    lines.append("")
+    lines.append("Top channel paths to conversion (conversions):")
+    lines.extend(
+        _counted_paths(
+            warehouse,
+            "select coalesce(channel_path, '(none)'), count(*) from marts.mart_conversion_paths "
+            "group by 1 order by 2 desc, 1 limit 5",
+        )
+    )
+    return lines
+
+
+def _counted_paths(warehouse: Warehouse, sql: str) -> list[str]:
+    """``  count  path`` lines of a query returning (path, count)."""
+    return [f"  {int(count):>7,}  {path}" for path, count in _rows(warehouse, sql)]
 
 
 def _voice_lines(warehouse: Warehouse) -> list[str]:
@@ -98,13 +137,16 @@ def summarize(warehouse: Warehouse, primary_funnel: str = "purchase") -> str:
         lines.append(f"  {step}. {name:<20} {cells}")
 
     lines.append("")
-    lines.append("Top customer paths to purchase:")
-    for path, occurrences, rate in _rows(
-        warehouse,
-        "select path, occurrences, conversion_rate from marts.mart_path_summary "
-        "where path_grain = 'customer' order by frequency_rank limit 5",
-    ):
-        lines.append(f"  {occurrences:>7,}  {_share(rate)}  {path}")
+    lines.append("Most common customer paths to a first order (customers):")
+    lines.extend(
+        _counted_paths(
+            warehouse,
+            "select path, conversions from marts.mart_path_summary "
+            "where path_grain = 'customer' and conversions > 0 "
+            "order by conversions desc, path limit 5",
+        )
+    )
+    lines.extend(_attribution_lines(warehouse))
 
     lines += _voice_lines(warehouse)
 

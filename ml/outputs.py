@@ -99,6 +99,25 @@ CHURN_SCORES = MLOutput(
     key=("customer_key",),
 )
 
+CHANNEL_ATTRIBUTION = MLOutput(
+    table="channel_attribution",
+    columns=_columns(
+        "model varchar, channel varchar, conversions double, revenue double, share double, "
+        "revenue_share double, removal_effect double, value_removal_effect double, "
+        "model_version varchar, computed_at timestamp"
+    ),
+    key=("model", "channel"),
+)
+
+CHANNEL_TRANSITIONS = MLOutput(
+    table="channel_transitions",
+    columns=_columns(
+        "model varchar, from_state varchar, to_state varchar, transitions double, "
+        "probability double, model_version varchar, computed_at timestamp"
+    ),
+    key=("model", "from_state", "to_state"),
+)
+
 # The text model (journeymap.ml.text): labels of every customer text, and the friction themes
 # its negative texts fall into.
 TEXT_LABELS = MLOutput(
@@ -123,9 +142,10 @@ TEXT_THEMES = MLOutput(
     key=("source", "source_text_id"),
 )
 
-# Every ml table dbt reads, by name.
+# Every ml table, by name.
 OUTPUTS: dict[str, MLOutput] = {
-    output.table: output for output in (CHURN_SCORES, TEXT_LABELS, TEXT_THEMES)
+    output.table: output
+    for output in (CHURN_SCORES, CHANNEL_ATTRIBUTION, CHANNEL_TRANSITIONS, TEXT_LABELS, TEXT_THEMES)
 }
 CHURN_SCORE_COLUMNS = CHURN_SCORES.column_names
 

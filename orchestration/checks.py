@@ -1,12 +1,13 @@
 """Great Expectations suites as Dagster asset checks (our own ``@asset_check`` functions).
 
 One check, ``expectations``, per guarded asset: the raw tables (suite ``raw.<source>``), the key
-marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``), the churn scores
-(``ml.churn_scores``), the text labels (``ml.text_labels``) and the enriched customer table
-(``enriched.dim_customer_360``). All are blocking: when one fails, the steps that read the
-asset do not run (a failed raw suite stops dbt; a failed ``marts.fct_events`` stops the churn
-model and what reads it; a failed ``ml.churn_scores`` or ``ml.text_labels`` stops the
-enriched step). The check's description and metadata name the
+marts (``marts.fct_events``, ``marts.fct_sessions``, ``marts.dim_customers``,
+``marts.mart_channel_attribution``), the churn scores (``ml.churn_scores``), the text labels
+(``ml.text_labels``), the data-driven attribution (``ml.channel_attribution``) and the enriched
+customer table (``enriched.dim_customer_360``). All are blocking: when one fails, the steps
+that read the asset do not run (a failed raw suite stops dbt; a failed ``marts.fct_events``
+stops the churn model and what reads it; a failed ``ml.churn_scores`` or ``ml.text_labels``
+stops the enriched step). The check's description and metadata name the
 failed expectations, their columns and the offending rows. A suite that passes with warnings
 (e.g. the newest event is older than the freshness limit) passes, and says so.
 
@@ -28,6 +29,7 @@ from dagster import (
 
 from journeymap.contract import SOURCES
 from journeymap.orchestration.keys import (
+    CHANNEL_ATTRIBUTION_KEY,
     CHURN_SCORES_KEY,
     RAW_KEYS,
     TEXT_LABELS_KEY,
@@ -57,6 +59,8 @@ GUARDED: tuple[GuardedAsset, ...] = (
     GuardedAsset("ml.churn_scores", CHURN_SCORES_KEY),
     GuardedAsset("ml.text_labels", TEXT_LABELS_KEY),
     GuardedAsset("enriched.dim_customer_360", enriched_key("dim_customer_360")),
+    GuardedAsset("marts.mart_channel_attribution", mart_key("mart_channel_attribution")),
+    GuardedAsset("ml.channel_attribution", CHANNEL_ATTRIBUTION_KEY),
 )
 SUITE_NAMES: tuple[str, ...] = tuple(g.suite for g in GUARDED)
 

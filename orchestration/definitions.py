@@ -3,10 +3,11 @@
 Composed from modules by domain:
 
     keys.py           asset keys and groups (one place; modules never import each other for keys)
-    assets/raw.py     demo/sample_data, raw/<source> x 9 (landing files -> raw schema)
+    assets/raw.py     demo/sample_data, raw/<source> x 10 (landing files -> raw schema)
     assets/dbt.py     every dbt seed and model (<schema>/<name>) in two steps around the Python
                       models (dbt_core, dbt_enriched), dbt tests as asset checks
     assets/ml.py      the Python models: read core marts, write ml/<table>, model report
+    assets/attribution.py  ml/channel_attribution (Markov and Shapley channel attribution)
     assets/text.py    text labels and friction themes (ml/text_labels, ml/text_themes)
     assets/report.py  report/journey_map, report/data_docs
     checks.py         Great Expectations suites as blocking asset checks
@@ -27,6 +28,7 @@ import os
 
 from dagster import Definitions, colored_console_logger, definitions, in_process_executor
 
+from journeymap.orchestration.assets.attribution import attribution_assets
 from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
 from journeymap.orchestration.assets.raw import raw_assets, sample_data
@@ -46,7 +48,15 @@ def build_definitions(settings: Settings) -> Definitions:
     """The definitions of the installation of ``settings`` (its dbt manifest must exist)."""
     dbt_assets = build_dbt_assets(dbt_project(settings))
     return Definitions(
-        assets=[sample_data, *raw_assets, *dbt_assets, *ml_assets, *text_assets, *report_assets],
+        assets=[
+            sample_data,
+            *raw_assets,
+            *dbt_assets,
+            *ml_assets,
+            *text_assets,
+            *attribution_assets,
+            *report_assets,
+        ],
         asset_checks=expectation_checks,
         jobs=[full_job, demo_job],
         schedules=[journeymap_daily],

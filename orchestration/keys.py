@@ -41,5 +41,6 @@ def ml_key(table: str) -> AssetKey:
 
 
 CHURN_SCORES_KEY = ml_key("churn_scores")
+CHANNEL_ATTRIBUTION_KEY = ml_key("channel_attribution")
 TEXT_LABELS_KEY = ml_key("text_labels")
 TEXT_THEMES_KEY = ml_key("text_themes")

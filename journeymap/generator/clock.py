@@ -50,17 +50,20 @@ class Clock:
 @dataclass(frozen=True)
 class Campaign:
     campaign_id: str
-    kind: str  # newsletter | promo | winback (welcome is per customer)
+    kind: str  # newsletter | offer | promo | winback (welcome is per customer)
     sent_at: int
 
 
 def campaign_calendar(clock: Clock) -> tuple[Campaign, ...]:
-    """Weekly newsletters (Tuesdays 09:00), promos on the 5th, win-backs on the 20th."""
+    """Weekly newsletters (Tuesdays 09:00) and offers (Fridays 10:00), promos on the 5th,
+    win-backs on the 20th."""
     out: list[Campaign] = []
     for day in clock.dates:
+        year, week, _ = day.isocalendar()
         if day.weekday() == 1:
-            year, week, _ = day.isocalendar()
             out.append(Campaign(f"newsletter_{year}{week:02d}", "newsletter", clock.epoch(day, 9)))
+        if day.weekday() == 4:
+            out.append(Campaign(f"offer_{year}{week:02d}", "offer", clock.epoch(day, 10)))
         if day.day == 5:
             out.append(Campaign(f"promo_{day:%Y%m}", "promo", clock.epoch(day, 15)))
         if day.day == 20:

@@ -14,11 +14,12 @@ from journeymap.generator.clock import Clock, campaign_calendar
 from journeymap.generator.customer import CustomerSim
 from journeymap.generator.defects import DEFECT_TYPES
 from journeymap.generator.friction import friction_truth
+from journeymap.generator.marketing import attribution_truth, spend_rows
 from journeymap.generator.params import PROSPECTS_PER_CUSTOMER
 from journeymap.generator.person import SimContext
 from journeymap.generator.prospect import ProspectSim
 from journeymap.generator.rng import IdMaker
-from journeymap.generator.schema import SOURCE_NAMES
+from journeymap.generator.schema import SOURCE_NAMES, SPEND
 from journeymap.generator.truth import PersonOutput, Tallies, churn_truth, funnel_truth
 from journeymap.generator.writer import LandingWriter, TruthWriter
 
@@ -78,6 +79,7 @@ def generate(
                 for index in range(lo, min(count, lo + chunk_customers)):
                     _write_person(sim_class(ctx, index).run(), landing, truth, tallies)
                 landing.flush()
+        landing.add_rows(SPEND, spend_rows(tallies.paid_clicks, clock, seed))
     rows = landing.rows_per_source()
     defect_rows = dict(zip(SOURCE_NAMES, landing.defect_rows, strict=True))
     params = {
@@ -135,5 +137,6 @@ def _truth_json(
         "prospect_personas": dict(sorted(t.prospect_personas.items())),
         "funnel": funnel_truth(t),
         "churn": churn_truth(t),
+        "attribution": attribution_truth(t.retargeted_visits, t.email_click_visits, t.paid_clicks),
         "friction_theme": friction_truth(t),
     }

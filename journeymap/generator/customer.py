@@ -20,12 +20,18 @@ from journeymap.generator.params import (
     CONSENT_EMAIL,
     CONSENT_SMS,
     CURRENCY_EMEA,
+    EMAIL_CLICK_ATTEMPT_BOOST,
+    EMAIL_CLICK_ATTEMPT_BOOST_OTHER,
+    EMAIL_LIFT,
+    EMAIL_LIFT_DAYS,
     LAPSED_DAYS,
+    MAX_ATTEMPT,
     NPS_SHARE,
     ORDER_STATUS,
     PERSONA_CHOICE,
     PRE_EXISTING_SHARE,
     REGIONS,
+    RETARGETING_SHARE,
     SESSION_GAP_MIN,
 )
 from journeymap.generator.person import (
@@ -96,6 +102,9 @@ class CustomerSim(CustomerChannels, PersonSim):
         self.texts: list[tuple[str, ...]] = []  # label truth of what they wrote
         self.rt = person_rng(ctx.seed, index, TEXT_STREAM).random
         self._text_ids = TEXT_ID_BASE
+        self.retargeted_visits = [0, 0]  # without / with a purchase attempt
+        self.email_click_visits = 0
+        self.email_lift_until = -(10**12)
         self._agenda: list[tuple[int, int, str, Any]] = []
         self._agenda_n = 0
 
@@ -198,20 +207,31 @@ class CustomerSim(CustomerChannels, PersonSim):
         t = max(t, self.last_end + SESSION_GAP_MIN)
         dev = self._session_device(t)
         if dev is not None and t <= self.ctx.clock.end:
-            self.run_session(dev, t, self.persona.returning.pick(self.r))
+            r = self.r
+            buying = self._may_attempt(t, self.persona.attempt)
+            # The planted no-lift channel: whether this visit buys is settled above; the ad
+            # only follows customers about to buy and becomes the visit's campaign tag.
+            retargeted = r() < RETARGETING_SHARE[0 if buying else 1]
+            channel = "retargeting" if retargeted else self.persona.returning.pick(r)
+            self.retargeted_visits[buying] += retargeted
+            self.run_session(dev, t, channel, attempt_p=1.0 if buying else 0.0)
         self.schedule(self._next_session(max(t, self.last_end)), SESSION)
 
     def _email_session(self, t: int, campaign_id: str) -> None:
-        """A click opens the shop soon after; skipped if a session is still running."""
+        """A click opens the shop soon after (skipped if a session is still running) and
+        makes purchases likelier for EMAIL_LIFT_DAYS."""
+        self.email_lift_until = t + EMAIL_LIFT_DAYS * DAY
         if t < self.last_end + SESSION_GAP_MIN:
             return
         dev = self._session_device(t)
         if dev is None:
             return
-        boost = 2.0 if campaign_id.startswith(("promo", "winback")) else 1.2
-        self.run_session(
-            dev, t, "email", campaign_id, attempt_p=min(0.8, self.persona.attempt * boost)
-        )
+        # The planted lift: a visit that only the email brought, more likely to buy.
+        kind = campaign_id.split("_", 1)[0]
+        boost = EMAIL_CLICK_ATTEMPT_BOOST.get(kind, EMAIL_CLICK_ATTEMPT_BOOST_OTHER)
+        attempt_p = min(MAX_ATTEMPT, self.persona.attempt * boost)
+        self.email_click_visits += 1
+        self.run_session(dev, t, "email", campaign_id, attempt_p=attempt_p)
 
     def _session_device(self, t: int) -> Device | None:
         devs, r = self.devices, self.r
@@ -276,6 +296,10 @@ class CustomerSim(CustomerChannels, PersonSim):
         if self.signed_up_at is None:  # "create an account to check out"
             self.sign_up(s)
         return self.signed_up_at is not None
+
+    def step_lift(self, t: int) -> float:
+        """The planted email lift on the add-to-cart and checkout steps (params.py)."""
+        return EMAIL_LIFT if t < self.email_lift_until else 1.0
 
     def _identify(self, dev: Device, t: int) -> None:
         dev.identified = True
@@ -423,4 +447,7 @@ class CustomerSim(CustomerChannels, PersonSim):
             texts=self.texts,
             funnel=funnel_progress(self.funnel_events),
             churn=churn,
+            paid_visits=self.paid_visits,
+            retargeted_visits=(self.retargeted_visits[0], self.retargeted_visits[1]),
+            email_click_visits=self.email_click_visits,
         )

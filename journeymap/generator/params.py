@@ -20,6 +20,23 @@ FUNNEL_COOLDOWN_DAYS = 8  # > window: an abandoned attempt never leaks into the 
 CANCEL_AFTER_COMPLAINT = (0.10, 0.45)
 BASELINE_CANCEL_PROBABILITY = 0.07
 CANCEL_DELAY_DAYS = (1, 14)  # a cancellation follows the complaint that caused it by this many days
+# Attribution: one channel with real lift, one with none (journeymap.generator.marketing).
+# Email lifts purchases: a campaign click brings the customer to the shop in a visit of its
+# own (one that would not happen without the email) whose purchase-attempt probability is the
+# persona's times the boost of the campaign kind, and for EMAIL_LIFT_DAYS after the click the
+# customer's purchase attempts go on from product_viewed to product_added and from there to
+# checkout_started EMAIL_LIFT times as often (at most MAX_STEP_RATE): the offer in the email.
+EMAIL_CLICK_ATTEMPT_BOOST = {"offer": 2.0, "promo": 2.0, "winback": 2.0}
+EMAIL_CLICK_ATTEMPT_BOOST_OTHER = 1.5
+MAX_ATTEMPT = 0.8
+EMAIL_LIFT_DAYS = 14
+EMAIL_LIFT = 1.6
+MAX_STEP_RATE = 0.95
+# Retargeting (display) has none: the ads follow customers already about to buy. A known
+# customer's returning visit comes through a retargeting ad with the first probability when
+# it holds a purchase attempt and the second when it does not; the visit, and whether it
+# buys, is decided before the ad and does not depend on it.
+RETARGETING_SHARE = (0.20, 0.01)
 
 # --- population ----------------------------------------------------------------------------
 PROSPECTS_PER_CUSTOMER = 0.6
@@ -98,7 +115,18 @@ FEATURES = ("wishlist", "order_tracking", "subscription_manager", "gift_cards", 
 SEARCH_REFERRERS = ("https://www.google.com/", "https://www.google.com/", "https://www.bing.com/")
 PARTNER_SITES = ("https://www.thekitchn.example/", "https://gearpatrol.example/best-of")
 PAID_SEARCH_CAMPAIGNS = ("brand_search", "generic_search", "competitor_search")
-PAID_SOCIAL_CAMPAIGNS = ("autumn_social", "retargeting", "lookalike")
+PAID_SOCIAL_CAMPAIGNS = ("autumn_social", "carousel_ads", "lookalike")
+RETARGETING_CAMPAIGN = "retargeting_cart"
+# Cost per click of the paid channels (USD) by campaign tag; each day's spend varies by +-10%.
+COST_PER_CLICK = {
+    ("paid_search", "brand_search"): 0.60,
+    ("paid_search", "generic_search"): 1.40,
+    ("paid_search", "competitor_search"): 1.90,
+    ("paid_social", "autumn_social"): 0.85,
+    ("paid_social", "carousel_ads"): 0.70,
+    ("paid_social", "lookalike"): 0.95,
+    ("display", RETARGETING_CAMPAIGN): 0.55,
+}
 UNKNOWN_EVENTS = ("Legacy Widget Clicked", "tmp_debug_event", "Carousel Swiped v2")
 
 # Browse pages (not funnel steps): before sign-up and once known.

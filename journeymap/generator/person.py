@@ -18,11 +18,13 @@ from journeymap.generator.params import (
     FUNNEL_COOLDOWN_DAYS,
     HELP_TOPICS,
     MAX_SESSION_EVENTS,
+    MAX_STEP_RATE,
     PAID_SEARCH_CAMPAIGNS,
     PAID_SOCIAL_CAMPAIGNS,
     PARTNER_SITES,
     PAYMENT_RATE,
     PRODUCTS,
+    RETARGETING_CAMPAIGN,
     SEARCH_REFERRERS,
     SHOP,
     Persona,
@@ -152,6 +154,8 @@ def _utm(r: Draw, channel: str, campaign: str) -> tuple[str, str, str, str]:
         return "", "email", "email", campaign
     if channel == "referral":
         return pick(r, PARTNER_SITES), "", "", ""
+    if channel == "retargeting":
+        return "https://ads.adnetwork.example/", "adnetwork", "display", RETARGETING_CAMPAIGN
     return "", "", "", ""  # direct
 
 
@@ -285,10 +289,14 @@ _BROWSE_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# Visits that an ad click brought (and that the ad platforms bill): the spend source counts them.
+PAID_CHANNELS = frozenset(("paid_search", "paid_social", "retargeting"))
+
 _WEB_ENTRY = {
     "paid_search": "Landing Page Viewed",
     "paid_social": "Landing Page Viewed",
     "email": "Landing Page Viewed",
+    "retargeting": "Landing Page Viewed",
     "direct": "Home Page Viewed",
 }
 
@@ -312,6 +320,7 @@ class PersonSim:
         self.records: list[Record] = []
         self.funnel_events: list[tuple[int, str, str]] = []
         self.devices: list[Device] = []
+        self.paid_visits: list[tuple[int, str, str]] = []  # (time, channel, campaign) of ad clicks
         self.first_seen: int | None = None
         self.last_end = -(10**12)  # last event of the previous session
         self.cooldown_until = -(10**12)  # no funnel events before this (after an abandonment)
@@ -392,6 +401,8 @@ class PersonSim:
             self.cooldown_until = s.t + FUNNEL_COOLDOWN_DAYS * DAY + int(r() * DAY)
         if s.n:
             self.last_end = s.t
+            if channel in PAID_CHANNELS:
+                self.paid_visits.append((t, channel, s.utm[3]))
 
     def _entry(self, s: Session, channel: str) -> None:
         dev = s.dev
@@ -424,11 +435,12 @@ class PersonSim:
         for _ in range(uniform_int(r, 1, 3)):
             product = pick(r, PRODUCTS)
             s.event(VIEW, _PRODUCT_URL[product[0]], _PRODUCT_PROPS[product[0]])
-        if r() >= p.add:
+        lift = self.step_lift(s.t)
+        if r() >= min(MAX_STEP_RATE, p.add * lift):
             return False
         qty = 2 if r() < 0.2 else 1
         s.event(ADD, f"{SHOP}/cart", _ADD_PROPS[product[0], qty])
-        if r() >= p.checkout or not self.ready_to_checkout(s):
+        if r() >= min(MAX_STEP_RATE, p.checkout * lift) or not self.ready_to_checkout(s):
             return False
         extra = pick(r, PRODUCTS)[2] if r() < 0.25 else 0.0  # sometimes a second item
         cart = product[2] * qty + extra
@@ -459,6 +471,11 @@ class PersonSim:
     def ready_to_checkout(self, s: Session) -> bool:
         """Prospects never check out: only known customers can."""
         return False
+
+    def step_lift(self, t: int) -> float:
+        """Factor on the add-to-cart and checkout step probabilities at ``t`` (customers who
+        clicked an email lately: the planted lift)."""
+        return 1.0
 
     def place_order(self, s: Session, cart: float, product_name: str) -> None:
         raise NotImplementedError

@@ -31,4 +31,5 @@ class ProspectSim(PersonSim):
             records=self.records,
             persona=p.name,
             funnel=funnel_progress(self.funnel_events),
+            paid_visits=self.paid_visits,
         )

@@ -31,8 +31,8 @@ def mix64(x: int) -> int:
 
 # Streams: the genuine behaviour, planted defects, and the wording texts add on top (greetings,
 # typos, the friction theme's messages), so that neither defects nor wording ever change what
-# the simulated people do.
-GENUINE_STREAM, DEFECT_STREAM, TEXT_STREAM = 0, 1, 2
+# the simulated people do; the run's marketing spend has its own (person key 0, never a person's).
+GENUINE_STREAM, DEFECT_STREAM, TEXT_STREAM, SPEND_STREAM = 0, 1, 2, 3
 
 
 def person_rng(seed: int, person_key: int, stream: int = GENUINE_STREAM) -> Random:

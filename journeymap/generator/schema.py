@@ -20,6 +20,7 @@ ORDERS = SOURCE_NAMES.index("orders")
 SUBSCRIPTIONS = SOURCE_NAMES.index("subscriptions")
 SUPPORT = SOURCE_NAMES.index("support_messages")
 REVIEWS = SOURCE_NAMES.index("reviews")
+SPEND = SOURCE_NAMES.index("marketing_spend")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from journeymap.generator.marketing import paid_clicks
 from journeymap.generator.params import (
     BASELINE_CANCEL_PROBABILITY,
     CANCEL_AFTER_COMPLAINT,
@@ -75,6 +76,9 @@ class PersonOutput:
     texts: list[tuple[str, ...]] = field(default_factory=list)
     funnel: tuple[str, int] | None = None  # (entry device, steps reached)
     churn: tuple[int, bool] | None = None  # (billing complaints, cancelled) of a subscriber
+    paid_visits: list[tuple[int, str, str]] = field(default_factory=list)
+    retargeted_visits: tuple[int, int] = (0, 0)  # without / with a purchase attempt
+    email_click_visits: int = 0
 
 
 def funnel_progress(
@@ -114,6 +118,9 @@ class Tallies:
     funnel_steps: Counter[int] = field(default_factory=Counter)
     subscribers: Counter[str] = field(default_factory=Counter)
     cancelled: Counter[str] = field(default_factory=Counter)
+    paid_clicks: Counter[tuple[int, str, str]] = field(default_factory=Counter)
+    retargeted_visits: list[int] = field(default_factory=lambda: [0, 0])
+    email_click_visits: int = 0
     themes: Counter[str] = field(default_factory=Counter)  # friction theme texts
 
     def add(self, out: PersonOutput, defect_types: list[str]) -> None:
@@ -133,6 +140,10 @@ class Tallies:
             bucket = complaint_bucket(out.churn[0])
             self.subscribers[bucket] += 1
             self.cancelled[bucket] += out.churn[1]
+        self.paid_clicks.update(paid_clicks(out.paid_visits))
+        self.retargeted_visits[0] += out.retargeted_visits[0]
+        self.retargeted_visits[1] += out.retargeted_visits[1]
+        self.email_click_visits += out.email_click_visits
 
 
 def _rate(num: int, den: int) -> float | None:

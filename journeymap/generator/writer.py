@@ -78,6 +78,15 @@ class LandingWriter:
             self.flush()
         return defects
 
+    def add_rows(self, src: int, rows: list[tuple[int, tuple[str, ...]]]) -> None:
+        """Route rows of one source that belong to no person (route time, CSV-ready row)."""
+        start, days = self.clock.start, self.clock.days
+        for ts, row in rows:
+            i = src * days + (ts - start) // DAY
+            self._buffers[i].append(row)
+            self._counts[i] += 1
+        self._buffered += len(rows)
+
     def flush(self) -> None:
         for i, rows in enumerate(self._buffers):
             if rows:

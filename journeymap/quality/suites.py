@@ -37,7 +37,7 @@ from journeymap.load import (
     RAW_SCHEMA,
     source_table_columns,
 )
-from journeymap.ml.outputs import CHURN_SCORE_COLUMNS, RISK_BANDS, TEXT_LABELS
+from journeymap.ml.outputs import CHANNEL_ATTRIBUTION, CHURN_SCORE_COLUMNS, RISK_BANDS, TEXT_LABELS
 from journeymap.ml.text.labels import BACKENDS, LABEL_SETS, POLARITIES
 from journeymap.warehouse import quote_literals
 
@@ -1054,6 +1054,142 @@ select
     return reconciled_suite(table, description, checks, key, reconciliation_sql)
 
 
+def _within(a: str, b: str) -> str:
+    """SQL: two sums agree up to float rounding."""
+    return f"abs({a} - {b}) <= 1e-6 * (1 + abs({b}))"
+
+
+def _attribution_totals_sql(table: str, model: str, conversions: str, revenue: str) -> str:
+    """Per model of ``table``: attributed conversions and revenue beside the path mart's."""
+    reconcile = _within("attributed.attributed_conversions", "converted.conversions")
+    return f"""
+with attributed as (
+    select {model} as model, sum({conversions}) as attributed_conversions,
+        sum({revenue}) as attributed_revenue
+    from {table}
+    group by {model}
+),
+converted as (
+    select count(*) as conversions, coalesce(sum(revenue), 0) as revenue
+    from {MARTS_SCHEMA}.mart_conversion_paths
+)
+select
+    attributed.model,
+    attributed.attributed_conversions,
+    converted.conversions,
+    {reconcile} as conversions_reconcile,
+    {_within("attributed.attributed_revenue", "converted.revenue")} as revenue_reconciles
+from attributed
+cross join converted
+""".strip()
+
+
+def _attribution_reconciliation_checks(table: str) -> list[Check]:
+    return [
+        flag_is(
+            "conversions_reconcile",
+            True,
+            RECONCILIATION,
+            f"per model, the conversions attributed in {table} add up to the conversions of "
+            "mart_conversion_paths",
+        ),
+        flag_is(
+            "revenue_reconciles",
+            True,
+            RECONCILIATION,
+            "per model, the attributed revenue adds up to the revenue of the conversions",
+        ),
+    ]
+
+
+def channel_attribution_mart_suite() -> SuiteDefinition:
+    table = f"{MARTS_SCHEMA}.mart_channel_attribution"
+    key = ("channel", "attribution_model")
+    checks = [
+        *_mart_schema_checks("mart_channel_attribution", (*key, "attributed_conversions")),
+        between("share_of_conversions", 0, 1, why="shares lie between 0 and 1"),
+        between("attributed_conversions", min_value=0),
+        between("spend", min_value=0, why="spend is not negative"),
+        between("cost_per_conversion", min_value=0),
+        *_attribution_reconciliation_checks(table),
+        flag_is(
+            "spend_reconciles",
+            True,
+            "spend",
+            "every unit of staged spend is in the mart once",
+        ),
+    ]
+    spend_sql = f"""
+with staged as (
+    select coalesce(sum(spend), 0) as spend from staging.stg_marketing__spend
+),
+in_mart as (
+    select coalesce(sum(spend), 0) as spend
+    from (select distinct channel, spend from {table}) as per_channel
+)
+select staged.spend as staged_spend, in_mart.spend as mart_spend,
+    {_within("in_mart.spend", "staged.spend")} as spend_reconciles
+from staged cross join in_mart
+""".strip()
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description="Heuristic channel attribution: every conversion and unit of spend once.",
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key),
+            Relation(
+                RECONCILIATION,
+                _attribution_totals_sql(
+                    table, "attribution_model", "attributed_conversions", "attributed_revenue"
+                ),
+            ),
+            Relation("spend", spend_sql),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
+def channel_attribution_suite() -> SuiteDefinition:
+    table = f"{ML_SCHEMA}.{CHANNEL_ATTRIBUTION.table}"
+    key = CHANNEL_ATTRIBUTION.key
+    checks = [
+        columns_match(
+            CHANNEL_ATTRIBUTION.column_names,
+            exact=True,
+            why="the columns are those of the ML output contract (journeymap.ml.outputs)",
+        ),
+        *not_null(("model", "channel", "conversions", "computed_at")),
+        unique(key),
+        between("removal_effect", 0, 1, why="a removal effect is a share of conversions (0-1)"),
+        between("value_removal_effect", 0, 1),
+        *_attribution_reconciliation_checks(table),
+        Check(
+            gxe.ExpectColumnValuesToBeBetween,
+            {"column": "latest_computed_at", "min_value": RelativeTime("max_score_age")},
+            Severity.WARNING,
+            FRESHNESS,
+            "the attribution was computed within the max score age",
+        ),
+    ]
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description="Data-driven channel attribution (Markov, Shapley): every conversion once.",
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key),
+            Relation(
+                RECONCILIATION, _attribution_totals_sql(table, "model", "conversions", "revenue")
+            ),
+            Relation(FRESHNESS, f"select max(computed_at) as latest_computed_at from {table}"),
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
 def build_suites() -> dict[str, SuiteDefinition]:
     suites = [raw_suite(source) for source in SOURCES.values()]
     suites += [
@@ -1063,6 +1199,8 @@ def build_suites() -> dict[str, SuiteDefinition]:
         churn_scores_suite(),
         text_labels_suite(),
         customer_360_suite(),
+        channel_attribution_mart_suite(),
+        channel_attribution_suite(),
     ]
     return {suite.name: suite for suite in suites}
 

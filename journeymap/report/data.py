@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from journeymap.report.attribution import collect_attribution
 from journeymap.report.voice import collect as collect_voice
 from journeymap.warehouse import quote_literal
 
@@ -135,10 +136,10 @@ def collect_report_data(
         warehouse,
         f"""
         select path, path_steps, occurrences, conversions, conversion_rate, share_of_paths,
-            frequency_rank
+            row_number() over (order by conversions desc, path) as frequency_rank
         from {m}.mart_path_summary
-        where path_grain = {quote_literal(PATH_GRAIN)}
-        order by frequency_rank, path
+        where path_grain = {quote_literal(PATH_GRAIN)} and conversions > 0
+        order by conversions desc, path
         limit {TOP_PATHS}
         """,
     )
@@ -269,6 +270,7 @@ def collect_report_data(
             "bands": churn_bands,
             "reasons": churn_reasons,
         },
+        "attribution": collect_attribution(lambda sql: records(warehouse, sql), m, e),
         "health": {
             "sources": sources,
             "unmapped_raw_names": _int(unmapped_totals["raw_names"]) or 0,

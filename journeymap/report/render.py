@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from journeymap.report import insights, voice
+from journeymap.report.attribution import ATTRIBUTION_CSS, render_attribution
 from journeymap.report.fmt import count, duration, esc, event_label, pct, plural
 from journeymap.report.sankey import layout_sankey, render_sankey_svg
 from journeymap.report.style import (
@@ -459,11 +460,11 @@ def _paths(data: dict[str, Any]) -> str:
             items.append(
                 f'<li><span class="rank">{esc(row.get("frequency_rank"))}.</span>'
                 f'<span class="steps">{chips}</span>'
-                f'<span class="figs">{esc(count(row.get("occurrences")))} customers &middot; '
-                f"{esc(pct(row.get('conversion_rate')))} ordered</span></li>"
+                f'<span class="figs">{esc(count(row.get("conversions")))} customers</span></li>'
             )
         top_html = (
-            f'<h4>The most common complete paths</h4><ol class="top-paths">{"".join(items)}</ol>'
+            "<h4>The most common paths to a first order</h4>"
+            f'<ol class="top-paths">{"".join(items)}</ol>'
         )
     return (
         '<section class="card" id="paths" aria-labelledby="paths-title">'
@@ -616,7 +617,8 @@ def render_journey_map(data: dict[str, Any]) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Journey map &middot; where customers struggle</title>"
-        f'<style>{CSS}{voice.CSS}</style></head><body><div class="page">'
-        f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}{voice.render(data)}{_churn(data)}</main>"
+        f'<style>{CSS}{voice.CSS}{ATTRIBUTION_CSS}</style></head><body><div class="page">'
+        f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}"
+        f"{render_attribution(data)}{voice.render(data)}{_churn(data)}</main>"
         f"{_health(data)}</div><script>{SCRIPT}</script></body></html>\n"
     )

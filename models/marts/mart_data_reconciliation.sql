@@ -14,6 +14,7 @@
     'subscriptions': ('commerce', 'subscriptions', 'stg_commerce__subscriptions', ['subscription_id', 'updated_at']),
     'support_messages': ('support', 'support_messages', 'stg_support__messages', ['message_id']),
     'reviews': ('reviews', 'reviews', 'stg_reviews__reviews', ['review_id']),
+    'marketing_spend': ('marketing', 'marketing_spend', 'stg_marketing__spend', ['spent_on', 'channel', 'campaign']),
 } %}
 
 with ledger as (

@@ -34,9 +34,12 @@ JOURNEY_MAP_INPUTS = (
             "fct_events",
             "mart_data_reconciliation",
             "mart_unmapped_events",
+            "mart_conversion_paths",
+            "mart_non_conversion_paths",
         )
     ),
     enriched_key("dim_customer_360"),
+    enriched_key("mart_attribution_comparison"),
     enriched_key("mart_emotional_journey"),
     enriched_key("mart_friction_themes"),
 )

@@ -91,6 +91,10 @@ def test_journey_map_in_chromium(browser, page_path, tmp_path):
     assert "customers" in page.locator("svg.sankey .sankey-node rect title").first.text_content()
 
     assert "Customers struggle most after" in page.locator(".hero").inner_text()
+    attribution = page.locator("#attribution")
+    assert attribution.locator("table.attribution tbody tr").count() >= 6  # the channels
+    assert "over-credits" in attribution.locator("[data-attribution='headline']").inner_text()
+    assert attribution.locator("[data-paths='conversion'] li").count() >= 3
     assert page.locator(".funnel-row.gap").count() == 1
     # What customers say and feel: a point per stage on the curve, themes under their stage.
     curve = page.locator("svg.voice-curve")

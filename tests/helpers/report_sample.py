@@ -345,46 +345,31 @@ def sample_report_data(churn_scored: bool = True) -> dict[str, Any]:
             "max_steps": 6,
             "transitions": _transitions(),
             "event_stages": dict(EVENT_STAGES),
+            # The most common paths to a first order (mart_path_summary, conversions > 0).
             "top_paths": [
                 {
-                    "path": "content_viewed",
-                    "path_steps": 1,
-                    "occurrences": 310,
-                    "conversions": 0,
-                    "conversion_rate": 0.0,
-                    "share_of_paths": 0.16,
-                    "frequency_rank": 1,
-                },
-                {
-                    "path": "home_viewed > product_viewed",
-                    "path_steps": 2,
-                    "occurrences": 160,
-                    "conversions": 0,
-                    "conversion_rate": 0.0,
-                    "share_of_paths": 0.08,
-                    "frequency_rank": 2,
-                },
-                {
-                    "path": "ad_clicked > product_viewed > product_added > checkout_started > "
-                    "payment_info_entered > order_placed",
+                    "path": "landing_viewed > product_viewed > product_added > checkout_started "
+                    "> payment_info_entered > order_placed",
                     "path_steps": 6,
                     "occurrences": 45,
                     "conversions": 45,
                     "conversion_rate": 1.0,
                     "share_of_paths": 0.02,
-                    "frequency_rank": 3,
+                    "frequency_rank": 1,
                 },
                 {
-                    "path": "email_opened > email_clicked",
-                    "path_steps": 2,
-                    "occurrences": 40,
-                    "conversions": 0,
-                    "conversion_rate": 0.0,
-                    "share_of_paths": 0.02,
-                    "frequency_rank": 4,
+                    "path": "email_clicked > landing_viewed > product_viewed > product_added > "
+                    "checkout_started > payment_info_entered > order_placed",
+                    "path_steps": 7,
+                    "occurrences": 31,
+                    "conversions": 31,
+                    "conversion_rate": 1.0,
+                    "share_of_paths": 0.015,
+                    "frequency_rank": 2,
                 },
             ],
         },
+        "attribution": _attribution(),
         "churn": {"scored_customers": scored, "bands": bands, "reasons": reasons},
         "voice": sample_voice(),
         "health": {
@@ -425,4 +410,66 @@ def sample_report_data(churn_scored: bool = True) -> dict[str, Any]:
                 },
             ],
         },
+    }
+
+
+# Share of conversions per channel and model, as mart_attribution_comparison holds them: last
+# touch over-credits retargeting (display), the data-driven models credit email.
+ATTRIBUTION_SHARES = {
+    "direct": (0.36, 0.34, 0.35, 0.35, 0.35, 0.26, 0.28),
+    "email": (0.09, 0.18, 0.13, 0.15, 0.13, 0.12, 0.25),
+    "display": (0.04, 0.14, 0.07, 0.08, 0.08, 0.07, 0.17),
+    "paid_search": (0.13, 0.08, 0.11, 0.10, 0.11, 0.15, 0.06),
+    "paid_social": (0.18, 0.11, 0.15, 0.13, 0.15, 0.17, 0.08),
+    "organic_search": (0.17, 0.13, 0.16, 0.15, 0.15, 0.18, 0.14),
+    "referral": (0.03, 0.02, 0.03, 0.04, 0.03, 0.05, 0.02),
+}
+ATTRIBUTION_MODELS = (
+    "first_touch",
+    "last_touch",
+    "linear",
+    "time_decay",
+    "position_based",
+    "markov_1",
+    "shapley",
+)
+ATTRIBUTION_SPEND = {"display": 560.0, "paid_search": 3790.0, "paid_social": 3270.0}
+
+
+def _attribution() -> dict[str, Any]:
+    conversions = 1500
+    rows = []
+    for channel, shares in ATTRIBUTION_SHARES.items():
+        last = shares[1]
+        for model, share in zip(ATTRIBUTION_MODELS, shares, strict=True):
+            spend = ATTRIBUTION_SPEND.get(channel)
+            rows.append(
+                {
+                    "channel": channel,
+                    "attribution_model": model,
+                    "model_family": "data_driven"
+                    if model in ("markov_1", "shapley")
+                    else "heuristic",
+                    "attributed_conversions": share * conversions,
+                    "share_of_conversions": share,
+                    "share_change_from_last_touch": share - last,
+                    "spend": spend,
+                    "cost_per_conversion": spend / (share * conversions) if spend else None,
+                    "return_on_spend": None,
+                }
+            )
+    return {
+        "comparison": rows,
+        "conversions": conversions,
+        "revenue": 140000.0,
+        "non_conversions": 3100,
+        "paths_to_conversion": [
+            {"path": "direct", "journeys": 145},
+            {"path": "email", "journeys": 63},
+            {"path": "paid_social > email > display", "journeys": 21},
+        ],
+        "paths_to_non_conversion": [
+            {"path": "direct", "journeys": 326},
+            {"path": "paid_social > direct", "journeys": 124},
+        ],
     }

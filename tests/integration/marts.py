@@ -25,6 +25,11 @@ MARTS = (
     "mart_data_reconciliation",
     "fct_customer_texts",
     "fct_subscription_versions",
+    "mart_conversion_paths",
+    "mart_non_conversion_paths",
+    "fct_attribution_touches",
+    "mart_channel_attribution",
+    "mart_campaign_attribution",
 )
 BOOKKEEPING_COLUMNS = ("processed_at", "loaded_at", "identity_loaded_at")
 

@@ -66,7 +66,7 @@ def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
     type(defs).validate_loadable(defs)
     keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
     _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
-    assert len(keys) == 66
+    assert len(keys) == 80
 
 
 def test_asset_check_keys_match_snapshot(asset_graph):
@@ -158,6 +158,8 @@ def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
         "staging/stg_ml__text_labels",
         "staging/stg_ml__text_themes",
         "enriched/dim_customer_360",
+        "staging/stg_ml__channel_attribution",
+        "enriched/mart_attribution_comparison",
         "enriched/int_customer_text_stages",
         "enriched/fct_labelled_texts",
         "enriched/mart_emotional_journey",
@@ -167,7 +169,7 @@ def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
     assert AssetKey(["marts", "fct_events"]) in core.keys
     assert AssetKey(["marts", "dim_customers"]) in core.keys
     step_names = {node.name for node in job.graph.nodes}
-    assert {"dbt_core", "dbt_enriched", "ml__churn_scores"} <= step_names
+    assert {"dbt_core", "dbt_enriched", "ml__churn_scores", "ml__channel_attribution"} <= step_names
     assert not any(name.startswith("dbt_core_") for name in step_names)  # no automatic split
 
 
@@ -183,6 +185,8 @@ def test_great_expectations_checks_block_downstream(defs):
         "ml.churn_scores",
         "ml.text_labels",
         "enriched.dim_customer_360",
+        "marts.mart_channel_attribution",
+        "ml.channel_attribution",
     }
     for guarded in GUARDED:
         spec = next(

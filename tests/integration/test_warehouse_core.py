@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from journeymap.contract import SOURCES
 from tests.integration.marts import MARTS, mart_fingerprints, query, scalar
 
 pytestmark = pytest.mark.integration
@@ -76,7 +77,7 @@ def test_planted_mobile_checkout_drop_off_is_found(built_warehouse):
 
 def test_every_source_reconciles(built_warehouse):
     frame = query(built_warehouse.duckdb_path, "select * from marts.mart_data_reconciliation")
-    assert len(frame) == 9
+    assert len(frame) == len(SOURCES)
     assert frame.is_reconciled.all(), frame[~frame.is_reconciled]
     assert (frame.unaccounted_rows == 0).all()
     landed = scalar(built_warehouse.duckdb_path, "select sum(rows_in_file) from raw.load_ledger")

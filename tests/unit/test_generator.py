@@ -285,7 +285,7 @@ def test_sessions_have_1_to_15_events_and_30_minute_gaps(small: Output) -> None:
 
 
 def test_campaigns_and_email_driven_sessions(small: Output) -> None:
-    pattern = re.compile(r"^(newsletter_\d{6}|promo_\d{6}|winback_\d{6}|welcome)$")
+    pattern = re.compile(r"^(newsletter_\d{6}|offer_\d{6}|promo_\d{6}|winback_\d{6}|welcome)$")
     emails = small.genuine("email_events")
     assert all(pattern.match(r["campaign_id"]) for r in emails)
     kinds = Counter(r["event_type"] for r in emails)

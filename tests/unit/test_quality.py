@@ -42,8 +42,10 @@ def test_suite_names_are_the_public_contract():
         "ml.churn_scores",
         "ml.text_labels",
         "enriched.dim_customer_360",
+        "marts.mart_channel_attribution",
+        "ml.channel_attribution",
     ]
-    assert len(SUITES) == 15
+    assert len(SUITES) == 18
 
 
 @pytest.mark.parametrize("source", list(SOURCES.values()), ids=list(SOURCES))

@@ -1,0 +1,4 @@
+{#- Channel, campaign x heuristic attribution model: attributed conversions and revenue, their
+    shares, and with paid media spend the cost per attributed conversion and the return on
+    spend (macros/attribution.sql). Touches without a campaign tag count under `(<channel>)`. -#}
+{{ journeymap.attribution_summary(['channel', 'campaign']) }}
