@@ -1,7 +1,8 @@
 """Resources: every path and connection detail the assets use.
 
 * ``settings``: the installation's ``Settings`` (paths and warehouse kind), resolved once and
-  passed as it is. Assets open the warehouse with ``journeymap.warehouse.open_warehouse``;
+  passed as it is. Assets open the warehouse with ``step_warehouse`` (``open_warehouse`` with
+  the step's query tag);
   DuckDB allows one writer per file, so each asset opens it, writes and closes it before the
   next step starts (the jobs use the in-process executor), and a second process that tries to
   write gets ``WarehouseBusyError``. Snowflake reads its credentials from SNOWFLAKE_* env vars
@@ -29,13 +30,22 @@ from pydantic import Field
 from journeymap.orchestration.project import dbt_project
 from journeymap.settings import Settings
 from journeymap.transform import dbt_executable, warehouse_env
-from journeymap.warehouse import query_tag
+from journeymap.warehouse import Warehouse, open_warehouse, query_tag
 
 
 def run_query_tag(context: Any) -> str:
     """The query tag of a step's warehouse sessions: its job, run and step (op)."""
     step = context.op_execution_context
     return query_tag(job=step.job_name, run_id=step.run_id, step=step.op.name)
+
+
+@contextmanager
+def step_warehouse(
+    context: Any, settings: Settings, read_only: bool = False
+) -> Iterator[Warehouse]:
+    """The warehouse an asset's step opens, its sessions tagged with the step's run."""
+    with open_warehouse(settings, read_only=read_only, tag=run_query_tag(context)) as warehouse:
+        yield warehouse
 
 
 class JourneymapDbtResource(DbtCliResource):

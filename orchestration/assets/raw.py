@@ -20,9 +20,8 @@ from pydantic import Field
 
 from journeymap.contract import SOURCES, Source
 from journeymap.orchestration.keys import DEMO_GROUP, RAW_GROUP, RAW_KEYS, SAMPLE_DATA_KEY
-from journeymap.orchestration.resources import run_query_tag
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 class SampleDataConfig(Config):
@@ -95,7 +94,7 @@ def raw_load_asset(source: Source) -> AssetsDefinition:
     def _load(context: AssetExecutionContext, settings: ResourceParam[Settings]):
         from journeymap.load import load_landing
 
-        with open_warehouse(settings, tag=run_query_tag(context)) as warehouse:
+        with step_warehouse(context, settings) as warehouse:
             report = load_landing(warehouse, settings.landing_dir, sources=[source.name])
             table_rows = warehouse.query_df(f"select count(*) as n from raw.{source.name}")["n"][0]
         by_reason: dict[str, int] = {}

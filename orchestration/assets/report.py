@@ -17,9 +17,8 @@ from journeymap.orchestration.keys import (
     mart_key,
 )
 from journeymap.orchestration.metadata import to_metadata
-from journeymap.orchestration.resources import run_query_tag
+from journeymap.orchestration.resources import run_query_tag, step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 # What the page reads (journeymap.report.data).
 JOURNEY_MAP_INPUTS = (
@@ -58,7 +57,7 @@ def journey_map(
     from journeymap.report import write_journey_map
 
     out_path = settings.build_dir / "journey_map.html"
-    with open_warehouse(settings, read_only=True, tag=run_query_tag(context)) as warehouse:
+    with step_warehouse(context, settings, read_only=True) as warehouse:
         summary = write_journey_map(warehouse, out_path)
     metadata = to_metadata(summary.metadata())
     metadata["path"] = MetadataValue.path(str(out_path))

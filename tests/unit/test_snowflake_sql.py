@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from journeymap.quality.suites import SUITES
 from tests.helpers.snowflake_sql import called_functions, snowflake_sql_problems
 
 SNOWFLAKE_SQL = [
@@ -51,3 +52,11 @@ def test_duckdb_only_sql_is_named(sql: str, problem: str) -> None:
 def test_function_names_are_read_as_written() -> None:
     sql = "select left(a, 2), coalesce(b, c), lag(d) over (order by e) from t as x (a, b)"
     assert called_functions(sql) == ["LEFT", "COALESCE", "LAG"]
+
+
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_every_quality_suite_queries_snowflake_sql(suite: str) -> None:
+    """The Great Expectations suites' own SQL (row selects, reconciliations, freshness) runs
+    on Snowflake too, where the emulator cannot tell DuckDB-only SQL apart."""
+    for relation in SUITES[suite].relations:
+        assert snowflake_sql_problems(relation.query) == [], f"{suite}: {relation.name}"
