@@ -31,7 +31,7 @@ import duckdb
 
 from journeymap.warehouse import quote_literal
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds" / "defaults"
 SESSION_TIMEOUT_MINUTES = 30  # dbt var session_timeout_minutes
 MAX_PATH_STEPS = 12  # dbt var max_path_steps
 FUNNEL = "purchase"  # dbt var primary_funnel

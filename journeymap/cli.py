@@ -1,5 +1,9 @@
-"""journeymap's command line: generate, load, import-events, build, summary, demo, attribute,
-classify-text."""
+"""journeymap's command line: init, import-events, load, build, summary, dbt, demo, generate,
+attribute, classify-text.
+
+Every command works on one project (``journeymap init``): the folder given with ``--project``,
+else ``$JOURNEYMAP_PROJECT``, else the nearest folder with a journeymap.yml from the working
+directory up; without one, the working directory with the package's seeds and vars."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from journeymap.settings import Settings, get_settings
+from journeymap.settings import Settings
 
 
 def _say(message: str) -> None:
@@ -36,6 +40,25 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
     _say(f"wrote {total:,} rows in {summary.seconds:.1f}s; ground truth in {out / 'ground_truth'}")
 
 
+def cmd_init(args: argparse.Namespace, settings: Settings) -> None:
+    from journeymap.project import init_project
+
+    root = Path(args.dir).resolve()
+    written = init_project(root)
+    for path in written:
+        _say(f"wrote {path}")
+    if not written:
+        _say(f"{root} is a journeymap project already; nothing to write")
+    _say("next: journeymap import-events EXPORT --project " + _shown(root))
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd())) or "."
+    except ValueError:
+        return str(path)
+
+
 def cmd_load(args: argparse.Namespace, settings: Settings) -> None:
     from journeymap.load import load_landing
     from journeymap.warehouse import open_warehouse, query_tag, warehouse_label
@@ -43,26 +66,68 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> None:
     landing = Path(args.landing) if args.landing else settings.landing_dir
     _say(f"loading new files from {landing} into {warehouse_label(settings)}")
     with open_warehouse(settings, tag=query_tag(command="load")) as warehouse:
-        report = load_landing(warehouse, landing)
+        report = load_landing(warehouse, landing, contracts=settings.source_contracts)
     _say(report.summary())
 
 
-def cmd_import_events(args: argparse.Namespace, settings: Settings) -> None:
-    from journeymap.byo import import_events
+def _comma_list(value: str | None) -> tuple[str, ...] | None:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
 
+
+def cmd_import_events(args: argparse.Namespace, settings: Settings) -> None:
+    from journeymap.byo import BYO_SOURCES, ColumnChoices, import_events
+
+    choices = ColumnChoices(
+        event_id=args.id_column,
+        user_id=args.user_column,
+        anonymous_id=args.anonymous_column,
+        event_name=args.event_column,
+        occurred_at=args.timestamp_column,
+        event_order=args.order_column,
+        properties=_comma_list(args.property_columns),
+        timestamp_format=args.timestamp_format,
+    )
     report = import_events(
-        Path(args.file), source=args.source, landing_dir=settings.landing_dir, strict=args.strict
+        Path(args.file),
+        source=args.source,
+        landing_dir=settings.landing_dir,
+        strict=args.strict,
+        preset=args.preset,
+        columns=choices,
+        dry_run=args.dry_run,
+        event_sources=(*BYO_SOURCES, *(s.name for s in settings.landing_sources)),
     )
     _say(report.summary())
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
-    from journeymap.transform import build
+    """The daily Dagster job (journeymap_full) in this process: new landing files, dbt, the
+    Python models, checks, the journey map page and the data docs."""
+    from journeymap.orchestration.assets.dbt import dbt_run_config
+    from journeymap.orchestration.run import run_job
     from journeymap.warehouse import warehouse_label
 
-    refresh = " (full refresh)" if args.full_refresh else ""
-    _say(f"dbt build on {warehouse_label(settings)}{refresh}")
-    build(settings, full_refresh=args.full_refresh, select=args.select)
+    _say(f"build {warehouse_label(settings)}{' (full refresh)' if args.full_refresh else ''}")
+    job = run_job(
+        settings, "journeymap_full", dbt_run_config(full_refresh=args.full_refresh), say=_say
+    )
+    _raise_if_failed(job)
+    _say(f"done in {job.seconds:.0f}s; the journey map: {settings.build_dir / 'journey_map.html'}")
+
+
+def _raise_if_failed(job) -> None:
+    if not job.success:
+        checks = f"; failed checks: {', '.join(job.failed_checks)}" if job.failed_checks else ""
+        raise RuntimeError(f"the Dagster run failed at {', '.join(job.failed_steps)}{checks}")
+
+
+def cmd_dbt(args: argparse.Namespace, settings: Settings) -> None:
+    """dbt itself on the project's warehouse, seeds and vars (``journeymap dbt build ...``)."""
+    from journeymap.transform import run_dbt
+
+    if not args.dbt_args:
+        raise ValueError("give dbt's command, e.g. `journeymap dbt build --select marts`")
+    run_dbt(settings, *args.dbt_args)
 
 
 def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
@@ -70,7 +135,7 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
     from journeymap.warehouse import open_warehouse, query_tag
 
     with open_warehouse(settings, read_only=True, tag=query_tag(command="summary")) as warehouse:
-        print(summarize(warehouse))
+        print(summarize(warehouse, settings.dbt_vars.get("primary_funnel", "purchase")))
 
 
 def cmd_attribute(args: argparse.Namespace, settings: Settings) -> None:
@@ -117,9 +182,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
         end_date=args.end_date,
         say=_say,
     )
-    if not demo.success:
-        checks = f"; failed checks: {', '.join(demo.failed_checks)}" if demo.failed_checks else ""
-        raise RuntimeError(f"the Dagster run failed at {', '.join(demo.failed_steps)}{checks}")
+    _raise_if_failed(demo)
     print()
     cmd_summary(args, settings)
     print()
@@ -165,41 +228,106 @@ def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="journeymap", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _add_import_flags(byo: argparse.ArgumentParser) -> None:
+    from journeymap.byo import PRESETS
 
-    generate = commands.add_parser("generate", help="write the sample business's landing files")
-    _add_generation_flags(generate)
-    generate.set_defaults(handler=cmd_generate)
-
-    load = commands.add_parser("load", help="load new landing files into the raw schema")
-    load.add_argument("--landing", default=None, help="landing folder (default <data>/landing)")
-    load.set_defaults(handler=cmd_load)
-
-    byo = commands.add_parser(
-        "import-events",
-        help="bring your own events: an export from GA4, Segment, Mixpanel, a CSV...",
-    )
     byo.add_argument("file", help="the export file (CSV, JSONL or Parquet)")
-    byo.add_argument("--source", default="web_events", choices=["web_events", "app_events"])
+    byo.add_argument(
+        "--source",
+        default="web_events",
+        help="web_events (default), app_events or an event source of journeymap.yml",
+    )
+    byo.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="the export's shape: "
+        + "; ".join(f"{name}: {preset.description}" for name, preset in PRESETS.items()),
+    )
+    for flag, meaning in (
+        ("--id-column", "the event id (default: one made from the event's content)"),
+        ("--user-column", "the known user's id (a process log's case id)"),
+        ("--anonymous-column", "the device's or cookie's anonymous id"),
+        ("--event-column", "the event name (a process log's activity)"),
+        ("--timestamp-column", "when it happened (ISO text or epoch s/ms/us)"),
+        ("--order-column", "orders events at the same instant (default: the file's order)"),
+    ):
+        byo.add_argument(flag, metavar="COLUMN", help=meaning)
+    byo.add_argument(
+        "--timestamp-format",
+        metavar="FORMAT",
+        help="strptime format of the timestamps, e.g. '%%d.%%m.%%Y %%H:%%M' (default: ISO 8601 "
+        "or epoch seconds/ms/us; times without an offset are UTC)",
+    )
+    byo.add_argument(
+        "--property-columns",
+        metavar="A,B,...",
+        help="keep only these other columns in properties (default: every other column)",
+    )
+    byo.add_argument(
+        "--dry-run", action="store_true", help="show the mapping and the first rows; write nothing"
+    )
     byo.add_argument(
         "--strict", action="store_true", help="stop at the first bad row instead of quarantining it"
     )
-    byo.set_defaults(handler=cmd_import_events)
 
-    build = commands.add_parser("build", help="dbt build (seeds, models, tests)")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="journeymap", description=__doc__)
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument(
+        "--project",
+        metavar="DIR",
+        default=None,
+        help="the project folder (default: $JOURNEYMAP_PROJECT, or found from here upwards)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler, **kwargs) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[project], **kwargs)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    init = commands.add_parser(
+        "init", help="make a project: journeymap.yml and editable taxonomy, stages and funnels"
+    )
+    init.add_argument("dir", help="the project folder (made if missing)")
+    init.set_defaults(handler=cmd_init, project=None)
+
+    _add_import_flags(
+        command(
+            "import-events",
+            cmd_import_events,
+            help="bring your own events: an export from GA4, Segment, Mixpanel, Amplitude, "
+            "Snowplow, a process-mining log, a CSV...",
+        )
+    )
+
+    load = command("load", cmd_load, help="load new landing files into the raw schema")
+    load.add_argument("--landing", default=None, help="landing folder (default <data>/landing)")
+
+    build = command(
+        "build",
+        cmd_build,
+        help="the full pipeline (the daily Dagster job): load new landing files, dbt, models, "
+        "checks, the journey map page",
+    )
     build.add_argument(
         "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
     )
-    build.add_argument("--select", default=None, help="dbt selection, e.g. 'marts'")
-    build.set_defaults(handler=cmd_build)
 
-    summary = commands.add_parser("summary", help="print rows per mart, funnel and top paths")
-    summary.set_defaults(handler=cmd_summary)
+    command("summary", cmd_summary, help="print rows per mart, funnel and top paths")
 
-    attribute = commands.add_parser(
+    dbt = command(
+        "dbt",
+        cmd_dbt,
+        help="run dbt on the project's warehouse, seeds and vars, e.g. `journeymap dbt build "
+        "--select marts`",
+    )
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt's own arguments")
+
+    attribute = command(
         "attribute",
+        cmd_attribute,
         help="channel attribution of a path table (CSV/Parquet): heuristics, Markov, Shapley",
     )
     attribute.add_argument("file", help="the path table: one row per path or journey")
@@ -224,9 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     attribute.add_argument(
         "--out", default="attribution.csv", help="CSV written (default attribution.csv)"
     )
-    attribute.set_defaults(handler=cmd_attribute)
-    classify = commands.add_parser(
+    classify = command(
         "classify-text",
+        cmd_classify_text,
         help="label a text or a CSV file: intent, journey stage, sentiment, emotion",
     )
     classify.add_argument("text", nargs="?", help="a text to label (prints JSON)")
@@ -239,18 +367,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="default: $JOURNEYMAP_TEXT_BACKEND, else embedded",
     )
-    classify.set_defaults(handler=cmd_classify_text)
 
-    demo = commands.add_parser("demo", help="generate, load, build and summarize in one go")
+    demo = command("demo", cmd_demo, help="generate, load, build and summarize in one go")
     _add_generation_flags(demo)
-    demo.set_defaults(handler=cmd_demo)
+    generate = command("generate", cmd_generate, help="write the sample business's landing files")
+    _add_generation_flags(generate)
     return parser
+
+
+def _take_project_from_dbt_args(args: argparse.Namespace) -> None:
+    """``journeymap dbt build --project DIR``: dbt has no --project, so it is journeymap's."""
+    dbt_args = getattr(args, "dbt_args", None) or []
+    if "--project" in dbt_args[:-1]:
+        at = dbt_args.index("--project")
+        args.project = dbt_args[at + 1]
+        args.dbt_args = dbt_args[:at] + dbt_args[at + 2 :]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _take_project_from_dbt_args(args)
     try:
-        args.handler(args, get_settings())
+        settings = Settings() if args.command == "init" else Settings.load(args.project)
+        args.handler(args, settings)
     except Exception as error:  # one readable line for users; JOURNEYMAP_DEBUG=1 for the traceback
         if os.environ.get("JOURNEYMAP_DEBUG"):
             raise

@@ -91,6 +91,9 @@ def _tracking_columns() -> tuple[Column, ...]:
         Column("utm_campaign"),
         Column("device_type", allowed=DEVICE_TYPES),
         Column("properties", "json"),
+        # The event's place in its export (import-events writes the row number, or the rank
+        # by an order column); orders events at the same instant. Absent: the file row.
+        Column("event_order", "integer"),
     )
 
 
@@ -234,6 +237,18 @@ SOURCES: dict[str, Source] = {
         ),
     )
 }
+
+
+def event_source(name: str, description: str = "") -> Source:
+    """The contract of an event source a project declares (journeymap.yml ``sources``): the
+    same columns as web and app events, so ``import-events`` writes its landing files."""
+    return Source(
+        name,
+        _tracking_columns(),
+        key=("event_id",),
+        event_time="occurred_at",
+        description=description or f"Events of {name}, a source the project declares.",
+    )
 
 
 def source(name: str) -> Source:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +56,11 @@ LANDING_FORMATS: dict[str, str] = {
     ".csv": "csv",
     ".csv.gz": "csv",
     ".jsonl": "json",
+    ".jsonl.gz": "json",
     ".ndjson": "json",
+    # Amplitude's and Mixpanel's exports are JSON lines named .json.
+    ".json": "json",
+    ".json.gz": "json",
     ".parquet": "parquet",
 }
 
@@ -209,10 +213,13 @@ def source_table_columns(source: Source) -> dict[str, str]:
     return columns
 
 
-def ensure_raw_tables(warehouse: Warehouse) -> None:
+def ensure_raw_tables(warehouse: Warehouse, contracts: Mapping[str, Source] = SOURCES) -> None:
     """Create the raw schema, one table per source, quarantine and ledger (if absent); add
-    the columns the contract gained since a table was created."""
-    tables = {source.name: source_table_columns(source) for source in SOURCES.values()}
+    the columns the contract gained since a table was created.
+
+    ``contracts``: the sources, the built-in ones and those a project declares
+    (``journeymap.contract.event_source``)."""
+    tables = {source.name: source_table_columns(source) for source in contracts.values()}
     tables[QUARANTINE_TABLE] = QUARANTINE_COLUMNS
     tables[LEDGER_TABLE] = LEDGER_COLUMNS
     warehouse.ensure_tables(RAW_SCHEMA, tables)
@@ -553,12 +560,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _known_source(name: str) -> Source:
-    if name not in SOURCES:
+def _known_source(name: str, contracts: Mapping[str, Source] = SOURCES) -> Source:
+    if name not in contracts:
         raise UnknownSourceError(
-            f"{name!r} is not a known source; known sources: {', '.join(SOURCES)}"
+            f"{name!r} is not a known source; known sources: {', '.join(contracts)}"
         )
-    return SOURCES[name]
+    return contracts[name]
 
 
 @dataclass(frozen=True)
@@ -740,16 +747,20 @@ def _load_through_stage(warehouse: Warehouse, load: _Load) -> _CheckedFile:
     return checked
 
 
-def load_file(warehouse: Warehouse, source_name: str, path: str | Path) -> FileLoadResult:
+def load_file(
+    warehouse: Warehouse,
+    source_name: str,
+    path: str | Path,
+    contracts: Mapping[str, Source] = SOURCES,
+) -> FileLoadResult:
     """Load one landing file of ``source_name`` (skipped if its content was loaded before)."""
-    ensure_raw_tables(warehouse)
-    return _load_one(warehouse, source_name, path)
+    ensure_raw_tables(warehouse, contracts)
+    return _load_one(warehouse, _known_source(source_name, contracts), path)
 
 
-def _load_one(warehouse: Warehouse, source_name: str, path: str | Path) -> FileLoadResult:
+def _load_one(warehouse: Warehouse, source: Source, path: str | Path) -> FileLoadResult:
     """load_file without the schema check, which load_landing does once for all files."""
     started = time.perf_counter()
-    source = _known_source(source_name)
     path = Path(path).resolve()
     _require_landing_format(path)
     if path.stat().st_size == 0:
@@ -827,19 +838,24 @@ def _is_hidden(path: Path) -> bool:
 
 
 def landing_files(
-    landing_dir: Path, sources: Iterable[str] | None = None
+    landing_dir: Path,
+    sources: Iterable[str] | None = None,
+    contracts: Mapping[str, Source] = SOURCES,
 ) -> tuple[list[tuple[str, Path]], list[Path]]:
     """(source, file) pairs to load in order (by source, then file name) and ignored files.
 
     Raises UnknownSourceError for a landing folder (or requested source) that is not a source."""
     folders = sorted(p for p in landing_dir.iterdir() if p.is_dir() and not _is_hidden(p))
     for folder in folders:
-        if folder.name not in SOURCES:
-            known = ", ".join(SOURCES)
+        if folder.name not in contracts:
+            known = ", ".join(contracts)
             raise UnknownSourceError(
-                f"landing folder {folder} is not a known source; known sources: {known}"
+                f"landing folder {folder} is not a known source; known sources: {known} "
+                "(declare your own under `sources:` in journeymap.yml)"
             )
-    wanted = {_known_source(name).name for name in sources} if sources is not None else None
+    wanted = (
+        {_known_source(name, contracts).name for name in sources} if sources is not None else None
+    )
     files: list[tuple[str, Path]] = []
     ignored: list[Path] = []
     for folder in folders:
@@ -854,15 +870,21 @@ def landing_files(
 
 
 def load_landing(
-    warehouse: Warehouse, landing_dir: str | Path, sources: Iterable[str] | None = None
+    warehouse: Warehouse,
+    landing_dir: str | Path,
+    sources: Iterable[str] | None = None,
+    contracts: Mapping[str, Source] = SOURCES,
 ) -> LoadReport:
-    """Load every landing file not loaded yet (all sources, or only ``sources``)."""
+    """Load every landing file not loaded yet (all sources, or only ``sources``).
+
+    ``contracts``: the built-in sources and those the project declares (``Settings``'s
+    ``source_contracts``)."""
     landing_dir = Path(landing_dir)
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing folder {landing_dir} does not exist")
-    files, ignored = landing_files(landing_dir, sources)
-    ensure_raw_tables(warehouse)
+    files, ignored = landing_files(landing_dir, sources, contracts)
+    ensure_raw_tables(warehouse, contracts)
     report = LoadReport(ignored=[str(p) for p in ignored])
     for source_name, path in files:
-        report.files.append(_load_one(warehouse, source_name, path))
+        report.files.append(_load_one(warehouse, contracts[source_name], path))
     return report

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from journeymap.warehouse import Warehouse, table_exists
+from journeymap.warehouse import Warehouse, quote_literal, table_exists
+
+DEVICES = ("desktop", "mobile", "tablet")
 
 MART_TABLES = (
     "fct_events",
@@ -37,7 +39,7 @@ TEXT_MARTS = ("mart_emotional_journey", "mart_friction_themes")
 
 def _attribution_lines(warehouse: Warehouse) -> list[str]:
     """Channel shares of conversions by last touch and the data-driven models, and the top
-    channel paths to conversion."""
+    channel paths to conversion; in words when no conversion has been attributed."""
     rows = _rows(
         warehouse,
         """
@@ -50,6 +52,8 @@ def _attribution_lines(warehouse: Warehouse) -> list[str]:
         order by 2 desc nulls last, channel
         """,
     )
+    if not rows:
+        return ["", "Channel attribution: no conversions to attribute yet."]
     lines = ["", "Channel attribution (share of conversions: last touch / Markov / Shapley):"]
     for channel, last, markov, shapley in rows:
         cells = "  ".join(_share(v) for v in (last, markov, shapley))
@@ -118,34 +122,9 @@ def summarize(warehouse: Warehouse, primary_funnel: str = "purchase") -> str:
         lines.append(f"  {stage:<14} {reached:>9,}{share}")
 
     lines.append("")
-    lines.append(
-        f"Funnel '{primary_funnel}' (all / desktop / mobile, conversion from previous step):"
-    )
-    for step, name, overall, desktop, mobile in _rows(
-        warehouse,
-        f"""
-        select step_number, step_name,
-            max(case when breakdown = 'all' then conversion_from_previous end),
-            max(case when breakdown_value = 'desktop' then conversion_from_previous end),
-            max(case when breakdown_value = 'mobile' then conversion_from_previous end)
-        from marts.fct_funnel_steps
-        where funnel_name = '{primary_funnel}'
-        group by step_number, step_name order by step_number
-        """,
-    ):
-        cells = "  ".join(_share(v) for v in (overall, desktop, mobile))
-        lines.append(f"  {step}. {name:<20} {cells}")
-
+    lines.extend(_funnel_lines(warehouse, primary_funnel))
     lines.append("")
-    lines.append("Most common customer paths to a first order (customers):")
-    lines.extend(
-        _counted_paths(
-            warehouse,
-            "select path, conversions from marts.mart_path_summary "
-            "where path_grain = 'customer' and conversions > 0 "
-            "order by conversions desc, path limit 5",
-        )
-    )
+    lines.extend(_path_lines(warehouse))
     lines.extend(_attribution_lines(warehouse))
 
     lines += _voice_lines(warehouse)
@@ -165,8 +144,105 @@ def summarize(warehouse: Warehouse, primary_funnel: str = "purchase") -> str:
         )[0]
     )
     status = "every row accounted for" if not unreconciled else f"NOT reconciled: {unreconciled}"
+    sources = [
+        name
+        for (name,) in _rows(
+            warehouse,
+            "select source_name from marts.mart_data_reconciliation where landed_rows > 0 "
+            "order by source_name",
+        )
+    ]
     lines.append(
-        f"Data: {landed:,} landed rows, {deduplicated:,} duplicates removed, "
-        f"{quarantined:,} quarantined ({status})."
+        f"Data: {landed:,} landed rows from {len(sources)} source"
+        f"{'' if len(sources) == 1 else 's'} ({', '.join(sources) or 'none yet'}), "
+        f"{deduplicated:,} duplicates removed, {quarantined:,} quarantined ({status})."
     )
     return "\n".join(lines)
+
+
+def _funnel_lines(warehouse: Warehouse, funnel: str) -> list[str]:
+    """The funnel step by step, split by the devices the data has; in words when nobody
+    entered it."""
+    name = quote_literal(funnel)
+    devices = [
+        device
+        for device in DEVICES
+        if _rows(
+            warehouse,
+            f"select count(*) from marts.fct_funnel_steps where funnel_name = {name} "
+            f"and breakdown = 'device_type' and breakdown_value = {quote_literal(device)}",
+        )[0][0]
+    ]
+    by_device = "".join(
+        f", max(case when breakdown_value = {quote_literal(d)} then conversion_from_previous end)"
+        for d in devices
+    )
+    steps = _rows(
+        warehouse,
+        f"""
+        select step_number, step_name,
+            max(case when breakdown = 'all' then conversion_from_previous end){by_device}
+        from marts.fct_funnel_steps
+        where funnel_name = {name}
+        group by step_number, step_name order by step_number
+        """,
+    )
+    if not steps:
+        first = _rows(
+            warehouse,
+            "select canonical_event from seeds.funnel_definitions "
+            f"where funnel_name = {name} and step_number = 1",
+        )
+        why = (
+            f"no customer has its first step's event ({first[0][0]})"
+            if first
+            else "funnel_definitions has no funnel of that name"
+        )
+        return [
+            f"Funnel '{funnel}': nobody entered it: {why}. Edit the funnels in your project's "
+            "seeds/funnel_definitions.csv or name another one with var primary_funnel."
+        ]
+    lines = [f"Funnel '{funnel}' ({' / '.join(['all', *devices])}, conversion from previous step):"]
+    for step, step_name, *shares in steps:
+        lines.append(f"  {step}. {step_name:<20} {'  '.join(_share(v) for v in shares)}")
+    return lines
+
+
+def _path_lines(warehouse: Warehouse) -> list[str]:
+    """The most common customer paths to a first order; in words when the data has no
+    conversions (then the most common paths) or no paths at all."""
+    (conversions,) = _rows(warehouse, "select count(*) from marts.fct_events where is_conversion")[
+        0
+    ]
+    if conversions:
+        return [
+            "Most common customer paths to a first order (customers):",
+            *_counted_paths(
+                warehouse,
+                "select path, conversions from marts.mart_path_summary "
+                "where path_grain = 'customer' and conversions > 0 "
+                "order by conversions desc, path limit 5",
+            ),
+        ]
+    paths = _counted_paths(
+        warehouse,
+        "select path, occurrences from marts.mart_path_summary "
+        "where path_grain = 'customer' order by frequency_rank limit 5",
+    )
+    if not paths:
+        return ["Customer paths: none yet (no events outside var path_excluded_events)."]
+    return [
+        "No conversions: no event is marked is_conversion in the event taxonomy, so paths "
+        "run to the end of the data. The most common customer paths:",
+        *paths,
+    ]
+    lines = ["Most common customer paths to a first order (customers):"]
+    lines.extend(
+        _counted_paths(
+            warehouse,
+            "select path, conversions from marts.mart_path_summary "
+            "where path_grain = 'customer' and conversions > 0 "
+            "order by conversions desc, path limit 5",
+        )
+    )
+    return lines

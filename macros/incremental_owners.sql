@@ -104,15 +104,18 @@
 
 {#- The one configuration of every incremental model: delete+insert on `unique_key`, a
     failure on schema drift, transient temporary relations (Snowflake), any post-hooks the
-    model needs, and a checkpoint after the merge (below). -#}
-{% macro incremental_config(unique_key, post_hook=[]) -%}
+    model needs, the record of the settings it was built with (`settings`: the vars its rows
+    depend on; seeds upstream and its SQL count by themselves, macros/settings_state.sql) and a
+    checkpoint after the merge (below). -#}
+{% macro incremental_config(unique_key, post_hook=[], settings=[]) -%}
     {{ config(
         materialized='incremental',
         unique_key=unique_key,
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         tmp_relation_type='transient',
-        post_hook=post_hook + [journeymap.checkpoint_after_merge()],
+        meta={'journeymap_settings': settings},
+        post_hook=post_hook + ['{{ journeymap.record_settings() }}', journeymap.checkpoint_after_merge()],
     ) }}
 {%- endmacro %}
 

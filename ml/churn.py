@@ -75,6 +75,13 @@ from journeymap.ml.outputs import CHURN_SCORES
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "churn-hgb-v1"
+
+
+class NotEnoughDataError(ValueError):
+    """The data cannot train a churn model (no subscriptions, too short a history, no
+    churners): the run writes no scores and says why instead of failing the pipeline."""
+
+
 DEFAULT_HORIZON_DAYS = 30
 # Risk bands on the predicted probability of cancelling within the horizon. With a base rate
 # around 10%, "medium" is about twice the base rate and "high" means more likely than not.
@@ -186,7 +193,7 @@ def churn_cutoffs(
         train.append(cutoff)
         cutoff -= pd.Timedelta(days=config.snapshot_step_days)
     if not train:
-        raise ValueError(
+        raise NotEnoughDataError(
             f"not enough history for churn scoring: the first training cutoff {first} "
             f"({config.train_gap_days} days before the evaluation cutoff, as_of minus the "
             f"{horizon_days}-day horizon) lies before {earliest} (the first event plus "
@@ -251,7 +258,7 @@ def fit_churn_model(
 ) -> ChurnModel:
     y = np.asarray(labels, dtype=int)
     if len(np.unique(y)) < 2:
-        raise ValueError(
+        raise NotEnoughDataError(
             f"churn training data needs churners and non-churners: {len(y)} labelled rows, "
             f"{int(y.sum())} churners (too little history or too few subscribers)"
         )
@@ -499,6 +506,7 @@ class ChurnRun:
             if len(self.scores)
             else None,
             "runtime_seconds": round(float(self.runtime_seconds), 3),
+            "not_scored": self.metrics.get("not_scored"),
         }
         if self.cutoffs is not None:
             meta["cutoff_at"] = self.cutoffs.score.isoformat()
@@ -530,6 +538,7 @@ class ChurnRun:
             "n_train": self.metrics.get("n_train"),
             "rows_written": len(self.scores),
             "top_features": list(self.feature_importances)[:5],
+            "not_scored": self.metrics.get("not_scored"),
         }
 
 
@@ -586,8 +595,10 @@ def _score_churn(
     scored_at = as_cutoff(scored_at or datetime.now(UTC))
     times = frames.events["occurred_at"]
     times = times[times < as_of]
+    if frames.subscriptions.empty:
+        raise NotEnoughDataError("no subscriptions in the data: there is no churn to learn")
     if times.empty:
-        raise ValueError(f"no events before {as_of}: nothing to learn churn from")
+        raise NotEnoughDataError(f"no events before {as_of}: nothing to learn churn from")
     cutoffs = churn_cutoffs(times.min(), as_of, horizon_days, config)
 
     # Time-based, customer-held-out evaluation: earlier cutoffs train, the later one tests.
@@ -661,13 +672,22 @@ def run_churn_scoring(
         if latest is None:
             raise ValueError("marts.fct_events is empty: nothing to score")
         as_of = default_as_of(latest)
-    run = score_churn(
-        frames,
-        as_of=as_of,
-        horizon_days=horizon_days,
-        model_version=model_version,
-        config=config or ChurnConfig(),
-    )
+    try:
+        run = score_churn(
+            frames,
+            as_of=as_of,
+            horizon_days=horizon_days,
+            model_version=model_version,
+            config=config or ChurnConfig(),
+        )
+    except NotEnoughDataError as error:
+        run = ChurnRun(
+            scores=CHURN_SCORES.empty(),
+            metrics={"not_scored": str(error)},
+            feature_importances={},
+            model_version=model_version,
+            horizon_days=horizon_days,
+        )
     write_churn_scores(warehouse, run.scores, schemas)
     run.runtime_seconds = time.perf_counter() - started
     return run

@@ -31,7 +31,7 @@ from dagster import Definitions, colored_console_logger, definitions, in_process
 from journeymap.orchestration.assets.attribution import attribution_assets
 from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
-from journeymap.orchestration.assets.raw import raw_assets, sample_data
+from journeymap.orchestration.assets.raw import project_raw_assets, raw_assets, sample_data
 from journeymap.orchestration.assets.report import report_assets
 from journeymap.orchestration.assets.text import text_assets
 from journeymap.orchestration.checks import expectation_checks
@@ -46,11 +46,13 @@ from journeymap.settings import Settings, get_settings
 
 def build_definitions(settings: Settings) -> Definitions:
     """The definitions of the installation of ``settings`` (its dbt manifest must exist)."""
-    dbt_assets = build_dbt_assets(dbt_project(settings))
+    project_sources = tuple(source.name for source in settings.landing_sources)
+    dbt_assets = build_dbt_assets(dbt_project(settings), project_sources)
     return Definitions(
         assets=[
             sample_data,
             *raw_assets,
+            *project_raw_assets(settings),
             *dbt_assets,
             *ml_assets,
             *text_assets,

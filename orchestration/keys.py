@@ -18,7 +18,16 @@ ML_GROUP = "ml"
 REPORT_GROUP = "report"
 
 SAMPLE_DATA_KEY = AssetKey(["demo", "sample_data"])
-RAW_KEYS: dict[str, AssetKey] = {name: AssetKey(["raw", name]) for name in SOURCES}
+
+
+def raw_key(source: str) -> AssetKey:
+    """The raw load asset of a source: a built-in one or one the project declares."""
+    return AssetKey(["raw", source])
+
+
+RAW_KEYS: dict[str, AssetKey] = {name: raw_key(name) for name in SOURCES}
+# The dbt model that reads the raw tables of the project's own event sources (not dbt sources).
+PROJECT_EVENTS_MODEL = "stg_project__events"
 # Tables every raw load writes besides its own (the loader's bookkeeping).
 LOADER_TABLES = ("load_ledger", "quarantine")
 # The dbt source the ML assets write; every other dbt source is a raw table.

@@ -15,7 +15,7 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from journeymap.settings import Settings
-from journeymap.transform import run_dbt
+from journeymap.transform import prepare_dbt_dir, run_dbt
 
 
 def manifest_dir(settings: Settings) -> Path:
@@ -23,15 +23,24 @@ def manifest_dir(settings: Settings) -> Path:
 
 
 @cache
-def _dbt_project(project_dir: Path, target_path: Path, target: str) -> DbtProject:
+def _dbt_project(
+    project_dir: Path, profiles_dir: Path, target_path: Path, target: str
+) -> DbtProject:
     return DbtProject(
-        project_dir=project_dir, target_path=target_path, profiles_dir=project_dir, target=target
+        project_dir=project_dir, target_path=target_path, profiles_dir=profiles_dir, target=target
     )
 
 
 def dbt_project(settings: Settings) -> DbtProject:
-    """The dbt project of ``settings``, for its warehouse (profiles.yml output)."""
-    return _dbt_project(settings.project_dir, manifest_dir(settings), settings.warehouse_kind)
+    """The dbt project of ``settings`` (the folder dbt runs in, made up to date: the package's,
+    or the user project's own, journeymap.transform.prepare_dbt_dir), for its warehouse
+    (profiles.yml output)."""
+    return _dbt_project(
+        prepare_dbt_dir(settings),
+        settings.project_dir,
+        manifest_dir(settings),
+        settings.warehouse_kind,
+    )
 
 
 def prepare_dbt_project(settings: Settings) -> Path:

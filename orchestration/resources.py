@@ -29,7 +29,13 @@ from pydantic import Field
 
 from journeymap.orchestration.project import dbt_project
 from journeymap.settings import Settings
-from journeymap.transform import dbt_executable, warehouse_env
+from journeymap.transform import (
+    dbt_executable,
+    dbt_folder_parts,
+    link_dbt_folder,
+    merge_vars,
+    warehouse_env,
+)
 from journeymap.warehouse import Warehouse, open_warehouse, query_tag
 
 
@@ -53,11 +59,16 @@ class JourneymapDbtResource(DbtCliResource):
 
     dagster-dbt builds the subprocess environment from ``os.environ``; ``warehouse_env`` is laid
     over it for the moment the subprocess starts (then restored), so one process can run
-    workspaces with different DuckDB files one after another (tests, the demo). Artifacts of
-    each invocation go to ``<artifacts_dir>/<step>-<run>-<id>``.
+    workspaces with different DuckDB files one after another (tests, the demo). The project's
+    dbt vars (``Settings.dbt_vars``) go under any ``--vars`` of the command. Artifacts of each
+    invocation go to ``<artifacts_dir>/<step>-<run>-<id>``.
     """
 
     warehouse_env: dict[str, str] = Field(default_factory=dict)
+    dbt_vars: dict[str, Any] = Field(default_factory=dict)
+    # A user project's own dbt folder: {folder, package, project_seeds} of
+    # journeymap.transform.link_dbt_folder, remade before every command (seeds come and go).
+    dbt_folder: dict[str, str] = Field(default_factory=dict)
     artifacts_dir: str | None = Field(default=None)
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
@@ -65,11 +76,13 @@ class JourneymapDbtResource(DbtCliResource):
         if kwargs.get("target_path") is None and self.artifacts_dir:
             unique = self._get_unique_target_path(context=context)
             kwargs["target_path"] = Path(self.artifacts_dir) / unique.name
+        if self.dbt_folder:
+            link_dbt_folder(**{name: Path(path) for name, path in self.dbt_folder.items()})
         env = dict(self.warehouse_env)
         if context is not None:
             env["JOURNEYMAP_QUERY_TAG"] = run_query_tag(context)
         with _environ(env):
-            return super().cli(args, **kwargs)
+            return super().cli(merge_vars(args, self.dbt_vars), **kwargs)
 
 
 @contextmanager
@@ -98,6 +111,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         target=settings.warehouse_kind,
         dbt_executable=dbt_executable(),
         warehouse_env=env,
+        dbt_vars=settings.dbt_vars,
+        dbt_folder={name: str(path) for name, path in dbt_folder_parts(settings).items()},
         artifacts_dir=str(settings.dbt_target_dir / "runs"),
     )
     return {"settings": settings, "dbt": dbt}

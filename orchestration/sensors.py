@@ -32,7 +32,7 @@ from dagster import (
 
 from journeymap.load import LoadError, file_sha256, landing_files
 from journeymap.orchestration.jobs import full_job
-from journeymap.orchestration.keys import RAW_KEYS
+from journeymap.orchestration.keys import raw_key
 from journeymap.settings import Settings
 from journeymap.warehouse import WarehouseBusyError, open_warehouse, query_tag, table_exists
 
@@ -53,10 +53,10 @@ def write_cursor(seen: set[FileId]) -> str:
     return json.dumps({"seen": by_source}, separators=(",", ":"))
 
 
-def current_files(landing_dir: Path) -> dict[FileId, Path]:
-    if not landing_dir.is_dir():
+def current_files(settings: Settings) -> dict[FileId, Path]:
+    if not settings.landing_dir.is_dir():
         return {}
-    files, _ = landing_files(landing_dir)
+    files, _ = landing_files(settings.landing_dir, contracts=settings.source_contracts)
     return {(source, path.name): path for source, path in files}
 
 
@@ -79,7 +79,7 @@ def loaded_contents(settings: Settings, sources: set[str]) -> set[tuple[str, str
 
 def affected_assets(context: SensorEvaluationContext, sources: set[str]) -> list[AssetKey]:
     """The raw assets of ``sources`` and every asset downstream of them."""
-    selection = AssetSelection.assets(*(RAW_KEYS[s] for s in sorted(sources))).downstream()
+    selection = AssetSelection.assets(*(raw_key(s) for s in sorted(sources))).downstream()
     asset_graph = context.repository_def.asset_graph
     return sorted(selection.resolve(asset_graph), key=lambda key: key.to_user_string())
 
@@ -97,7 +97,7 @@ def affected_assets(context: SensorEvaluationContext, sources: set[str]) -> list
 def landing_files_sensor(context: SensorEvaluationContext, settings: ResourceParam[Settings]):
     seen = read_cursor(context.cursor)
     try:
-        current = current_files(settings.landing_dir)
+        current = current_files(settings)
     except LoadError as error:  # e.g. a landing folder that is not a known source
         return SkipReason(f"cannot list landing files: {error}")
     candidates = set(current) - seen

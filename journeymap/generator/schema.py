@@ -40,16 +40,22 @@ class SourceMeta:
         return "|".join(row[i] for i in self.key_idx)
 
 
+# Optional contract columns the simulated systems do not write: event_order (the loader then
+# orders ties by the file row, as for any export without one).
+NOT_WRITTEN = ("event_order",)
+
+
 def _meta(index: int, name: str) -> SourceMeta:
     src = SOURCES[name]
-    cols = src.column_names
+    written = tuple(c for c in src.columns if c.name not in NOT_WRITTEN)
+    cols = tuple(c.name for c in written)
     return SourceMeta(
         index=index,
         name=name,
         columns=cols,
         key_idx=tuple(cols.index(k) for k in src.key),
         time_idx=cols.index(src.event_time),
-        allowed_idx=tuple(i for i, c in enumerate(src.columns) if c.allowed),
+        allowed_idx=tuple(i for i, c in enumerate(written) if c.allowed),
     )
 
 

@@ -40,11 +40,16 @@ def next_stage_label(data: dict[str, Any], stage: dict[str, Any]) -> str | None:
 
 
 def biggest_stage_drop_off(data: dict[str, Any]) -> dict[str, Any] | None:
-    """The stage whose customers most often do not reach the next one (earliest on a tie)."""
+    """The stage whose customers most often do not reach the next one (earliest on a tie).
+    A stage nobody in the data reaches (no event maps to it: a help desk log has no advocacy)
+    is no drop-off of the stage before it."""
+    reached = {s["stage_order"]: s.get("customers_reached") or 0 for s in stages_in_order(data)}
     candidates = [
         s
         for s in stages_in_order(data)
-        if s.get("drop_off_rate") is not None and (s.get("customers_reached") or 0) > 0
+        if s.get("drop_off_rate") is not None
+        and (s.get("customers_reached") or 0) > 0
+        and reached.get(s["stage_order"] + 1, 0) > 0
     ]
     if not candidates:
         return None

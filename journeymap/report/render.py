@@ -411,6 +411,12 @@ def _paths(data: dict[str, Any]) -> str:
                 f"<strong>{esc(count(outcome['converted']))}</strong> customers "
                 f"({esc(pct(outcome['converted'] / total))}) placed their first order and"
             )
+        elif not (data.get("customers") or {}).get("ordering"):
+            ordered = (
+                "nobody converted: no event of this data is a conversion (the event taxonomy "
+                "marks none with <code>is_conversion</code>), so paths run to the end of the "
+                "data;"
+            )
         else:
             ordered = "no customer placed a first order;"
         summary = (
@@ -489,9 +495,11 @@ def _churn(data: dict[str, Any]) -> str:
     if rows is None:
         return (
             head + '<p class="note" data-churn="not-scored"><strong>No churn scores yet.</strong> '
-            "The churn model has not scored this warehouse, so risk by stage cannot be shown. "
-            "Once the churn model has run and the marts are rebuilt, this section shows how many "
-            "customers in each stage are at high, medium and low risk, and why.</p></section>"
+            "The churn model has not scored this warehouse, so risk by stage cannot be shown: it "
+            "scores active subscribers and learns from past cancellations, so it needs "
+            "subscriptions and a few months of history (build/model_report.json says what was "
+            "missing). Once it has scored, this section shows how many customers in each stage "
+            "are at high, medium and low risk, and why.</p></section>"
         )
     total = data["churn"]["scored_customers"]
     cells = [
@@ -561,12 +569,14 @@ def _health(data: dict[str, Any]) -> str:
     quarantined = sum(s.get("quarantined_rows") or 0 for s in sources)
     deduplicated = sum(s.get("deduplicated_rows") or 0 for s in sources)
     files = sum(s.get("files") or 0 for s in sources)
+    with_rows = [s for s in sources if s.get("landed_rows")]
     broken = [s for s in sources if not s.get("is_reconciled")]
     parts = []
     if sources:
         text = (
             f"<strong>Data health.</strong> {esc(count(landed))} rows landed in "
-            f"{esc(plural(files, 'file'))} from {esc(plural(len(sources), 'source'))}; "
+            f"{esc(plural(files, 'file'))} from {esc(plural(len(with_rows), 'source'))} "
+            f"({esc(', '.join(s['source_name'] for s in with_rows) or 'none yet')}); "
             f"{esc(count(quarantined))} quarantined "
             f"({esc(pct(quarantined / landed if landed else 0, 1))}) and "
             f"{esc(count(deduplicated))} duplicates removed. "

@@ -2,7 +2,8 @@
 
 Columns are path steps: node "n. event" sits in column n. A path that ends after step n
 flows into an "ordered" or "dropped off" node in column n + 1; paths longer than the shown
-steps flow into a "more steps" node after the last step. Small events of a column are merged
+steps, or cut at the warehouse's path length (mart_path_transitions' "continues"), flow into a
+"more steps" node: they go on, they did not drop off. Small events of a column are merged
 into "other events" so each column stays readable.
 """
 
@@ -17,6 +18,7 @@ from journeymap.report.fmt import count, esc, event_label, pct
 CONVERTED = "converted"
 DROPPED = "dropped off"
 MORE = "more steps"
+CONTINUES = "continues"  # mart_path_transitions: the path is longer than var max_path_steps
 OTHER = "other events"
 TERMINAL_LABELS = {CONVERTED: "ordered", DROPPED: "dropped off", MORE: "more steps"}
 
@@ -66,7 +68,9 @@ class SankeyLayout:
 
 
 def _terminal_kind(event: str) -> str:
-    return {CONVERTED: "converted", DROPPED: "dropped", MORE: "more"}.get(event, "event")
+    return {CONVERTED: "converted", DROPPED: "dropped", MORE: "more", CONTINUES: "more"}.get(
+        event, "event"
+    )
 
 
 def layout_sankey(
@@ -97,7 +101,8 @@ def layout_sankey(
             continue
         source = (step, str(row["from_event"]))
         if row.get("is_path_end"):
-            target = (step + 1, str(row["to_event"]))
+            to_event = str(row["to_event"])
+            target = (step + 1, MORE if to_event == CONTINUES else to_event)
         elif step == max_steps:
             target = (step + 1, MORE)
         else:

@@ -9,6 +9,7 @@
 {{ journeymap.incremental_config(
     'customer_key',
     post_hook=[journeymap.delete_vanished_owners('customer_key', 'int_customer_activity', 'customer_key')],
+    settings=['path_excluded_events'],
 ) }}
 
 {%- set events = ref('int_events_sessionized') %}
@@ -32,10 +33,11 @@ customer_events as (
         events.customer_key,
         events.event_key,
         events.occurred_at,
+        events.event_order,
         events.canonical_event,
         first_conversions.first_converted_at is not null as converted,
         lag(events.canonical_event) over (
-            partition by events.customer_key order by events.occurred_at, events.event_key
+            partition by events.customer_key order by {{ journeymap.event_sequence('events') }}
         ) as previous_event
     from {{ events }} as events
     left join first_conversions on events.customer_key = first_conversions.customer_key
@@ -54,10 +56,10 @@ final as (
         'customer' as path_grain,
         customer_key as path_owner_key,
         customer_key,
-        row_number() over (partition by customer_key order by occurred_at, event_key) as step_index,
+        row_number() over (partition by customer_key order by {{ journeymap.event_sequence() }}) as step_index,
         count(*) over (partition by customer_key) as path_step_count,
         canonical_event,
-        lead(canonical_event) over (partition by customer_key order by occurred_at, event_key) as next_event,
+        lead(canonical_event) over (partition by customer_key order by {{ journeymap.event_sequence() }}) as next_event,
         occurred_at,
         converted,
         {{ dbt.current_timestamp() }} as processed_at

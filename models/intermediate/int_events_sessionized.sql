@@ -10,7 +10,7 @@
     event lands. Sessions only look backwards (a gap from the previous event), so everything
     before a device's earliest new event keeps its session; the last such event seeds the
     recut. A full refresh and any sequence of incremental runs give the same rows. -#}
-{{ journeymap.incremental_config('event_key') }}
+{{ journeymap.incremental_config('event_key', settings=['session_timeout_minutes', 'event_sources']) }}
 {#- Snowflake: micro-partitions by event date, the filter of most event queries (BI and the
     marts read date ranges; new loads land on recent dates). Other adapters ignore it. -#}
 {{ config(cluster_by=['to_date(occurred_at)']) }}
@@ -18,7 +18,7 @@
 {#- The event stream's columns, as int_events_unified and this table both carry them. -#}
 {%- set event_columns = [
     'event_key', 'source', 'source_event_id', 'customer_key', 'customer_id', 'identity_source',
-    'occurred_at', 'loaded_at', 'identity_loaded_at', 'raw_event_name', 'canonical_event',
+    'occurred_at', 'event_order', 'loaded_at', 'identity_loaded_at', 'raw_event_name', 'canonical_event',
     'channel', 'touchpoint', 'journey_stage', 'is_conversion', 'revenue', 'anonymous_id',
     'platform', 'device_type', 'session_partition', 'page_url', 'referrer', 'utm_source',
     'utm_medium', 'utm_campaign', 'acquisition_channel', 'context_id',
@@ -222,6 +222,7 @@ final as (
         customer_id,
         identity_source,
         occurred_at,
+        event_order,
         cast(occurred_at as date) as event_date,
         raw_event_name,
         canonical_event,

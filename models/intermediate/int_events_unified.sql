@@ -68,6 +68,7 @@ final as (
         resolved_customer_id as customer_id,
         identity_source,
         occurred_at,
+        event_order,
         loaded_at,
         identity_loaded_at,
         raw_event_name,

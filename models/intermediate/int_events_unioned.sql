@@ -1,6 +1,9 @@
 {#- Every interaction of every source as one stream of raw events, in one shape: web, app,
-    email, orders, subscription starts and cancellations, customer support messages, reviews.
-    Not yet mapped to the taxonomy (int_events_mapped does that). -#}
+    email, orders, subscription starts and cancellations, customer support messages, reviews,
+    and the events of the sources the project declares. Not yet mapped to the taxonomy
+    (int_events_mapped does that). `event_order` is an event's place in its source (its file
+    row or export order), which orders events at the same instant; `source_channel` is the
+    channel a project source declares, for its events the taxonomy does not map. -#}
 {{ config(materialized='view') }}
 
 with web_events as (
@@ -45,6 +48,12 @@ reviews as (
 
 ),
 
+project_events as (
+
+    select * from {{ ref('stg_project__events') }}
+
+),
+
 tracked_events as (
 
     select
@@ -64,7 +73,9 @@ tracked_events as (
         utm_medium,
         utm_campaign,
         cast(null as {{ dbt.type_float() }}) as revenue,
-        cast(null as {{ dbt.type_string() }}) as context_id
+        cast(null as {{ dbt.type_string() }}) as context_id,
+        event_order,
+        cast(null as {{ dbt.type_string() }}) as source_channel
     from web_events
 
     union all
@@ -86,8 +97,34 @@ tracked_events as (
         utm_medium,
         utm_campaign,
         null,
+        null,
+        event_order,
         null
     from app_events
+
+    union all
+
+    select
+        source,
+        event_id,
+        occurred_at,
+        loaded_at,
+        event_name,
+        anonymous_id,
+        user_id,
+        null,
+        platform,
+        device_type,
+        page_url,
+        referrer,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        null,
+        null,
+        event_order,
+        source_channel
+    from project_events
 
 ),
 
@@ -207,7 +244,9 @@ all_events as (
         cast(null as {{ dbt.type_string() }}) as utm_medium,
         cast(null as {{ dbt.type_string() }}) as utm_campaign,
         revenue,
-        context_id
+        context_id,
+        cast(null as {{ dbt.type_bigint() }}) as event_order,
+        cast(null as {{ dbt.type_string() }}) as source_channel
     from business_events
 
 )

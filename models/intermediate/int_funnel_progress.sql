@@ -9,6 +9,7 @@
 {{ journeymap.incremental_config(
     'customer_key',
     post_hook=[journeymap.delete_vanished_owners('customer_key', 'int_customer_activity', 'customer_key')],
+    settings=['funnel_max_steps'],
 ) }}
 
 {%- set events = ref('int_events_sessionized') %}
@@ -40,6 +41,7 @@ funnel_events as (
         events.customer_key,
         events.event_key,
         events.occurred_at,
+        events.event_order,
         events.device_type,
         events.channel
     from events
@@ -53,7 +55,7 @@ entry_candidates as (
     select
         *,
         row_number() over (
-            partition by funnel_name, customer_key order by occurred_at, event_key
+            partition by funnel_name, customer_key order by {{ journeymap.event_sequence() }}
         ) as attempt_rank
     from funnel_events
     where step_number = 1

@@ -1,6 +1,6 @@
 {#- The identity graph: which known customer each anonymous device id and each email belongs to.
     A device belongs to the first customer seen logged in on it (identify calls, or tracked
-    events carrying both ids); an email to the customer whose most recent CRM version holds it.
+    and project-source events carrying both ids); an email to the customer whose most recent CRM version holds it.
     `mapping_loaded_at` tells incremental models when a mapping appeared or changed. -#}
 
 with identifies as (
@@ -18,6 +18,12 @@ web_events as (
 app_events as (
 
     select * from {{ ref('stg_tracking__app_events') }}
+
+),
+
+project_events as (
+
+    select * from {{ ref('stg_project__events') }}
 
 ),
 
@@ -42,6 +48,12 @@ device_sightings as (
 
     select anonymous_id, user_id, occurred_at, loaded_at
     from app_events
+    where anonymous_id is not null and user_id is not null
+
+    union all
+
+    select anonymous_id, user_id, occurred_at, loaded_at
+    from project_events
     where anonymous_id is not null and user_id is not null
 
 ),

@@ -17,6 +17,7 @@
         ),
         journeymap.delete_vanished_owners('customer_key', 'int_customer_activity', 'customer_key'),
     ],
+    settings=['max_path_steps'],
 ) }}
 
 {%- set max_steps = var('max_path_steps') | int %}

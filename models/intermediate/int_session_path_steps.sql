@@ -2,7 +2,7 @@
     int_path_steps): the session's events outside var path_excluded_events, consecutive repeats
     collapsed. Step index, step count and next step come from one window pass over the
     collapsed steps, ordered by each event's index from the first pass (an integer sorts faster
-    than time and event_key again); `converted` is a lookup in the few converted sessions
+    than time, event order and event_key again); `converted` is a lookup in the few converted sessions
     rather than a join to every session.
 
     Incremental per session: a run rebuilds the sessions with new or reprocessed events and
@@ -11,6 +11,7 @@
 {{ journeymap.incremental_config(
     'path_owner_key',
     post_hook=[journeymap.delete_vanished_owners('path_owner_key', 'int_sessions_aggregated', 'session_key')],
+    settings=['path_excluded_events'],
 ) }}
 
 {%- set events = ref('int_events_sessionized') %}
@@ -28,7 +29,7 @@ changed_sessions as (
 
 events as (
 
-    select session_key, customer_key, event_key, occurred_at, canonical_event
+    select session_key, customer_key, event_key, occurred_at, event_order, canonical_event
     from {{ events }}
     where session_key in (select session_key from changed_sessions)
 
@@ -50,7 +51,7 @@ converted_sessions as (
 
 events as (
 
-    select session_key, customer_key, event_key, occurred_at, canonical_event
+    select session_key, customer_key, event_key, occurred_at, event_order, canonical_event
     from {{ events }}
     where {{ in_slice }}
 
@@ -72,10 +73,10 @@ session_events as (
     select
         *,
         lag(canonical_event) over (
-            partition by session_key order by occurred_at, event_key
+            partition by session_key order by {{ journeymap.event_sequence() }}
         ) as previous_event,
         row_number() over (
-            partition by session_key order by occurred_at, event_key
+            partition by session_key order by {{ journeymap.event_sequence() }}
         ) as event_index
     from events
     where session_key is not null

@@ -6,7 +6,7 @@
     Incremental: rebuilds every session of each device that int_events_sessionized touched
     since this model last ran, and of each device whose customer has a new conversion
     (delete+insert on the device), so recut sessions never linger. -#}
-{{ journeymap.incremental_config('session_partition') }}
+{{ journeymap.incremental_config('session_partition', settings=['session_timeout_minutes']) }}
 {#- Snowflake: micro-partitions by session start date, the filter of most session queries.
     Other adapters ignore it. -#}
 {{ config(cluster_by=['to_date(started_at)']) }}
@@ -77,7 +77,7 @@ session_bounds as (
 
 ),
 
--- The entry is the session's first event (by time, then event_key), the exit its last. They
+-- The entry is the session's first event (by time, then source order and event_key), the exit its last. They
 -- are found by joining the events at the session's first and last instant, not by a window
 -- over every event of every session, which sorts every event.
 entries as (
@@ -100,7 +100,8 @@ entries as (
         on session_events.session_key = session_bounds.session_key
         and session_events.occurred_at = session_bounds.started_at
     qualify row_number() over (
-        partition by session_events.session_key order by session_events.event_key
+        partition by session_events.session_key
+        order by session_events.event_order nulls last, session_events.event_key
     ) = 1
 
 ),
@@ -116,7 +117,8 @@ exits as (
         on session_events.session_key = session_bounds.session_key
         and session_events.occurred_at = session_bounds.ended_at
     qualify row_number() over (
-        partition by session_events.session_key order by session_events.event_key desc
+        partition by session_events.session_key
+        order by session_events.event_order desc nulls first, session_events.event_key desc
     ) = 1
 
 ),

@@ -19,6 +19,7 @@ final as (
         customer_id,
         identity_source,
         occurred_at,
+        event_order,
         event_date,
         raw_event_name,
         canonical_event,

@@ -16,6 +16,10 @@
     'reviews': ('reviews', 'reviews', 'stg_reviews__reviews', ['review_id']),
     'marketing_spend': ('marketing', 'marketing_spend', 'stg_marketing__spend', ['spent_on', 'channel', 'campaign']),
 } %}
+{#- The project's own event sources (var event_sources): landing files are in the ledger like
+    the others; a source read from a warehouse table has no files, so its table's rows count as
+    landed. -#}
+{%- set project_sources = var('event_sources') %}
 
 with ledger as (
 
@@ -59,8 +63,19 @@ counted as (
         (select count(*) from (
             select distinct {{ key | join(', ') }} from {{ source(source_name, table) }}
         ) as distinct_keys) as distinct_raw_keys,
-        (select count(*) from {{ ref(staging_model) }}) as staged_rows
+        (select count(*) from {{ ref(staging_model) }}) as staged_rows,
+        cast(null as {{ dbt.type_bigint() }}) as table_rows
     {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+    {% for name, project_source in project_sources.items() %}
+    {%- set relation = journeymap.project_source_relation(name, project_source) %}
+    union all
+    select
+        {{ journeymap.sql_string(name) }},
+        (select count(*) from {{ relation }} as raw_events),
+        (select count(*) from (select distinct event_id from {{ relation }} as raw_events) as distinct_keys),
+        (select count(*) from {{ ref('stg_project__events') }} where source = {{ journeymap.sql_string(name) }}),
+        {% if project_source.get('table') %}(select count(*) from {{ relation }} as raw_events){% else %}null{% endif %}
     {% endfor %}
 
 ),
@@ -70,7 +85,7 @@ with_duplicates as (
     select
         counted.*,
         coalesce(landed.files, 0) as files,
-        coalesce(landed.landed_rows, 0) as landed_rows,
+        coalesce(landed.landed_rows, counted.table_rows, 0) as landed_rows,
         coalesce(landed.duplicate_file_rows, 0) as duplicate_file_rows,
         counted.raw_rows - counted.distinct_raw_keys
             + coalesce(landed.duplicate_file_rows, 0) as deduplicated_rows,

@@ -1,6 +1,8 @@
 {#- Step-to-step flows between canonical events, position by position, for a Sankey diagram:
     node "2. product_viewed" flows to node "3. product_added" for so many paths. The last step of
-    a path flows to "converted" or "dropped off". Cut at var max_path_steps. -#}
+    a path flows to "converted" or "dropped off"; a path longer than var max_path_steps is cut
+    there and its last step shown flows to "continues" (it neither converted nor stopped
+    there). -#}
 
 with steps as (
 
@@ -17,6 +19,7 @@ with_next as (
         step_index,
         canonical_event,
         converted,
+        step_index = {{ var('max_path_steps') }} and path_step_count > step_index as is_cut,
         case when step_index < {{ var('max_path_steps') }} then next_event end as next_event
     from steps
 
@@ -28,7 +31,10 @@ transitions as (
         path_grain,
         step_index,
         canonical_event as from_event,
-        coalesce(next_event, case when converted then 'converted' else 'dropped off' end) as to_event,
+        coalesce(
+            next_event,
+            case when is_cut then 'continues' when converted then 'converted' else 'dropped off' end
+        ) as to_event,
         next_event is null as is_path_end
     from with_next
 

@@ -6,7 +6,9 @@ to the assets that write them, so the graph has no loose ends:
 
 * ``source('tracking', 'web_events')`` and the other raw sources -> ``raw/<table>`` (raw.py);
 * ``source('loader', ...)`` (ledger and quarantine, written by every raw load) -> all raw assets;
-* ``source('ml', <table>)`` -> ``ml/<table>``, the Python model that writes it (ml.py).
+* ``source('ml', <table>)`` -> ``ml/<table>``, the Python model that writes it (ml.py);
+* ``stg_project__events`` reads the raw tables of the project's own event sources (not dbt
+  sources: they come from journeymap.yml) -> it depends on their ``raw/<source>`` assets.
 
 Two ``dbt build`` steps, plain dagster-dbt selections around the Python models:
 
@@ -24,7 +26,14 @@ from typing import Any, Literal
 from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 
-from journeymap.orchestration.keys import LOADER_TABLES, ML_SOURCE, RAW_KEYS, ml_key
+from journeymap.orchestration.keys import (
+    LOADER_TABLES,
+    ML_SOURCE,
+    PROJECT_EVENTS_MODEL,
+    RAW_KEYS,
+    ml_key,
+    raw_key,
+)
 from journeymap.orchestration.resources import JourneymapDbtResource
 
 ENRICHED = "path:models/enriched"
@@ -33,6 +42,13 @@ DBT_STEPS = ("dbt_core", "dbt_enriched")
 
 
 class JourneymapTranslator(DagsterDbtTranslator):
+    def __init__(
+        self, settings: DagsterDbtTranslatorSettings, project_sources: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(settings=settings)
+        # The raw assets of the project's event sources that land files (journeymap.yml).
+        self.project_raw_keys = [raw_key(name) for name in project_sources]
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         name = dbt_resource_props["name"]
         if dbt_resource_props["resource_type"] == "source":
@@ -50,12 +66,15 @@ class JourneymapTranslator(DagsterDbtTranslator):
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
+        if manifest["nodes"].get(unique_id, {}).get("name") == PROJECT_EVENTS_MODEL:
+            deps = [*spec.deps, *(AssetDep(key) for key in self.project_raw_keys)]
+            return spec.replace_attributes(deps=deps)
         loader_keys = {AssetKey(["raw", table]) for table in LOADER_TABLES}
         if not any(dep.asset_key in loader_keys for dep in spec.deps):
             return spec
         # The loader's ledger and quarantine are written by every raw load.
         deps = [dep for dep in spec.deps if dep.asset_key not in loader_keys]
-        deps += [AssetDep(key) for key in RAW_KEYS.values()]
+        deps += [AssetDep(key) for key in [*RAW_KEYS.values(), *self.project_raw_keys]]
         return spec.replace_attributes(deps=deps)
 
 
@@ -65,11 +84,9 @@ class JourneymapTranslator(DagsterDbtTranslator):
 # dbt step would let dbt run before the Great Expectations raw suites (checks.py) have passed.
 # The source tests still run inside `dbt build` (indirect selection), and the raw suites check
 # the same keys and more.
-TRANSLATOR = JourneymapTranslator(
-    settings=DagsterDbtTranslatorSettings(
-        enable_asset_checks=True,
-        enable_source_tests_as_checks=False,
-    )
+TRANSLATOR_SETTINGS = DagsterDbtTranslatorSettings(
+    enable_asset_checks=True,
+    enable_source_tests_as_checks=False,
 )
 
 
@@ -93,13 +110,17 @@ def dbt_run_config(test_scope: str = "all", full_refresh: bool = False) -> dict[
     return {"ops": {step: {"config": config} for step in DBT_STEPS}}
 
 
-def build_dbt_assets(project: DbtProject) -> list[AssetsDefinition]:
-    """The two dbt steps of ``project`` (its manifest must exist: project.py prepares it)."""
+def build_dbt_assets(
+    project: DbtProject, project_sources: tuple[str, ...] = ()
+) -> list[AssetsDefinition]:
+    """The two dbt steps of ``project`` (its manifest must exist: project.py prepares it);
+    ``project_sources``: the project's event sources that land files."""
+    translator = JourneymapTranslator(TRANSLATOR_SETTINGS, project_sources)
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=TRANSLATOR,
+        dagster_dbt_translator=translator,
         exclude=ENRICHED,
         name="dbt_core",
     )
@@ -112,7 +133,7 @@ def build_dbt_assets(project: DbtProject) -> list[AssetsDefinition]:
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=TRANSLATOR,
+        dagster_dbt_translator=translator,
         select=ENRICHED,
         name="dbt_enriched",
     )

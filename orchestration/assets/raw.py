@@ -19,7 +19,7 @@ from dagster import (
 from pydantic import Field
 
 from journeymap.contract import SOURCES, Source
-from journeymap.orchestration.keys import DEMO_GROUP, RAW_GROUP, RAW_KEYS, SAMPLE_DATA_KEY
+from journeymap.orchestration.keys import DEMO_GROUP, RAW_GROUP, SAMPLE_DATA_KEY, raw_key
 from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
 
@@ -80,7 +80,7 @@ def raw_load_asset(source: Source) -> AssetsDefinition:
     """The asset that loads ``source``'s new landing files into ``raw.<source>``."""
 
     @asset(
-        key=RAW_KEYS[source.name],
+        key=raw_key(source.name),
         group_name=RAW_GROUP,
         deps=[SAMPLE_DATA_KEY],
         kinds={"python"},
@@ -95,7 +95,12 @@ def raw_load_asset(source: Source) -> AssetsDefinition:
         from journeymap.load import load_landing
 
         with step_warehouse(context, settings) as warehouse:
-            report = load_landing(warehouse, settings.landing_dir, sources=[source.name])
+            report = load_landing(
+                warehouse,
+                settings.landing_dir,
+                sources=[source.name],
+                contracts=settings.source_contracts,
+            )
             table_rows = warehouse.query_df(f"select count(*) as n from raw.{source.name}")["n"][0]
         by_reason: dict[str, int] = {}
         for result in report.loaded:
@@ -121,3 +126,11 @@ def raw_load_asset(source: Source) -> AssetsDefinition:
 
 
 raw_assets: list[AssetsDefinition] = [raw_load_asset(source) for source in SOURCES.values()]
+
+
+def project_raw_assets(settings: Settings) -> list[AssetsDefinition]:
+    """The raw load assets of the project's own event sources that land files."""
+    return [
+        raw_load_asset(settings.source_contracts[source.name])
+        for source in settings.landing_sources
+    ]

@@ -30,6 +30,8 @@ EXPECTED_ROOTS = {
     "seeds/event_taxonomy",
     "seeds/funnel_definitions",
     "seeds/journey_stages",
+    # Reads the raw tables of the project's own event sources: the demo declares none.
+    "staging/stg_project__events",
 }
 
 
@@ -66,7 +68,7 @@ def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
     type(defs).validate_loadable(defs)
     keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
     _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
-    assert len(keys) == 80
+    assert len(keys) == 81
 
 
 def test_asset_check_keys_match_snapshot(asset_graph):
@@ -90,6 +92,27 @@ def test_graph_has_no_loose_ends(asset_graph):
     assert lonely == []
     external = [k.to_user_string() for k in all_keys if not asset_graph.get(k).is_materializable]
     assert external == []
+
+
+def test_project_sources_get_raw_assets_that_feed_dbt(tmp_path):
+    """A project's own event source lands files: it gets its raw load asset, which feeds
+    stg_project__events and (as every raw load) the loader's ledger and quarantine."""
+    from journeymap.orchestration.definitions import build_definitions
+    from journeymap.orchestration.project import prepare_dbt_project
+    from journeymap.project import EventSource, Project
+
+    project = Project(root=tmp_path, sources=(EventSource("helpdesk", "support"),))
+    settings = Settings.for_workspace(tmp_path, project=project)
+    prepare_dbt_project(settings)
+    graph = build_definitions(settings).resolve_asset_graph()
+
+    def parents(path: str) -> set[str]:
+        node = graph.get(AssetKey.from_user_string(path))
+        return {k.to_user_string() for k in node.parent_keys}
+
+    assert parents("staging/stg_project__events") == {"raw/helpdesk"}
+    assert "raw/helpdesk" in parents("staging/stg_loader__load_ledger")
+    assert parents("raw/helpdesk") == {"demo/sample_data"}
 
 
 def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):

@@ -78,6 +78,21 @@ def test_sankey_cuts_at_max_steps_into_more_steps():
     assert layout.columns == 2
 
 
+def test_paths_cut_at_the_warehouse_path_length_continue_rather_than_drop_off():
+    """mart_path_transitions ends a path longer than var max_path_steps in "continues": the
+    Sankey shows it as going on (more steps), never as dropped off."""
+    transitions = [
+        _t(1, "ticket_opened", "ticket_assigned", 70),
+        _t(1, "ticket_opened", "dropped off", 10, end=True),
+        _t(2, "ticket_assigned", "continues", 70, end=True),
+    ]
+    layout = layout_sankey(transitions, max_steps=6)
+    nodes = {(n.column, n.event): n for n in layout.nodes}
+    assert nodes[(3, "more steps")].kind == "more" and nodes[(3, "more steps")].value == 70
+    assert (3, "dropped off") not in nodes and (3, "continues") not in nodes
+    assert nodes[(2, "dropped off")].value == 10
+
+
 def test_sankey_merges_small_events_of_a_column():
     transitions = [_t(1, f"event_{i}", "dropped off", 100 - i, end=True) for i in range(10)]
     layout = layout_sankey(transitions, max_nodes_per_column=4)

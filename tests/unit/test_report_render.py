@@ -408,7 +408,9 @@ def test_churn_risk_by_stage_with_top_reason():
 def test_data_health_footnote():
     page = render_journey_map(hand_made())
     footer = visible_text(element(page, 'id="data-health"'))
-    assert "1,000 rows landed in 2 files from 1 source; 10 quarantined (1.0%)" in footer
+    assert (
+        "1,000 rows landed in 2 files from 1 source (web_events); 10 quarantined (1.0%)" in footer
+    )
     assert "Every landed row is accounted for." in footer
     assert "1 raw event name (7 events) are not in the event taxonomy yet" in footer
     assert "Legacy Widget Clicked (web_events, 7 events)" in footer
