@@ -1,5 +1,5 @@
 """journeymap's command line: init, import-events, load, build, summary, dbt, demo, generate,
-attribute, classify-text.
+attribute, classify-text, predict-next.
 
 Every command works on one project (``journeymap init``): the folder given with ``--project``,
 else ``$JOURNEYMAP_PROJECT``, else the nearest folder with a journeymap.yml from the working
@@ -214,6 +214,36 @@ def cmd_classify_text(args: argparse.Namespace, settings: Settings) -> None:
         _say(f"labelled {rows:,} rows of {args.input} into {output} ({backend.name} backend)")
 
 
+def cmd_predict_next(args: argparse.Namespace, settings: Settings) -> None:
+    """Next step and drop-off: evaluate on held-out time (and predict) from the warehouse's
+    fct_events, or from a case/activity/timestamp process log (--log)."""
+    from journeymap.ml.next_step import NextStepConfig, evaluation_table, score_next_steps
+    from journeymap.ml.next_step_io import default_as_of, read_process_log, run_next_step
+    from journeymap.transform import dbt_var
+    from journeymap.warehouse import open_warehouse
+
+    horizon = args.horizon_days or float(dbt_var(settings, "next_step_horizon_days", 14))
+    config = NextStepConfig(horizon_days=horizon)
+    if args.log:
+        log = read_process_log(Path(args.log), args.case, args.activity, args.timestamp)
+        run = score_next_steps(log, default_as_of(log), config)
+        if args.output:
+            run.predictions.to_csv(args.output, index=False)
+    else:
+        with open_warehouse(settings, read_only=args.evaluate) as warehouse:
+            run = run_next_step(warehouse, config, write=not args.evaluate)
+    entry = run.report_entry()
+    window = entry["training_window"]
+    _say(
+        f"held-out time: {window['training_journeys']:,} journeys before {window['split_at']} "
+        f"train, {window['held_out_prefixes']:,} prefixes of {window['held_out_journeys']:,} "
+        f"later journeys test (horizon {horizon:g} days)"
+    )
+    print(evaluation_table(entry))
+    if not args.evaluate or args.output:
+        _say(f"{len(run.predictions):,} open journeys predicted")
+
+
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--customers", type=int, default=5000, help="known customers (default 5000)"
@@ -288,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     init = commands.add_parser(
-        "init", help="make a project: journeymap.yml and editable taxonomy, stages and funnels"
+        "init",
+        help="make a project: journeymap.yml and editable taxonomy, stages, funnels and actions",
     )
     init.add_argument("dir", help="the project folder (made if missing)")
     init.set_defaults(handler=cmd_init, project=None)
@@ -366,6 +397,23 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["embedded", "llm"],
         default=None,
         help="default: $JOURNEYMAP_TEXT_BACKEND, else embedded",
+    )
+
+    predict = command(
+        "predict-next",
+        cmd_predict_next,
+        help="next step and drop-off of open journeys (and their evaluation)",
+    )
+    predict.add_argument(
+        "--evaluate", action="store_true", help="only print the held-out evaluation table"
+    )
+    predict.add_argument("--log", help="a case/activity/timestamp event log (CSV or Parquet)")
+    predict.add_argument("--case", default="case_id", help="its case column (default case_id)")
+    predict.add_argument("--activity", default="activity", help="activity column")
+    predict.add_argument("--timestamp", default="timestamp", help="timestamp column")
+    predict.add_argument("--output", help="with --log: write the predictions to this CSV")
+    predict.add_argument(
+        "--horizon-days", type=float, default=None, help="default: dbt var next_step_horizon_days"
     )
 
     demo = command("demo", cmd_demo, help="generate, load, build and summarize in one go")

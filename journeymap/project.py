@@ -51,7 +51,7 @@ PACKAGE_DBT_DIR = (
 # The seeds a project may override (each has an `enabled` line in dbt_project.yml).
 PACKAGE_SEEDS_DIR = PACKAGE_DBT_DIR / SEEDS_FOLDER / "defaults"
 # Seeds `init` copies into a new project for the user to edit.
-EDITABLE_SEEDS = ("event_taxonomy", "journey_stages", "funnel_definitions")
+EDITABLE_SEEDS = ("event_taxonomy", "journey_stages", "funnel_definitions", "actions")
 
 SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 TOP_LEVEL_KEYS = ("warehouse", "paths", "vars", "sources")

@@ -46,6 +46,7 @@ class Settings:
     JOURNEYMAP_BUILD_DIR    report, model report and data docs (default <project>/build)
     JOURNEYMAP_DBT_TARGET   dbt's target folder (default <project>/target)
     JOURNEYMAP_TARGET       the warehouse: duckdb (default) or snowflake (SNOWFLAKE_* env vars)
+    JOURNEYMAP_ALERT_WEBHOOK_URL  where risk alerts are POSTed (default: none, outbox only)
     """
 
     project_dir: Path = PROJECT_DIR
@@ -64,6 +65,9 @@ class Settings:
         default_factory=lambda: _path("JOURNEYMAP_DBT_TARGET", PROJECT_DIR / "target")
     )
     warehouse_kind: str = field(default_factory=_warehouse_kind)
+    alert_webhook_url: str | None = field(
+        default_factory=lambda: os.environ.get("JOURNEYMAP_ALERT_WEBHOOK_URL") or None
+    )
     project: Project | None = field(default=None, hash=False)
 
     @property

@@ -202,3 +202,11 @@ def build(settings: Settings, full_refresh: bool = False, select: str | None = N
     if select:
         args += ["--select", select]
     run_dbt(settings, *args)
+
+
+def dbt_var(settings: Settings, name: str, default: object = None) -> object:
+    """A var of dbt_project.yml, so the Python models read the same settings dbt does."""
+    import yaml
+
+    project = yaml.safe_load((settings.project_dir / "dbt_project.yml").read_text())
+    return (project.get("vars") or {}).get(name, default)

@@ -82,6 +82,18 @@ def quote_literals(values: Iterable[str]) -> str:
     return ", ".join(quote_literal(value) for value in values)
 
 
+def timestamp_literal(value: Any) -> str:
+    """A portable SQL timestamp literal (DuckDB and Snowflake), to the second."""
+    return f"timestamp '{pd.Timestamp(value).strftime('%Y-%m-%d %H:%M:%S')}'"
+
+
+def query_frame(warehouse: Warehouse, sql: str) -> pd.DataFrame:
+    """``warehouse.query_df`` with lower-case column names (Snowflake returns upper case)."""
+    frame = warehouse.query_df(sql)
+    frame.columns = [str(c).lower() for c in frame.columns]
+    return frame
+
+
 def check_mode(mode: str) -> None:
     if mode not in WRITE_MODES:
         raise ValueError(f"write mode must be one of {', '.join(WRITE_MODES)}, not {mode!r}")

@@ -142,10 +142,56 @@ TEXT_THEMES = MLOutput(
     key=("source", "source_text_id"),
 )
 
+# What happens next (journeymap.ml.next_step): one row per open journey.
+NEXT_STEP_PREDICTIONS = MLOutput(
+    table="next_step_predictions",
+    columns=_columns(
+        "customer_key varchar, last_step varchar, last_step_at timestamp, steps bigint, "
+        "current_stage varchar, next_step_1 varchar, next_step_1_probability double, "
+        "next_step_2 varchar, next_step_2_probability double, next_step_3 varchar, "
+        "next_step_3_probability double, journey_end_probability double, "
+        "drop_off_probability double, next_stage varchar, horizon_days bigint, model varchar, "
+        "drop_off_model varchar, model_version varchar, cutoff_at timestamp, "
+        "predicted_at timestamp"
+    ),
+    key=("customer_key",),
+)
+
+# Next best action (journeymap.ml.actions): one decision per customer and experiment.
+ACTION_ASSIGNMENTS = MLOutput(
+    table="action_assignments",
+    columns=_columns(
+        "experiment varchar, customer_key varchar, action varchar, channel varchar, "
+        "goal varchar, is_holdout boolean, reason varchar, current_stage varchar, "
+        "message varchar, assigned_at timestamp"
+    ),
+    key=("experiment", "customer_key"),
+)
+
+# Real-time risk alerts (journeymap.ml.alerts): the outbox, one row per alert.
+RISK_ALERTS = MLOutput(
+    table="risk_alerts",
+    columns=_columns(
+        "alert_id varchar, customer_key varchar, rule varchar, evidence varchar, "
+        "event_at timestamp, created_at timestamp, delivered_at timestamp, attempts bigint, "
+        "last_error varchar"
+    ),
+    key=("alert_id",),
+)
+
 # Every ml table, by name.
 OUTPUTS: dict[str, MLOutput] = {
     output.table: output
-    for output in (CHURN_SCORES, CHANNEL_ATTRIBUTION, CHANNEL_TRANSITIONS, TEXT_LABELS, TEXT_THEMES)
+    for output in (
+        CHURN_SCORES,
+        CHANNEL_ATTRIBUTION,
+        CHANNEL_TRANSITIONS,
+        TEXT_LABELS,
+        TEXT_THEMES,
+        NEXT_STEP_PREDICTIONS,
+        ACTION_ASSIGNMENTS,
+        RISK_ALERTS,
+    )
 }
 CHURN_SCORE_COLUMNS = CHURN_SCORES.column_names
 

@@ -9,6 +9,9 @@ Composed from modules by domain:
     assets/ml.py      the Python models: read core marts, write ml/<table>, model report
     assets/attribution.py  ml/channel_attribution (Markov and Shapley channel attribution)
     assets/text.py    text labels and friction themes (ml/text_labels, ml/text_themes)
+    assets/next_step.py  next step and drop-off of open journeys (ml/next_step_predictions)
+    assets/actions.py    next best action decisions with a holdout (ml/action_assignments)
+    assets/alerts.py     risk alerts outbox and webhook delivery (ml/risk_alerts)
     assets/report.py  report/journey_map, report/data_docs
     checks.py         Great Expectations suites as blocking asset checks
     jobs.py           journeymap_full (daily), journeymap_demo (with the sample data)
@@ -28,9 +31,12 @@ import os
 
 from dagster import Definitions, colored_console_logger, definitions, in_process_executor
 
+from journeymap.orchestration.assets.actions import action_assets
+from journeymap.orchestration.assets.alerts import alert_assets
 from journeymap.orchestration.assets.attribution import attribution_assets
 from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
+from journeymap.orchestration.assets.next_step import next_step_assets
 from journeymap.orchestration.assets.raw import project_raw_assets, raw_assets, sample_data
 from journeymap.orchestration.assets.report import report_assets
 from journeymap.orchestration.assets.text import text_assets
@@ -57,6 +63,9 @@ def build_definitions(settings: Settings) -> Definitions:
             *ml_assets,
             *text_assets,
             *attribution_assets,
+            *next_step_assets,
+            *action_assets,
+            *alert_assets,
             *report_assets,
         ],
         asset_checks=expectation_checks,

@@ -45,6 +45,10 @@ def enriched_key(name: str) -> AssetKey:
     return AssetKey(["enriched", name])
 
 
+def seed_key(name: str) -> AssetKey:
+    return AssetKey(["seeds", name])
+
+
 def ml_key(table: str) -> AssetKey:
     return AssetKey([ML_SOURCE, table])
 
@@ -53,3 +57,6 @@ CHURN_SCORES_KEY = ml_key("churn_scores")
 CHANNEL_ATTRIBUTION_KEY = ml_key("channel_attribution")
 TEXT_LABELS_KEY = ml_key("text_labels")
 TEXT_THEMES_KEY = ml_key("text_themes")
+NEXT_STEP_KEY = ml_key("next_step_predictions")
+ACTION_ASSIGNMENTS_KEY = ml_key("action_assignments")
+RISK_ALERTS_KEY = ml_key("risk_alerts")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from journeymap.report.attribution import collect_attribution
+from journeymap.report.next_steps import collect as collect_next_steps
 from journeymap.report.voice import collect as collect_voice
 from journeymap.warehouse import quote_literal
 
@@ -245,6 +246,7 @@ def collect_report_data(
     voice = collect_voice(records, warehouse, enriched_schema)  # what customers say and feel
     return {
         "voice": voice,
+        "next_steps": collect_next_steps(records, warehouse, enriched_schema),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "period": {
             "first_seen_at": customers["first_seen_at"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from journeymap.report import insights, voice
+from journeymap.report import insights, next_steps, voice
 from journeymap.report.attribution import ATTRIBUTION_CSS, render_attribution
 from journeymap.report.fmt import count, duration, esc, event_label, pct, plural
 from journeymap.report.sankey import layout_sankey, render_sankey_svg
@@ -627,8 +627,10 @@ def render_journey_map(data: dict[str, Any]) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Journey map &middot; where customers struggle</title>"
-        f'<style>{CSS}{voice.CSS}{ATTRIBUTION_CSS}</style></head><body><div class="page">'
+        f"<style>{CSS}{voice.CSS}{ATTRIBUTION_CSS}{next_steps.CSS}</style></head><body>"
+        '<div class="page">'
         f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}"
-        f"{render_attribution(data)}{voice.render(data)}{_churn(data)}</main>"
+        f"{render_attribution(data)}{voice.render(data)}{_churn(data)}{next_steps.render(data)}"
+        "</main>"
         f"{_health(data)}</div><script>{SCRIPT}</script></body></html>\n"
     )

@@ -27,6 +27,7 @@ CHECK_KEYS_SNAPSHOT = HERE / "dagster_asset_checks.txt"
 # Assets nothing feeds: the demo's generator and the dbt seeds.
 EXPECTED_ROOTS = {
     "demo/sample_data",
+    "seeds/actions",
     "seeds/event_taxonomy",
     "seeds/funnel_definitions",
     "seeds/journey_stages",
@@ -68,7 +69,7 @@ def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
     type(defs).validate_loadable(defs)
     keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
     _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
-    assert len(keys) == 81
+    assert len(keys) == 90
 
 
 def test_asset_check_keys_match_snapshot(asset_graph):
@@ -188,6 +189,11 @@ def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
         "enriched/mart_emotional_journey",
         "enriched/mart_friction_themes",
         "enriched/mart_friction_theme_weeks",
+        "staging/stg_ml__next_step_predictions",
+        "staging/stg_ml__action_assignments",
+        "enriched/int_action_outcomes",
+        "enriched/mart_action_lift",
+        "enriched/mart_predicted_drop_off",
     }
     assert AssetKey(["marts", "fct_events"]) in core.keys
     assert AssetKey(["marts", "dim_customers"]) in core.keys

@@ -1,0 +1,221 @@
+"""Journeys as integer arrays: the input of the next-step and drop-off models.
+
+A ``StepLog`` holds one row per step, sorted by journey and time, with every string column
+coded as integers against a small vocabulary (so 10M steps cost a few hundred MB, not a few
+GB of Python strings). It is made from a frame of strings (``log_from_frame``: a CSV process
+log, or a test) or from codes a warehouse query computed (``journeymap.ml.next_step_io``).
+
+Derived per-step arrays (``position``, ``furthest_stage``, ``lagged``...) only ever look at
+the step itself and the steps before it in its journey: a prefix never sees its future.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class StepLog:
+    """Steps sorted by (journey, time). Codes index their vocabularies; -1 means missing.
+
+    keys: the journey (customer) key of each journey code.
+    journey, t (int64 epoch seconds), step: one entry per step.
+    stage: the stage order of the step's journey stage (NaN when it maps to none).
+    channel, device, intent: codes into channels, devices, intents (intent: the latest text
+        the customer wrote at or before the step; intent_at: when, NaN when none).
+    stage_names: stage order -> name (empty when the data maps no stage).
+    """
+
+    keys: np.ndarray
+    journey: np.ndarray
+    t: np.ndarray
+    step: np.ndarray
+    steps: np.ndarray
+    stage: np.ndarray
+    channel: np.ndarray
+    channels: np.ndarray
+    device: np.ndarray
+    devices: np.ndarray
+    intent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    intents: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    intent_at: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    stage_names: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.journey)
+        if len(self.intent) != n:  # no texts: every step without an intent
+            object.__setattr__(self, "intent", np.full(n, -1, dtype=np.int64))
+            object.__setattr__(self, "intent_at", np.full(n, np.nan))
+        for name in ("t", "step", "stage", "channel", "device", "intent", "intent_at"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"StepLog.{name} has {len(getattr(self, name))} rows, not {n}")
+        if n and np.any(np.diff(self.journey) < 0):
+            raise ValueError("StepLog steps must be sorted by journey")
+
+    def __len__(self) -> int:
+        return len(self.journey)
+
+    @property
+    def has_stages(self) -> bool:
+        """True when the data maps steps to at least two journey stages."""
+        return len(np.unique(self.stage[~np.isnan(self.stage)])) >= 2
+
+    @property
+    def final_stage(self) -> float:
+        return float(max(self.stage_names)) if self.stage_names else np.nan
+
+    def subset(self, mask: np.ndarray) -> StepLog:
+        """The steps where ``mask`` is true (journey codes and vocabularies unchanged)."""
+        return replace(
+            self,
+            journey=self.journey[mask],
+            t=self.t[mask],
+            step=self.step[mask],
+            stage=self.stage[mask],
+            channel=self.channel[mask],
+            device=self.device[mask],
+            intent=self.intent[mask],
+            intent_at=self.intent_at[mask],
+        )
+
+    # --- what each step knows of its past ---------------------------------------------------
+
+    def starts(self) -> np.ndarray:
+        """True for the first step of each journey."""
+        first = np.ones(len(self), dtype=bool)
+        first[1:] = self.journey[1:] != self.journey[:-1]
+        return first
+
+    def position(self) -> np.ndarray:
+        """0 for a journey's first step, 1 for its second..."""
+        index = np.arange(len(self))
+        first_index = np.maximum.accumulate(np.where(self.starts(), index, 0))
+        return index - first_index
+
+    def journey_start(self) -> np.ndarray:
+        """The time of each step's journey's first step."""
+        index = np.arange(len(self))
+        first_index = np.maximum.accumulate(np.where(self.starts(), index, 0))
+        return self.t[first_index]
+
+    def lagged(self, values: np.ndarray, lag: int, fill: float | int) -> np.ndarray:
+        """``values`` of the step ``lag`` steps earlier in the same journey (else ``fill``)."""
+        if lag == 0:
+            return values.copy()
+        out = np.full(len(values), fill, dtype=np.result_type(values, np.asarray(fill)))
+        if lag < len(values):
+            same = self.journey[lag:] == self.journey[:-lag]
+            out[lag:] = np.where(same, values[:-lag], fill)
+        return out
+
+    def furthest_stage(self) -> np.ndarray:
+        """The furthest stage order reached so far in the journey (0 before any stage)."""
+        stage = pd.Series(np.nan_to_num(self.stage, nan=0.0))
+        return stage.groupby(self.journey).cummax().to_numpy()
+
+    def running_count(self, flags: np.ndarray) -> np.ndarray:
+        """How many steps so far in the journey (this one included) have ``flags``."""
+        return pd.Series(flags.astype(np.int64)).groupby(self.journey).cumsum().to_numpy()
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for missing or blank) and the sorted vocabulary."""
+    text = values.astype(object).where(values.notna(), None)
+    text = text.where(text.astype(str).str.strip() != "", None)
+    codes, uniques = pd.factorize(text, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _epoch_seconds(values: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(values, utc=True, format="mixed")
+    if stamps.isna().any():
+        raise ValueError(f"{int(stamps.isna().sum())} steps have no readable timestamp")
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    return ((stamps - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+
+
+def log_from_frame(
+    frame: pd.DataFrame,
+    stage_orders: dict[str, int] | None = None,
+    texts: pd.DataFrame | None = None,
+) -> StepLog:
+    """A log from a frame of strings: journey_key, occurred_at, step and optionally
+    journey_stage, channel, device_type and tie_breaker (steps at the same instant are
+    ordered by it, else by their order in the frame). ``texts`` (journey_key, occurred_at,
+    intent) are the texts customers wrote."""
+    missing = [c for c in ("journey_key", "occurred_at", "step") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"a step log needs the columns {missing}")
+    work = pd.DataFrame(
+        {
+            "journey_key": frame["journey_key"].astype(str).to_numpy(),
+            "t": _epoch_seconds(frame["occurred_at"]),
+            "tie": frame["tie_breaker"].astype(str).to_numpy()
+            if "tie_breaker" in frame
+            else np.arange(len(frame)),
+            "row": np.arange(len(frame)),
+        }
+    )
+    order = work.sort_values(["journey_key", "t", "tie", "row"], kind="mergesort").index
+    frame = frame.iloc[order].reset_index(drop=True)
+    work = work.iloc[order].reset_index(drop=True)
+    journey, keys = pd.factorize(work["journey_key"], sort=True)
+    step, steps = _codes(frame["step"])
+    if (step < 0).any():
+        raise ValueError(f"{int((step < 0).sum())} steps have no name")
+    orders = stage_orders or {}
+    if "journey_stage" in frame:
+        stage = frame["journey_stage"].map(orders).to_numpy(dtype=float)
+    else:
+        stage = np.full(len(frame), np.nan)
+    empty = pd.Series([None] * len(frame), dtype=object)
+    channel, channels = _codes(frame.get("channel", empty))
+    device, devices = _codes(frame.get("device_type", empty))
+    log = StepLog(
+        keys=np.asarray(keys, dtype=object),
+        journey=journey.astype(np.int64),
+        t=work["t"].to_numpy(dtype=np.int64),
+        step=step,
+        steps=steps,
+        stage=stage,
+        channel=channel,
+        channels=channels,
+        device=device,
+        devices=devices,
+        stage_names={int(order): name for name, order in orders.items()},
+    )
+    if texts is not None and len(texts):
+        log = with_texts(
+            log,
+            journey=pd.Index(log.keys).get_indexer(texts["journey_key"].astype(str)),
+            t=_epoch_seconds(texts["occurred_at"]),
+            intent=texts["intent"],
+        )
+    return log
+
+
+def with_texts(log: StepLog, journey: np.ndarray, t: np.ndarray, intent: pd.Series) -> StepLog:
+    """The log with each step's latest text (at or before the step) and its intent."""
+    codes, intents = _codes(pd.Series(intent).reset_index(drop=True))
+    keep = (np.asarray(journey) >= 0) & (codes >= 0)
+    texts = pd.DataFrame(
+        {"journey": np.asarray(journey)[keep], "t": np.asarray(t)[keep], "intent": codes[keep]}
+    ).sort_values(["t", "journey"], kind="mergesort")
+    steps = pd.DataFrame({"journey": log.journey, "t": log.t, "row": np.arange(len(log))})
+    steps = steps.sort_values(["t", "journey"], kind="mergesort")
+    texts = texts.rename(columns={"t": "text_t"})
+    texts["t"] = texts["text_t"]
+    merged = pd.merge_asof(steps, texts, on="t", by="journey", direction="backward")
+    merged = merged.sort_values("row")
+    intent_codes = merged["intent"].fillna(-1).to_numpy(dtype=np.int64)
+    return replace(
+        log,
+        intent=intent_codes,
+        intents=intents,
+        intent_at=merged["text_t"].to_numpy(dtype=float),
+    )
