@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser demo test lint dev bench clean
+.PHONY: install browser demo test test-snowflake lint dev bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ browser:
 
 test: $(STAMP) browser  ## the whole test suite (unit, dbt, integration, browser)
 	$(BIN)/python -m pytest
+
+# The same project on Snowflake: the loader, dbt and the Dagster job against the Snowflake
+# emulator (fakesnow, started on 127.0.0.1 and stopped by the tests, whatever happens).
+test-snowflake: $(STAMP)  ## loader, dbt seed/build, incremental day and Dagster job on Snowflake
+	$(BIN)/python -m pytest -m snowflake tests/snowflake
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

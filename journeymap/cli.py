@@ -62,11 +62,11 @@ def _shown(path: Path) -> str:
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> None:
     from journeymap.load import load_landing
-    from journeymap.warehouse import DuckDBWarehouse
+    from journeymap.warehouse import open_warehouse, query_tag, warehouse_label
 
     landing = Path(args.landing) if args.landing else settings.landing_dir
-    _say(f"loading new files from {landing} into {settings.duckdb_path}")
-    with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+    _say(f"loading new files from {landing} into {warehouse_label(settings)}")
+    with open_warehouse(settings, tag=query_tag(command="load")) as warehouse:
         report = load_landing(warehouse, landing, contracts=settings.source_contracts)
     _say(report.summary())
 
@@ -106,8 +106,9 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
     Python models, checks, the journey map page and the data docs."""
     from journeymap.orchestration.assets.dbt import dbt_run_config
     from journeymap.orchestration.run import run_job
+    from journeymap.warehouse import warehouse_label
 
-    _say(f"build {settings.duckdb_path}{' (full refresh)' if args.full_refresh else ''}")
+    _say(f"build {warehouse_label(settings)}{' (full refresh)' if args.full_refresh else ''}")
     job = run_job(
         settings, "journeymap_full", dbt_run_config(full_refresh=args.full_refresh), say=_say
     )
@@ -132,9 +133,9 @@ def cmd_dbt(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
     from journeymap.summary import summarize
-    from journeymap.warehouse import DuckDBWarehouse
+    from journeymap.warehouse import open_warehouse, query_tag
 
-    with DuckDBWarehouse(settings.duckdb_path, read_only=True) as warehouse:
+    with open_warehouse(settings, read_only=True, tag=query_tag(command="summary")) as warehouse:
         print(summarize(warehouse, settings.dbt_vars.get("primary_funnel", "purchase")))
 
 
@@ -165,13 +166,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from dataclasses import replace
 
     from journeymap.orchestration.run import run_demo
+    from journeymap.warehouse import warehouse_label
 
     started = time.perf_counter()
     if args.out:
         settings = replace(settings, data_dir=Path(args.out).resolve())
     _say(
         f"demo: {args.customers:,} customers over {args.days} days (seed {args.seed}), "
-        f"run by Dagster into {settings.duckdb_path}"
+        f"run by Dagster into {warehouse_label(settings)}"
     )
     demo = run_demo(
         settings,
@@ -188,8 +190,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _say(f"done in {time.perf_counter() - started:.0f}s. Where to look:")
     _say(f"  journey map  {settings.build_dir / 'journey_map.html'}")
     _say(f"  data docs    {settings.build_dir / 'data_docs' / 'index.html'}")
-    _say(f"  warehouse    {settings.duckdb_path}")
-    _say(f'               e.g. duckdb {settings.duckdb_path} "from marts.mart_journey_map"')
+    _say(f"  warehouse    {warehouse_label(settings)}")
+    if settings.warehouse_kind == "duckdb":
+        _say(f'               e.g. duckdb {settings.duckdb_path} "from marts.mart_journey_map"')
     _say("  Dagster UI   make dev, then http://127.0.0.1:3000 (assets, checks, runs, automation)")
 
 

@@ -41,6 +41,7 @@ from journeymap.orchestration.keys import (
     mart_key,
 )
 from journeymap.orchestration.metadata import to_metadata
+from journeymap.orchestration.resources import run_query_tag
 from journeymap.settings import Settings
 from journeymap.warehouse import open_warehouse
 
@@ -89,11 +90,11 @@ def outcomes_of_run(run_id: str) -> dict[str, Any]:
     return dict(_outcomes_by_run.get(run_id, {}))
 
 
-def run_suite(settings: Settings, suite: str):
+def run_suite(settings: Settings, suite: str, tag: str | None = None):
     """Validate one suite against the warehouse (read only); returns a ValidationOutcome."""
     from journeymap.quality import validate
 
-    with open_warehouse(settings, read_only=True) as warehouse:
+    with open_warehouse(settings, read_only=True, tag=tag) as warehouse:
         return validate(warehouse, suite)
 
 
@@ -108,7 +109,7 @@ def expectation_check(guarded: GuardedAsset) -> AssetChecksDefinition:
     def _check(
         context: AssetCheckExecutionContext, settings: ResourceParam[Settings]
     ) -> AssetCheckResult:
-        outcome = run_suite(settings, guarded.suite)
+        outcome = run_suite(settings, guarded.suite, run_query_tag(context))
         remember_outcome(context.run.run_id, guarded.suite, outcome)
         metadata = to_metadata(outcome.metadata())
         metadata.setdefault("suite", guarded.suite)

@@ -49,11 +49,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from journeymap.ml.outputs import MLOutput, _columns
 from journeymap.ml.text import labels as guideline
 from journeymap.ml.text.embedded import LABEL_COLUMNS
-from journeymap.ml.text.labelling import BackendLabels, EmbeddedBackend, table_exists
+from journeymap.ml.text.labelling import BackendLabels, EmbeddedBackend
 from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
 from journeymap.ml.text.normalise import text_hash
 from journeymap.privacy import mask_text
-from journeymap.warehouse import quote_literal
+from journeymap.warehouse import quote_literal, table_exists
 
 PROMPT_TEMPLATE = """You label texts customers wrote to a company (support messages, chats,
 reviews, survey answers). Follow this guideline exactly:

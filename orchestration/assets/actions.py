@@ -19,8 +19,8 @@ from journeymap.orchestration.keys import (
     mart_key,
     seed_key,
 )
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 class ActionConfig(Config):
@@ -61,7 +61,7 @@ def action_assignments(
         contact_cap=int(dbt_var(settings, "action_contact_cap_per_week", 3)),
     )
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         table = run_actions(warehouse, experiment, as_of=as_of)
     with_action = table[table["action"].notna()]
     counts = with_action.groupby("action").size().to_dict()

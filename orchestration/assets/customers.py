@@ -42,8 +42,8 @@ from journeymap.orchestration.keys import (
     ml_key,
 )
 from journeymap.orchestration.metadata import jsonable, markdown_table
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 class CustomerValueConfig(Config):
@@ -76,7 +76,7 @@ def customer_value(
 
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
     value_config = ValueConfig(horizon_days=config.horizon_days, holdout_days=config.holdout_days)
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         run = run_customer_value(warehouse, as_of=as_of, config=value_config)
     metadata: dict[str, Any] = dict(run.metadata())
     table = (run.holdout or {}).get("by_calibration_frequency") or []
@@ -144,7 +144,7 @@ def customer_segments(
     # segments' agreement with them goes into the model report.
     truth = planted_personas(settings.truth_dir)
     narrator = narrator_from_env()  # the template's narratives unless an LLM is configured
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         run = run_segmentation(
             warehouse,
             as_of=as_of,

@@ -27,8 +27,8 @@ from journeymap.ml.churn_io import CHURN_INPUT_MARTS
 from journeymap.ml.model_report import record_model_report
 from journeymap.orchestration.keys import CHURN_SCORES_KEY, ML_GROUP, mart_key
 from journeymap.orchestration.metadata import jsonable, markdown_table, to_metadata
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 def model_result(
@@ -81,7 +81,7 @@ def churn_scores(
     from journeymap.ml.churn import run_churn_scoring
 
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         run = run_churn_scoring(warehouse, as_of=as_of, horizon_days=config.horizon_days)
     metadata: dict[str, Any] = dict(run.metadata())
     metadata["feature_importances"] = MetadataValue.json(jsonable(run.feature_importances))

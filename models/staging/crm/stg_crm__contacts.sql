@@ -7,7 +7,7 @@ with deduplicated as (
 renamed as (
 
     select
-        {{ journeymap.surrogate_key(['customer_id', 'updated_at']) }} as contact_version_key,
+        {{ journeymap.surrogate_key(['customer_id', journeymap.timestamp_text('updated_at')]) }} as contact_version_key,
         customer_id,
         {{ journeymap.normalize_email('email') }} as email,
         {{ journeymap.nullif_blank('phone') }} as phone,
