@@ -13,6 +13,7 @@ from journeymap.ml.actions_io import ACTION_INPUT_MARTS
 from journeymap.orchestration.keys import (
     ACTION_ASSIGNMENTS_KEY,
     CHURN_SCORES_KEY,
+    CUSTOMER_SEGMENTS_KEY,
     ML_GROUP,
     NEXT_STEP_KEY,
     TEXT_LABELS_KEY,
@@ -38,6 +39,7 @@ class ActionConfig(Config):
         CHURN_SCORES_KEY,
         TEXT_LABELS_KEY,
         NEXT_STEP_KEY,
+        CUSTOMER_SEGMENTS_KEY,
     ],
     description=(
         "One logged decision per eligible customer and experiment: the action from the catalog "
