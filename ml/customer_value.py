@@ -57,18 +57,18 @@ def _day_before(as_of: pd.Timestamp) -> pd.Timestamp:
 @dataclass
 class CustomerValueRun:
     scores: pd.DataFrame
-    fit: CLVFit
+    fit: CLVFit | None  # None when the orders cannot be fitted: ``not_scored`` says why
     holdout: dict[str, Any]
     config: ValueConfig
     as_of: pd.Timestamp
     model_version: str = MODEL_VERSION
     runtime_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    not_scored: str | None = None
 
     def report_entry(self) -> dict[str, Any]:
         """This run's entry in build/model_report.json."""
-        parameters = self.fit.parameters()
-        return {
+        entry = {
             "model_version": self.model_version,
             "table": f"ml.{CUSTOMER_VALUE.table}",
             "task": (
@@ -79,6 +79,12 @@ class CustomerValueRun:
                 "orders_through": _day_before(self.as_of).date().isoformat(),
                 "scored_at_cutoff": self.as_of.isoformat(),
             },
+        }
+        if self.fit is None:
+            return {**entry, "not_scored": self.not_scored, "rows_written": 0}
+        parameters = self.fit.parameters()
+        return {
+            **entry,
             "parameters": {"bgnbd": parameters["bgnbd"], "gamma_gamma": parameters["gamma_gamma"]},
             "customers": parameters["customers"],
             "repeat_buyers": parameters["repeat_buyers"],
@@ -89,6 +95,13 @@ class CustomerValueRun:
 
     def metadata(self) -> dict[str, Any]:
         held = self.holdout or {}
+        if self.fit is None:
+            return {
+                "model_version": self.model_version,
+                "customers_scored": 0,
+                "not_scored": self.not_scored,
+                "runtime_seconds": round(float(self.runtime_seconds), 3),
+            }
         bg, gg = self.fit.bgnbd, self.fit.gamma_gamma
         return {
             "model_version": self.model_version,
@@ -141,7 +154,18 @@ def score_customer_value(
     last_day = _day_before(as_of)
     holdout = _holdout(orders, last_day, config)
     summary = rfm_summary(orders, last_day, time_unit_days=config.time_unit_days)
-    fit = fit_clv(summary, config.time_unit_days)
+    try:
+        fit = fit_clv(summary, config.time_unit_days)
+    except CLVFitError as error:  # e.g. a help desk log without orders: say why, write none
+        return CustomerValueRun(
+            scores=CUSTOMER_VALUE.empty(),
+            fit=None,
+            holdout=holdout,
+            config=config,
+            as_of=as_of,
+            model_version=model_version,
+            not_scored=str(error),
+        )
     horizon = config.horizon_days / config.time_unit_days
     predicted = predict_value(fit, horizon)
     revenue = orders.groupby(orders["customer_key"].astype(str))["value"].sum()

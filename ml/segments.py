@@ -63,6 +63,11 @@ class SegmentConfig:
     blas_threads: int | None = 1
 
 
+class NotEnoughCustomersError(ValueError):
+    """Too few customers with a session to segment (a help desk log, a tiny export): the run
+    writes no segments and says why instead of failing the pipeline."""
+
+
 def _digest(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(str(key).encode(), digest_size=8).digest(), "big")
 
@@ -266,7 +271,7 @@ def _segment_customers(
     config: SegmentConfig,
 ) -> Segmentation:
     if len(customers) < max(config.k_min * 10, 20):
-        raise ValueError(
+        raise NotEnoughCustomersError(
             f"segmentation needs at least {max(config.k_min * 10, 20)} customers with a "
             f"session, found {len(customers)}"
         )

@@ -393,3 +393,12 @@ def run_segmentation(
         write_output(warehouse, output, frame, schema=schemas.ml)
     run.runtime_seconds = time.perf_counter() - started
     return run
+
+
+def write_no_segmentation(
+    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
+) -> None:
+    """Empty segment, card and snapshot tables: the data has too few customers to segment
+    (``NotEnoughCustomersError``), and no earlier run's segments may stand for it."""
+    for output in (CUSTOMER_SEGMENTS, PERSONA_CARDS, PERSONA_SNAPSHOTS):
+        write_output(warehouse, output, output.empty(), schema=schemas.ml)

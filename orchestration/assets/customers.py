@@ -137,7 +137,8 @@ def customer_segments(
 ):
     from journeymap.ml.customers_io import planted_personas
     from journeymap.ml.persona_narrator import narrator_from_env
-    from journeymap.ml.segments_run import RunConfig, run_segmentation
+    from journeymap.ml.segments import NotEnoughCustomersError
+    from journeymap.ml.segments_run import RunConfig, run_segmentation, write_no_segmentation
 
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
     # The generator's hidden personas, when the data is generated (demo, tests): the
@@ -145,13 +146,18 @@ def customer_segments(
     truth = planted_personas(settings.truth_dir)
     narrator = narrator_from_env()  # the template's narratives unless an LLM is configured
     with step_warehouse(context, settings) as warehouse:
-        run = run_segmentation(
-            warehouse,
-            as_of=as_of,
-            narrator=narrator,
-            truth=truth,
-            config=RunConfig(backfill_weeks=config.backfill_weeks),
-        )
+        try:
+            run = run_segmentation(
+                warehouse,
+                as_of=as_of,
+                narrator=narrator,
+                truth=truth,
+                config=RunConfig(backfill_weeks=config.backfill_weeks),
+            )
+        except NotEnoughCustomersError as error:
+            write_no_segmentation(warehouse)
+            yield from _not_segmented(context, settings, str(error))
+            return
     metadata: dict[str, Any] = dict(run.metadata())
     if narrator is not None:
         metadata.update(narrator.stats())
@@ -184,3 +190,13 @@ def customer_segments(
 
 
 customer_assets = [customer_value, customer_segments]
+
+
+def _not_segmented(context: AssetExecutionContext, settings: Settings, reason: str):
+    """The three materializations of a run that had too few customers to segment."""
+    entry = {"table": "ml.customer_segments", "not_scored": reason, "rows_written": 0}
+    yield model_result(
+        context, settings, "segments", entry, {"not_segmented": reason}, CUSTOMER_SEGMENTS_KEY
+    )
+    for key in (PERSONA_CARDS_KEY, PERSONA_SNAPSHOTS_KEY):
+        yield MaterializeResult(asset_key=key, metadata={"dagster/row_count": 0})

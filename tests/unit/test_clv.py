@@ -32,6 +32,7 @@ from journeymap.ml.clv import (
     rfm_summary,
 )
 from journeymap.ml.customer_value import score_customer_value
+from journeymap.ml.outputs import CUSTOMER_VALUE
 
 CDNOW = Path("/work/shared/data/cdnow")
 SAMPLE = CDNOW / "CDNOW_sample.txt"
@@ -294,3 +295,21 @@ def test_expectations_stay_right_when_almost_nobody_drops_out():
     assert expected == pytest.approx(nbd, rel=0.01)
     near = BGNBDParams(r=2.04, alpha=131.9, a=8412.5, b=418517.9, log_likelihood=0, customers=0)
     assert (expected_purchases(near, 30, x, t_x, big_t) > 0).all()
+
+
+def test_data_without_enough_buyers_writes_no_values_and_says_why():
+    """A help desk log or a product-analytics export without orders: nothing to fit, and the
+    run reports why instead of failing the pipeline."""
+    orders = pd.DataFrame(
+        {
+            "customer_key": ["a", "a", "b"],
+            "at": pd.to_datetime(["2026-05-01", "2026-05-09", "2026-05-03"]),
+            "value": [10.0, 12.0, 9.0],
+        }
+    )
+    run = score_customer_value(orders, pd.Timestamp("2026-06-01"))
+    assert run.scores.empty and list(run.scores.columns) == list(CUSTOMER_VALUE.column_names)
+    entry = run.report_entry()
+    assert "at least 20 customers" in entry["not_scored"] and entry["rows_written"] == 0
+    assert run.metadata()["customers_scored"] == 0
+    assert json.loads(json.dumps(entry)) == entry
