@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser demo test lint dev bench clean
+.PHONY: install browser demo test test-snowflake lint dev bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ browser:
 test: $(STAMP) browser  ## the whole test suite (unit, dbt, integration, browser)
 	$(BIN)/python -m pytest
 
+# The same project on Snowflake: the loader, dbt and the Dagster job against the Snowflake
+# emulator (fakesnow, started on 127.0.0.1 and stopped by the tests, whatever happens).
+test-snowflake: $(STAMP)  ## loader, dbt seed/build, incremental day and Dagster job on Snowflake
+	$(BIN)/python -m pytest -m snowflake tests/snowflake
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
@@ -44,6 +49,7 @@ dev: $(STAMP)  ## Dagster UI on http://127.0.0.1:3000: assets, checks, runs, sch
 bench: $(STAMP)  ## benchmarks: see bench/README.md
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.text_labels
+	$(BIN)/python -m bench.customers --customers 100000 --json bench/results/customers.json
 
 clean:
 	rm -rf data warehouse build target logs

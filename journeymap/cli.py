@@ -1,9 +1,10 @@
 """journeymap's command line: init, import-events, load, build, summary, dbt, demo, generate,
-attribute, classify-text, predict-next, forget.
+attribute, classify-text, clv, predict-next, forget.
 
 Every command works on one project (``journeymap init``): the folder given with ``--project``,
 else ``$JOURNEYMAP_PROJECT``, else the nearest folder with a journeymap.yml from the working
-directory up; without one, the working directory with the package's seeds and vars."""
+directory up; without one, the working directory with the package's seeds and vars (``clv fit``
+reads only the file it is given)."""
 
 from __future__ import annotations
 
@@ -61,11 +62,11 @@ def _shown(path: Path) -> str:
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> None:
     from journeymap.load import load_landing
-    from journeymap.warehouse import DuckDBWarehouse
+    from journeymap.warehouse import open_warehouse, query_tag, warehouse_label
 
     landing = Path(args.landing) if args.landing else settings.landing_dir
-    _say(f"loading new files from {landing} into {settings.duckdb_path}")
-    with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+    _say(f"loading new files from {landing} into {warehouse_label(settings)}")
+    with open_warehouse(settings, tag=query_tag(command="load")) as warehouse:
         report = load_landing(warehouse, landing, contracts=settings.source_contracts)
     _say(report.summary())
 
@@ -105,8 +106,9 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
     Python models, checks, the journey map page and the data docs."""
     from journeymap.orchestration.assets.dbt import dbt_run_config
     from journeymap.orchestration.run import run_job
+    from journeymap.warehouse import warehouse_label
 
-    _say(f"build {settings.duckdb_path}{' (full refresh)' if args.full_refresh else ''}")
+    _say(f"build {warehouse_label(settings)}{' (full refresh)' if args.full_refresh else ''}")
     job = run_job(
         settings, "journeymap_full", dbt_run_config(full_refresh=args.full_refresh), say=_say
     )
@@ -131,9 +133,9 @@ def cmd_dbt(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
     from journeymap.summary import summarize
-    from journeymap.warehouse import DuckDBWarehouse
+    from journeymap.warehouse import open_warehouse, query_tag
 
-    with DuckDBWarehouse(settings.duckdb_path, read_only=True) as warehouse:
+    with open_warehouse(settings, read_only=True, tag=query_tag(command="summary")) as warehouse:
         print(summarize(warehouse, settings.dbt_vars.get("primary_funnel", "purchase")))
 
 
@@ -170,6 +172,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
     from journeymap.orchestration.run import run_demo
     from journeymap.privacy import ensure_demo_key
+    from journeymap.warehouse import warehouse_label
 
     started = time.perf_counter()
     if args.out:
@@ -177,7 +180,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     ensure_demo_key(demo_key_file(settings), _say)
     _say(
         f"demo: {args.customers:,} customers over {args.days} days (seed {args.seed}), "
-        f"run by Dagster into {settings.duckdb_path}"
+        f"run by Dagster into {warehouse_label(settings)}"
     )
     demo = run_demo(
         settings,
@@ -194,9 +197,28 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _say(f"done in {time.perf_counter() - started:.0f}s. Where to look:")
     _say(f"  journey map  {settings.build_dir / 'journey_map.html'}")
     _say(f"  data docs    {settings.build_dir / 'data_docs' / 'index.html'}")
-    _say(f"  warehouse    {settings.duckdb_path}")
-    _say(f'               e.g. duckdb {settings.duckdb_path} "from marts.mart_journey_map"')
+    _say(f"  warehouse    {warehouse_label(settings)}")
+    if settings.warehouse_kind == "duckdb":
+        _say(f'               e.g. duckdb {settings.duckdb_path} "from marts.mart_journey_map"')
     _say("  Dagster UI   make dev, then http://127.0.0.1:3000 (assets, checks, runs, automation)")
+
+
+def cmd_clv_fit(args: argparse.Namespace, settings: Settings) -> None:
+    """Fit BG/NBD and Gamma-Gamma on any transaction file and print the parameters."""
+    from journeymap.ml.clv_cli import fit_transaction_file
+
+    print(
+        fit_transaction_file(
+            Path(args.transactions),
+            customer=args.customer_column,
+            date=args.date_column,
+            value=args.value_column,
+            calibration_end=args.calibration_end,
+            time_unit_days=args.time_unit_days,
+            date_format=args.date_format,
+            as_json=args.json,
+        )
+    )
 
 
 def cmd_classify_text(args: argparse.Namespace, settings: Settings) -> None:
@@ -441,6 +463,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command("demo", cmd_demo, help="generate, load, build and summarize in one go")
     _add_generation_flags(demo)
+
+    clv = commands.add_parser(
+        "clv", parents=[project], help="lifetime value models on your own transactions"
+    )
+    clv_fit = clv.add_subparsers(dest="clv_command", required=True).add_parser(
+        "fit", help="fit BG/NBD and Gamma-Gamma to a transaction file, print the parameters"
+    )
+    clv_fit.add_argument("--transactions", required=True, help="CSV, TSV, Parquet or JSONL")
+    clv_fit.add_argument("--customer-column", required=True, help="column of customer ids")
+    clv_fit.add_argument("--date-column", required=True, help="column of transaction times")
+    clv_fit.add_argument("--value-column", required=True, help="column of transaction values")
+    clv_fit.add_argument(
+        "--calibration-end", default=None, help="last day fitted (default: the last date)"
+    )
+    clv_fit.add_argument(
+        "--time-unit-days", type=float, default=7.0, help="days per time unit (default 7: weeks)"
+    )
+    clv_fit.add_argument(
+        "--date-format", default=None, help="strptime format of the dates, e.g. %%Y%%m%%d"
+    )
+    clv_fit.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    clv_fit.set_defaults(handler=cmd_clv_fit)
+
     generate = command("generate", cmd_generate, help="write the sample business's landing files")
     _add_generation_flags(generate)
     return parser

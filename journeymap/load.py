@@ -5,6 +5,12 @@ Every file becomes one load: its good rows go typed to ``raw.<source>``, its bad
 Parsing and validation run as DuckDB SQL generated from the contract (``contract.py``), so
 a file of millions of rows is read once, in parallel, without Python touching rows.
 
+One code path for the rules on every warehouse: on DuckDB the file is checked inside the
+warehouse and its rows are copied with ``insert ... select``; on Snowflake it is checked by
+the same SQL in an in-memory DuckDB, and its raw and quarantine rows are written to Parquet,
+staged and loaded with ``COPY INTO`` in the transaction that also writes the ledger row
+(journeymap.snowflake).
+
 Row numbers are 1-based in file order (header excluded). The parsed file is stored in a
 temp table and numbered by its ``rowid``: DuckDB keeps the reader's order on insert
 (``preserve_insertion_order``), and unlike ``row_number() over ()`` this keeps the read
@@ -17,6 +23,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +42,14 @@ from journeymap.contract import (
     Source,
 )
 from journeymap.privacy import register_privacy_functions
-from journeymap.warehouse import DuckDBWarehouse, quote_identifier, quote_literal
+from journeymap.warehouse import (
+    DuckDBWarehouse,
+    Warehouse,
+    configure_session,
+    quote_identifier,
+    quote_literal,
+    table_exists,
+)
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = "quarantine"
@@ -204,11 +218,8 @@ class LoadReport:
 
 
 def raw_table(name: str) -> str:
+    """A raw table as DuckDB SQL names it (the check runs in DuckDB)."""
     return f"{RAW_SCHEMA}.{quote_identifier(name)}"
-
-
-def _column_defs(columns: dict[str, str]) -> str:
-    return ", ".join(f"{quote_identifier(name)} {sql_type}" for name, sql_type in columns.items())
 
 
 def source_table_columns(source: Source) -> dict[str, str]:
@@ -219,39 +230,16 @@ def source_table_columns(source: Source) -> dict[str, str]:
     return columns
 
 
-def _ensure_table(
-    connection: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]
-) -> None:
-    connection.execute(f"create table if not exists {raw_table(table)} ({_column_defs(columns)})")
-    existing = {
-        name
-        for (name,) in connection.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [RAW_SCHEMA, table],
-        ).fetchall()
-    }
-    # Columns added to the contract later reach tables that already exist.
-    for name, sql_type in columns.items():
-        if name not in existing:
-            connection.execute(
-                f"alter table {raw_table(table)} add column {quote_identifier(name)} {sql_type}"
-            )
-
-
-def ensure_raw_tables(
-    warehouse: DuckDBWarehouse, contracts: Mapping[str, Source] = SOURCES
-) -> None:
-    """Create the raw schema, one table per source, quarantine and ledger (if absent).
+def ensure_raw_tables(warehouse: Warehouse, contracts: Mapping[str, Source] = SOURCES) -> None:
+    """Create the raw schema, one table per source, quarantine and ledger (if absent); add
+    the columns the contract gained since a table was created.
 
     ``contracts``: the sources, the built-in ones and those a project declares
     (``journeymap.contract.event_source``)."""
-    connection = warehouse.connection
-    connection.execute(f"create schema if not exists {RAW_SCHEMA}")
-    for source in contracts.values():
-        _ensure_table(connection, source.name, source_table_columns(source))
-    _ensure_table(connection, QUARANTINE_TABLE, QUARANTINE_COLUMNS)
-    _ensure_table(connection, LEDGER_TABLE, LEDGER_COLUMNS)
+    tables = {source.name: source_table_columns(source) for source in contracts.values()}
+    tables[QUARANTINE_TABLE] = QUARANTINE_COLUMNS
+    tables[LEDGER_TABLE] = LEDGER_COLUMNS
+    warehouse.ensure_tables(RAW_SCHEMA, tables)
 
 
 # ---------------------------------------------------------------- reading files as text
@@ -626,16 +614,22 @@ class _PreviousLoad:
 
 
 def _previous_load(
-    connection: duckdb.DuckDBPyConnection, source: str, sha256: str, file_name: str
+    warehouse: Warehouse, source: str, sha256: str, file_name: str
 ) -> _PreviousLoad | None:
     """The earlier load of this content, preferring a ledger row of this very file name."""
-    row = connection.execute(
-        f"select _load_id, rows_in_file, file_name = ? from {raw_table(LEDGER_TABLE)} "
+    rows = warehouse.query_df(
+        "select _load_id, rows_in_file, file_name = ? as same_file_name "
+        f"from {warehouse.relation(RAW_SCHEMA, LEDGER_TABLE)} "
         "where source = ? and file_sha256 = ? "
         "order by file_name = ? desc, status = ? desc, loaded_at limit 1",
         [file_name, source, sha256, file_name, STATUS_LOADED],
-    ).fetchone()
-    return _PreviousLoad(row[0], int(row[1]), bool(row[2])) if row else None
+    )
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return _PreviousLoad(
+        str(row["_load_id"]), int(row["rows_in_file"]), bool(row["same_file_name"])
+    )
 
 
 @dataclass(frozen=True)
@@ -658,46 +652,70 @@ class _Load:
         }
 
 
-def _insert_rows(connection: duckdb.DuckDBPyConnection, load: _Load, row_number: str) -> int:
-    """Copy the staged rows that pass every check to ``raw.<source>``; returns their count."""
-    load_values = load.values(row_number)
-    columns = source_table_columns(load.source)
-    values = [load_values.get(name, quote_identifier(name)) for name in columns]
-    inserted = connection.execute(
-        f"insert into {raw_table(load.source.name)} ({', '.join(map(quote_identifier, columns))}) "
-        f"select {', '.join(values)} from {STAGE_TABLE} where _failure is null"
-    ).fetchone()
-    return int(inserted[0]) if inserted else 0
+@dataclass(frozen=True)
+class _CheckedFile:
+    """A file parsed and checked into ``STAGE_TABLE`` of a DuckDB connection: the selects
+    of its raw and quarantine rows (columns named as in their tables) and its counts."""
+
+    raw_rows_sql: str
+    quarantine_rows_sql: str
+    rows_loaded: int
+    quarantined_by_reason: dict[str, int]
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(self.quarantined_by_reason.values())
 
 
-def _insert_quarantine(
-    connection: duckdb.DuckDBPyConnection, load: _Load, row_number: str
-) -> dict[str, int]:
-    """Copy the staged rows that fail a check to ``raw.quarantine``; returns counts by reason."""
+def _check_file(
+    connection: duckdb.DuckDBPyConnection, load: _Load, erased: Sequence[str] = ()
+) -> _CheckedFile:
+    """Read the file once, parse and check every row (the contract's rules, then the
+    tombstones of ``erased`` people) into ``STAGE_TABLE``, and count what passes and what
+    fails by reason."""
+    relation = read_as_text(connection, load.path)
+    stage = stage_sql(load.source, relation, load.path, load.loaded_at)
+    row_number = materialize(connection, STAGE_TABLE, stage)
+    _quarantine_erased(connection, load.source, erased)
     load_values = load.values(row_number)
-    values = {
-        **load_values,
+    raw_values = {name: quote_identifier(name) for name in source_table_columns(load.source)}
+    quarantine_values = {
         "source": quote_literal(load.source.name),
         "reason": "_failure.reason",
         "reason_column": "_failure.reason_column",
         "reason_detail": "_failure.detail",
         "raw_record": "_raw_record",
     }
-    connection.execute(
-        f"insert into {raw_table(QUARANTINE_TABLE)} ({', '.join(QUARANTINE_COLUMNS)}) "
-        f"select {', '.join(values[name] for name in QUARANTINE_COLUMNS)} "
-        f"from {STAGE_TABLE} where _failure is not null"
-    )
-    counts = connection.execute(
-        f"select reason, count(*) from {raw_table(QUARANTINE_TABLE)} "
-        "where _load_id = ? group by reason order by reason",
-        [load.load_id],
+    passed = connection.execute(
+        f"select count(*) from {STAGE_TABLE} where _failure is null"
+    ).fetchone()
+    by_reason = connection.execute(
+        f"select _failure.reason, count(*) from {STAGE_TABLE} "
+        "where _failure is not null group by 1 order by 1"
     ).fetchall()
-    return {reason: int(count) for reason, count in counts}
+    return _CheckedFile(
+        raw_rows_sql=_select_as(raw_values | load_values, "_failure is null"),
+        quarantine_rows_sql=_select_as(
+            {name: (load_values | quarantine_values)[name] for name in QUARANTINE_COLUMNS},
+            "_failure is not null",
+        ),
+        rows_loaded=int(passed[0]) if passed else 0,
+        quarantined_by_reason={reason: int(count) for reason, count in by_reason},
+    )
+
+
+def _select_as(values: dict[str, str], where: str) -> str:
+    columns = ", ".join(f"{sql} as {quote_identifier(name)}" for name, sql in values.items())
+    return f"select {columns} from {STAGE_TABLE} where {where}"
+
+
+def _insert_rows(connection: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> None:
+    """``insert into raw.<table>`` the rows of a select (columns named as in the table)."""
+    connection.execute(f"insert into {raw_table(table)} by name {select_sql}")
 
 
 def _insert_ledger(
-    connection: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     load: _Load,
     loaded: int,
     quarantined: int,
@@ -716,31 +734,37 @@ def _insert_ledger(
         "loaded_at": load.loaded_at,
         "status": status,
     }
-    connection.execute(
-        f"insert into {raw_table(LEDGER_TABLE)} ({', '.join(row)}) "
-        f"values ({', '.join('?' for _ in row)})",
+    warehouse.execute(
+        f"insert into {warehouse.relation(RAW_SCHEMA, LEDGER_TABLE)} "
+        f"({', '.join(map(warehouse.quote, row))}) values ({', '.join('?' for _ in row)})",
         list(row.values()),
     )
 
 
-def _has_tombstones(connection: duckdb.DuckDBPyConnection) -> bool:
-    exists = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [RAW_SCHEMA, TOMBSTONE_TABLE],
-    ).fetchone()
-    if not exists or not exists[0]:
-        return False
-    (count,) = connection.execute(f"select count(*) from {raw_table(TOMBSTONE_TABLE)}").fetchone()
-    return bool(count)
+def erased_pseudonyms(warehouse: Warehouse) -> list[str]:
+    """Pseudonyms of the people who asked to be forgotten (``raw.erasure_tombstones``)."""
+    if not table_exists(warehouse, RAW_SCHEMA, TOMBSTONE_TABLE):
+        return []
+    frame = warehouse.query_df(
+        f"select pseudonym from {warehouse.relation(RAW_SCHEMA, TOMBSTONE_TABLE)}"
+    )
+    return sorted(frame["pseudonym"].astype(str))
 
 
-def _quarantine_erased(connection: duckdb.DuckDBPyConnection, source: Source) -> None:
+def _quarantine_erased(
+    connection: duckdb.DuckDBPyConnection, source: Source, erased: Sequence[str]
+) -> None:
     """Rows of people who were forgotten go to quarantine (reason ``erased``, no record)."""
     columns = [c for c in source.column_names if c in IDENTIFIER_COLUMNS]
-    if not columns or not _has_tombstones(connection):
+    if not columns or not erased:
         return
     register_privacy_functions(connection)
-    tombstones = f"(select pseudonym from {raw_table(TOMBSTONE_TABLE)})"
+    connection.execute(
+        "create or replace temp table _journeymap_erased as "
+        "select unnest(?::varchar[]) as pseudonym",
+        [list(erased)],
+    )
+    tombstones = "(select pseudonym from _journeymap_erased)"
     matches = []
     for column in columns:
         value = f"nullif(trim({quote_identifier(column)}), '')"
@@ -754,28 +778,64 @@ def _quarantine_erased(connection: duckdb.DuckDBPyConnection, source: Source) ->
         "'detail': 'the person asked to be forgotten (journeymap forget)'} "
         f"where {' or '.join(test for _, test in matches)}"
     )
+    connection.execute("drop table _journeymap_erased")
 
 
-def _load_in_transaction(warehouse: DuckDBWarehouse, load: _Load) -> tuple[int, dict[str, int]]:
-    """Parse and check the file once into a temp table, then copy its rows to raw or
-    quarantine and write the ledger row, all in one transaction.
+def _load_in_transaction(warehouse: Warehouse, load: _Load) -> _CheckedFile:
+    """Check the file, then write its raw rows, its quarantined rows and its ledger row in
+    one transaction: all of them or, if anything fails, none."""
+    erased = erased_pseudonyms(warehouse)
+    if isinstance(warehouse, DuckDBWarehouse):
+        return _load_inside_duckdb(warehouse, load, erased)
+    return _load_through_stage(warehouse, load, erased)
 
-    Returns the rows loaded and the rows quarantined by reason."""
+
+def _load_inside_duckdb(
+    warehouse: DuckDBWarehouse, load: _Load, erased: Sequence[str]
+) -> _CheckedFile:
+    """DuckDB: the check's temp table lives in the warehouse; rows are copied with SQL."""
     connection = warehouse.connection
     with warehouse.transaction():
-        relation = read_as_text(connection, load.path)
-        stage = stage_sql(load.source, relation, load.path, load.loaded_at)
-        row_number = materialize(connection, STAGE_TABLE, stage)
-        _quarantine_erased(connection, load.source)
-        rows_loaded = _insert_rows(connection, load, row_number)
-        by_reason = _insert_quarantine(connection, load, row_number)
-        _insert_ledger(connection, load, rows_loaded, sum(by_reason.values()))
+        checked = _check_file(connection, load, erased)
+        _insert_rows(connection, load.source.name, checked.raw_rows_sql)
+        _insert_rows(connection, QUARANTINE_TABLE, checked.quarantine_rows_sql)
+        _insert_ledger(warehouse, load, checked.rows_loaded, checked.rows_quarantined)
         connection.execute(f"drop table {STAGE_TABLE}")
-    return rows_loaded, by_reason
+    return checked
+
+
+def _load_through_stage(
+    warehouse: Warehouse, load: _Load, erased: Sequence[str]
+) -> _CheckedFile:
+    """Snowflake: the same check in an in-memory DuckDB; its raw and quarantine rows go to
+    Parquet files, are staged (before the transaction: staging is DDL there) and copied in."""
+    from journeymap.snowflake import SnowflakeWarehouse
+
+    if not isinstance(warehouse, SnowflakeWarehouse):
+        raise TypeError(f"the raw loader cannot write to {warehouse!r}")
+    with duckdb.connect() as scratch, tempfile.TemporaryDirectory(prefix="journeymap-") as tmp:
+        configure_session(scratch)
+        checked = _check_file(scratch, load, erased)
+        batches = [
+            (load.source.name, checked.raw_rows_sql, checked.rows_loaded),
+            (QUARANTINE_TABLE, checked.quarantine_rows_sql, checked.rows_quarantined),
+        ]
+        staged = []
+        for table, select_sql, rows in batches:
+            if rows:
+                path = Path(tmp) / f"{table}.parquet"
+                target = quote_literal(str(path))
+                scratch.execute(f"copy ({select_sql}) to {target} (format parquet)")
+                staged.append((table, warehouse.stage_parquet(RAW_SCHEMA, path), rows))
+        with warehouse.transaction():
+            for table, location, rows in staged:
+                warehouse.copy_staged(RAW_SCHEMA, table, location, rows)
+            _insert_ledger(warehouse, load, checked.rows_loaded, checked.rows_quarantined)
+    return checked
 
 
 def load_file(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     source_name: str,
     path: str | Path,
     contracts: Mapping[str, Source] = SOURCES,
@@ -785,7 +845,7 @@ def load_file(
     return _load_one(warehouse, _known_source(source_name, contracts), path)
 
 
-def _load_one(warehouse: DuckDBWarehouse, source: Source, path: str | Path) -> FileLoadResult:
+def _load_one(warehouse: Warehouse, source: Source, path: str | Path) -> FileLoadResult:
     """load_file without the schema check, which load_landing does once for all files."""
     started = time.perf_counter()
     path = Path(path).resolve()
@@ -793,9 +853,8 @@ def _load_one(warehouse: DuckDBWarehouse, source: Source, path: str | Path) -> F
     if path.stat().st_size == 0:
         raise LoadError(f"{path.name} ({source.name}) is empty: not even a header row")
     sha256 = file_sha256(path)
-    connection = warehouse.connection
     base = {"source": source.name, "file_name": path.name, "file_path": str(path)}
-    previous = _previous_load(connection, source.name, sha256, path.name)
+    previous = _previous_load(warehouse, source.name, sha256, path.name)
     if previous is not None and previous.same_file_name:
         return FileLoadResult(**base, load_id=previous.load_id, status=STATUS_SKIPPED)
     if previous is not None:
@@ -809,24 +868,23 @@ def _load_one(warehouse: DuckDBWarehouse, source: Source, path: str | Path) -> F
         loaded_at=datetime.now(UTC).replace(tzinfo=None),
     )
     try:
-        rows_loaded, by_reason = _load_in_transaction(warehouse, load)
-    except duckdb.Error as error:
+        checked = _load_in_transaction(warehouse, load)
+    except duckdb.Error as error:  # the file could not be read or checked
         raise LoadError(f"{path.name} ({source.name}) could not be loaded: {error}") from error
-    rows_quarantined = sum(by_reason.values())
     return FileLoadResult(
         **base,
         load_id=load.load_id,
         status=STATUS_LOADED,
-        rows_in_file=rows_loaded + rows_quarantined,
-        rows_loaded=rows_loaded,
-        rows_quarantined=rows_quarantined,
-        quarantined_by_reason=by_reason,
+        rows_in_file=checked.rows_loaded + checked.rows_quarantined,
+        rows_loaded=checked.rows_loaded,
+        rows_quarantined=checked.rows_quarantined,
+        quarantined_by_reason=checked.quarantined_by_reason,
         seconds=time.perf_counter() - started,
     )
 
 
 def _record_duplicate_file(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     source: Source,
     path: Path,
     sha256: str,
@@ -844,7 +902,7 @@ def _record_duplicate_file(
     )
     with warehouse.transaction():
         _insert_ledger(
-            warehouse.connection,
+            warehouse,
             load,
             loaded=0,
             quarantined=0,
@@ -899,7 +957,7 @@ def landing_files(
 
 
 def load_landing(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     landing_dir: str | Path,
     sources: Iterable[str] | None = None,
     contracts: Mapping[str, Source] = SOURCES,

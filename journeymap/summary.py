@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 
-from journeymap.warehouse import DuckDBWarehouse, quote_literal
+from journeymap.warehouse import Warehouse, quote_literal, table_exists
 
 DEVICES = ("desktop", "mobile", "tablet")
 
@@ -25,7 +24,7 @@ MART_TABLES = (
 )
 
 
-def _rows(warehouse: DuckDBWarehouse, sql: str) -> list[tuple]:
+def _rows(warehouse: Warehouse, sql: str) -> list[tuple]:
     """Result rows with missing values as None (not pandas' NaN)."""
     frame = warehouse.query_df(sql).astype(object)
     return [tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False)]
@@ -35,7 +34,10 @@ def _share(value: float | None) -> str:
     return "   n/a" if value is None else f"{value:6.1%}"
 
 
-def _attribution_lines(warehouse: DuckDBWarehouse) -> list[str]:
+TEXT_MARTS = ("mart_emotional_journey", "mart_friction_themes")
+
+
+def _attribution_lines(warehouse: Warehouse) -> list[str]:
     """Channel shares of conversions by last touch and the data-driven models, and the top
     channel paths to conversion; in words when no conversion has been attributed."""
     rows = _rows(
@@ -68,18 +70,19 @@ def _attribution_lines(warehouse: DuckDBWarehouse) -> list[str]:
     return lines
 
 
-def _counted_paths(warehouse: DuckDBWarehouse, sql: str) -> list[str]:
+def _counted_paths(warehouse: Warehouse, sql: str) -> list[str]:
     """``  count  path`` lines of a query returning (path, count)."""
     return [f"  {int(count):>7,}  {path}" for path, count in _rows(warehouse, sql)]
 
 
-def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
+def _voice_lines(warehouse: Warehouse) -> list[str]:
     """Mean sentiment and the top friction theme per stage the texts show (empty before the
     text model has run, or when the enriched marts are not built)."""
-    try:
-        rows = _rows(
-            warehouse,
-            """
+    if not all(table_exists(warehouse, "enriched", table) for table in TEXT_MARTS):
+        return []
+    rows = _rows(
+        warehouse,
+        """
             with feel as (
                 select journey_stage, min(stage_order) as stage_order, sum(texts) as texts,
                     sum(mean_sentiment * texts) / sum(texts) as sentiment
@@ -92,9 +95,7 @@ def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
                 on themes.journey_stage = feel.journey_stage and themes.theme_rank = 1
             order by feel.stage_order
             """,
-        )
-    except duckdb.Error:
-        return []
+    )
     if not rows:
         return []
     lines = ["", "What customers write (texts, mean sentiment, top friction theme):"]
@@ -104,7 +105,32 @@ def _voice_lines(warehouse: DuckDBWarehouse) -> list[str]:
     return lines
 
 
-def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> str:
+def _persona_lines(warehouse: Warehouse) -> list[str]:
+    """The persona cards in a line each (empty before the segmentation has run, or when the
+    enriched marts are not built)."""
+    if not table_exists(warehouse, "enriched", "dim_personas"):
+        return []
+    rows = _rows(
+        warehouse,
+        """
+        select persona_name, customers, share, mean_churn_score, mean_predicted_value,
+            difference_1
+        from enriched.dim_personas order by customers desc, segment_id
+        """,
+    )
+    if not rows:
+        return []
+    lines = ["", "Who the customers are (customers, share, churn risk, 90-day value per buyer):"]
+    for name, customers, share, churn, value, difference in rows:
+        worth = "     n/a" if value is None else f"{value:8,.0f}"
+        lines.append(
+            f"  {name:<24} {int(customers):>7,} {_share(share)} {_share(churn)} {worth}"
+            f"  {difference or ''}"
+        )
+    return lines
+
+
+def summarize(warehouse: Warehouse, primary_funnel: str = "purchase") -> str:
     lines = ["Rows per mart:"]
     for table in MART_TABLES:
         (count,) = _rows(warehouse, f"select count(*) from marts.{table}")[0]
@@ -127,6 +153,7 @@ def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> s
     lines.extend(_attribution_lines(warehouse))
 
     lines += _voice_lines(warehouse)
+    lines += _persona_lines(warehouse)
 
     lines.append("")
     unreconciled = _rows(
@@ -159,7 +186,7 @@ def summarize(warehouse: DuckDBWarehouse, primary_funnel: str = "purchase") -> s
     return "\n".join(lines)
 
 
-def _funnel_lines(warehouse: DuckDBWarehouse, funnel: str) -> list[str]:
+def _funnel_lines(warehouse: Warehouse, funnel: str) -> list[str]:
     """The funnel step by step, split by the devices the data has; in words when nobody
     entered it."""
     name = quote_literal(funnel)
@@ -207,7 +234,7 @@ def _funnel_lines(warehouse: DuckDBWarehouse, funnel: str) -> list[str]:
     return lines
 
 
-def _path_lines(warehouse: DuckDBWarehouse) -> list[str]:
+def _path_lines(warehouse: Warehouse) -> list[str]:
     """The most common customer paths to a first order; in words when the data has no
     conversions (then the most common paths) or no paths at all."""
     (conversions,) = _rows(warehouse, "select count(*) from marts.fct_events where is_conversion")[

@@ -29,6 +29,7 @@ import yaml
 
 from journeymap.project import seed_overrides
 from journeymap.settings import Settings
+from journeymap.warehouse import query_tag
 
 # A project's own dbt project folder, in its dbt target dir (dbt_project_dir).
 DBT_PROJECT_FOLDER = "dbt_project"
@@ -137,19 +138,22 @@ def prepare_dbt_dir(settings: Settings) -> Path:
     return link_dbt_folder(**parts) if parts else settings.project_dir
 
 
-def warehouse_env(settings: Settings) -> dict[str, str]:
+def warehouse_env(settings: Settings, tag: str | None = None) -> dict[str, str]:
     """What profiles.yml reads to reach the warehouse of ``settings`` (Snowflake credentials
-    stay in the environment's SNOWFLAKE_* variables)."""
-    return {
+    stay in the environment's SNOWFLAKE_* variables), and the query tag of the run."""
+    env = {
         "JOURNEYMAP_TARGET": settings.warehouse_kind,
         "JOURNEYMAP_DUCKDB_PATH": str(settings.duckdb_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if tag:
+        env["JOURNEYMAP_QUERY_TAG"] = tag
+    return env
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
+def dbt_env(settings: Settings, tag: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(warehouse_env(settings))
+    env.update(warehouse_env(settings, tag))
     env["DBT_PROFILES_DIR"] = str(settings.project_dir)
     env["DBT_TARGET_PATH"] = str(settings.dbt_target_dir)
     env["DBT_LOG_PATH"] = str(settings.dbt_target_dir / "logs")
@@ -181,7 +185,9 @@ def run_dbt(settings: Settings, *args: str, quiet: bool = False) -> None:
     ]
     if quiet:
         command.insert(1, "--quiet")
-    completed = subprocess.run(command, cwd=project_dir, env=dbt_env(settings), check=False)
+    # A tag the user set (JOURNEYMAP_QUERY_TAG) wins over the command's own.
+    tag = os.environ.get("JOURNEYMAP_QUERY_TAG") or query_tag(command=f"dbt {args[0]}")
+    completed = subprocess.run(command, cwd=project_dir, env=dbt_env(settings, tag), check=False)
     if completed.returncode != 0:
         raise DbtError(
             f"dbt {' '.join(args)} failed (exit {completed.returncode}); see dbt's output above"

@@ -1,17 +1,28 @@
-"""The one small interface Python writes to the warehouse through.
+"""The one small interface Python reads and writes the warehouse through.
 
-``DuckDBWarehouse`` is the default (one file, no server); ``SnowflakeWarehouse`` is the
-scale-out target and writes frames with snowflake-connector-python's ``write_pandas``.
-Both offer ``execute``, ``query_df`` and ``write_frame``; the raw loader additionally needs
-DuckDB's file readers, so it takes a ``DuckDBWarehouse``.
+``DuckDBWarehouse`` (here) is the default: one file, no server. ``SnowflakeWarehouse``
+(journeymap.snowflake) is the scale-out target. Both offer the same methods:
+
+    execute(sql, params) / query_df(sql, params)   SQL with ``?`` placeholders; frames come
+                                                     back with lower-case column names
+    query_batches(sql, params)                     the same, streamed in frames (one scan,
+                                                     bounded memory)
+    transaction()                                  the statements inside commit together
+    quote(name) / relation(schema, table)          identifiers as the warehouse spells them
+    ensure_tables(schema, tables)                  create tables of portable column types,
+                                                     or add the columns they lack
+    write_frame(schema, table, frame, mode)        replace or append a table with a frame
+
+Portable column types (``COLUMN_TYPES``) are DuckDB's names; Snowflake maps them to its own.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -23,15 +34,10 @@ from journeymap.settings import Settings
 
 WriteMode = Literal["replace", "append"]
 WRITE_MODES: tuple[str, ...] = ("replace", "append")
-
-SNOWFLAKE_ENV_VARS = (
-    "SNOWFLAKE_ACCOUNT",
-    "SNOWFLAKE_USER",
-    "SNOWFLAKE_PASSWORD",
-    "SNOWFLAKE_ROLE",
-    "SNOWFLAKE_WAREHOUSE",
-    "SNOWFLAKE_DATABASE",
-)
+# Rows per frame of a streamed query on DuckDB (Snowflake streams its own result chunks).
+BATCH_ROWS = 100_000
+# The column types tables are declared with, on every warehouse.
+COLUMN_TYPES: tuple[str, ...] = ("varchar", "bigint", "double", "boolean", "timestamp", "date")
 
 
 class WarehouseBusyError(RuntimeError):
@@ -42,6 +48,18 @@ class Warehouse(Protocol):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame: ...
+
+    def query_batches(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> Iterator[pd.DataFrame]: ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def quote(self, name: str) -> str: ...
+
+    def relation(self, schema: str, table: str) -> str: ...
+
+    def ensure_tables(self, schema: str, tables: Mapping[str, Mapping[str, str]]) -> None: ...
 
     def write_frame(
         self, schema: str, table: str, df: pd.DataFrame, mode: WriteMode = "replace"
@@ -77,9 +95,72 @@ def query_frame(warehouse: Warehouse, sql: str) -> pd.DataFrame:
     return frame
 
 
-def _check_mode(mode: str) -> None:
+def check_mode(mode: str) -> None:
     if mode not in WRITE_MODES:
         raise ValueError(f"write mode must be one of {', '.join(WRITE_MODES)}, not {mode!r}")
+
+
+def check_column_types(columns: Mapping[str, str]) -> None:
+    unknown = {name: kind for name, kind in columns.items() if kind not in COLUMN_TYPES}
+    if unknown:
+        raise ValueError(f"column types must be among {', '.join(COLUMN_TYPES)}: {unknown}")
+
+
+def table_exists(warehouse: Warehouse, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` (a table or a view) exists; names compare in lower case, as
+    Snowflake stores unquoted names upper case."""
+    found = warehouse.query_df(
+        "select count(*) as n from information_schema.tables "
+        "where lower(table_schema) = ? and lower(table_name) = ?",
+        [schema.lower(), table.lower()],
+    )
+    return int(found["n"].iloc[0]) > 0
+
+
+def existing_columns(frame: pd.DataFrame) -> dict[str, set[str]]:
+    """Table -> its columns, from (table_name, column_name) rows, all lower case."""
+    tables: dict[str, set[str]] = {}
+    for table, column in zip(frame["table_name"], frame["column_name"], strict=True):
+        tables.setdefault(str(table).lower(), set()).add(str(column).lower())
+    return tables
+
+
+def column_definitions(
+    warehouse: Warehouse, columns: Mapping[str, str], types: Mapping[str, str]
+) -> str:
+    """``name type, ...`` for a create statement (portable types spelled as ``types`` maps)."""
+    check_column_types(columns)
+    return ", ".join(f"{warehouse.quote(n)} {types[t]}" for n, t in columns.items())
+
+
+def table_ddl(
+    warehouse: Warehouse,
+    schema: str,
+    table: str,
+    columns: Mapping[str, str],
+    existing: set[str] | None,
+    kind: str = "table",
+    types: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The statements that create ``schema.table`` with ``columns`` (name -> portable type,
+    spelled as ``types`` maps it) when it does not exist (``existing`` is None), or add the
+    columns it lacks."""
+    spell = types or {kind: kind for kind in COLUMN_TYPES}
+    target = warehouse.relation(schema, table)
+    if existing is None:
+        definitions = column_definitions(warehouse, columns, spell)
+        return [f"create {kind} if not exists {target} ({definitions})"]
+    return [
+        f"alter table {target} add column {warehouse.quote(name)} {spell[column_type]}"
+        for name, column_type in columns.items()
+        if name.lower() not in existing
+    ]
+
+
+def query_tag(**parts: str) -> str:
+    """A warehouse query tag (Snowflake's QUERY_TAG): JSON naming journeymap and the run or
+    command, so a day's queries can be found and costed (``parse_json(query_tag):run_id``)."""
+    return json.dumps({"app": "journeymap", **parts}, separators=(",", ":"), sort_keys=True)
 
 
 def _display_path(path: Path) -> str:
@@ -102,7 +183,46 @@ def configure_session(connection: duckdb.DuckDBPyConnection) -> None:
     register_privacy_functions(connection)
 
 
-class DuckDBWarehouse:
+class SessionWarehouse:
+    """What every warehouse class shares: ``with`` closes the connection, and transactions.
+    Subclasses open their connection on first use and say what a transaction yields."""
+
+    _in_transaction = False
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _transaction_handle(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """All statements inside commit together or not at all (nested: the outer one
+        commits)."""
+        handle = self._transaction_handle()
+        if self._in_transaction:
+            yield handle
+            return
+        self.execute("begin transaction")
+        self._in_transaction = True
+        try:
+            yield handle
+        except BaseException:
+            self.execute("rollback")
+            raise
+        else:
+            self.execute("commit")
+        finally:
+            self._in_transaction = False
+
+
+class DuckDBWarehouse(SessionWarehouse):
     """A DuckDB file. The connection opens on first use (or on ``with``) and holds the
     file's write lock until ``close``; a second writing process gets ``WarehouseBusyError``.
 
@@ -113,14 +233,13 @@ class DuckDBWarehouse:
         self.path = Path(path).resolve()
         self.read_only = read_only
         self._connection: duckdb.DuckDBPyConnection | None = None
-        self._in_transaction = False
 
     def __enter__(self) -> DuckDBWarehouse:
         _ = self.connection
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def _transaction_handle(self) -> duckdb.DuckDBPyConnection:
+        return self.connection
 
     def __repr__(self) -> str:
         return f"DuckDBWarehouse({str(self.path)!r})"
@@ -153,36 +272,50 @@ class DuckDBWarehouse:
             self._connection.close()
             self._connection = None
 
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All statements inside commit together or not at all."""
-        connection = self.connection
-        if self._in_transaction:  # nested: the outer transaction commits
-            yield connection
-            return
-        connection.execute("begin transaction")
-        self._in_transaction = True
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("rollback")
-            raise
-        else:
-            connection.execute("commit")
-        finally:
-            self._in_transaction = False
-
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(sql, params)
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        return self.connection.execute(sql, params).df()
+        frame = self.connection.execute(sql, params).df()
+        frame.columns = [str(column).lower() for column in frame.columns]
+        return frame
+
+    def query_batches(
+        self, sql: str, params: Sequence[Any] | None = None, rows: int = BATCH_ROWS
+    ) -> Iterator[pd.DataFrame]:
+        reader = self.connection.sql(sql, params=params).to_arrow_reader(rows)
+        for batch in reader:
+            frame = batch.to_pandas()
+            frame.columns = [str(column).lower() for column in frame.columns]
+            yield frame
+
+    def quote(self, name: str) -> str:
+        return quote_identifier(name)
+
+    def relation(self, schema: str, table: str) -> str:
+        return f"{quote_identifier(schema)}.{quote_identifier(table)}"
+
+    def ensure_tables(self, schema: str, tables: Mapping[str, Mapping[str, str]]) -> None:
+        """Create each table of ``tables`` (table -> column name -> portable type) in
+        ``schema`` if it does not exist, and add the columns an existing one lacks (a contract
+        that gained a column)."""
+        self.execute(f"create schema if not exists {quote_identifier(schema)}")
+        existing = existing_columns(
+            self.query_df(
+                "select table_name, column_name from information_schema.columns "
+                "where table_schema = ?",
+                [schema],
+            )
+        )
+        for table, columns in tables.items():
+            for statement in table_ddl(self, schema, table, columns, existing.get(table)):
+                self.execute(statement)
 
     def write_frame(
         self, schema: str, table: str, df: pd.DataFrame, mode: WriteMode = "replace"
     ) -> int:
         """Write ``df`` to ``schema.table`` (created from the frame's columns if absent)."""
-        _check_mode(mode)
+        check_mode(mode)
         target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
         connection = self.connection
         connection.register("_journeymap_frame", df)
@@ -206,75 +339,26 @@ class DuckDBWarehouse:
         return len(df)
 
 
-class SnowflakeWarehouse:
-    """Snowflake, configured from SNOWFLAKE_* environment variables only."""
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        env = dict(os.environ if env is None else env)
-        missing = [name for name in SNOWFLAKE_ENV_VARS if not env.get(name)]
-        if missing:
-            raise RuntimeError(f"Snowflake needs these environment variables: {', '.join(missing)}")
-        self._settings = {
-            name.removeprefix("SNOWFLAKE_").lower(): env[name] for name in SNOWFLAKE_ENV_VARS
-        }
-        self._connection: Any = None
-
-    def __enter__(self) -> SnowflakeWarehouse:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def connection(self) -> Any:
-        if self._connection is None:
-            import snowflake.connector  # imported late: only Snowflake users pay for it
-
-            self._connection = snowflake.connector.connect(**self._settings)
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-
-    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetch_pandas_all()
-
-    def write_frame(
-        self, schema: str, table: str, df: pd.DataFrame, mode: WriteMode = "replace"
-    ) -> int:
-        _check_mode(mode)
-        from snowflake.connector.pandas_tools import write_pandas
-
-        self.execute(f"create schema if not exists {quote_identifier(schema.upper())}")
-        # Upper-case names: Snowflake folds unquoted identifiers to upper case, so dbt models
-        # can then refer to the table and its columns without quotes.
-        success, _, rows, _ = write_pandas(
-            self.connection,
-            df.rename(columns=str.upper),
-            table_name=table.upper(),
-            schema=schema.upper(),
-            auto_create_table=True,
-            overwrite=mode == "replace",
-            quote_identifiers=True,
-        )
-        if not success:
-            raise RuntimeError(f"write_pandas failed for {schema}.{table}")
-        return rows
+def warehouse_label(settings: Settings) -> str:
+    """Where the warehouse of ``settings`` is, for messages."""
+    if settings.warehouse_kind == "snowflake":
+        database = os.environ.get("SNOWFLAKE_DATABASE", "(SNOWFLAKE_DATABASE not set)")
+        return f"Snowflake database {database}"
+    return _display_path(settings.duckdb_path)
 
 
 @contextmanager
-def open_warehouse(settings: Settings, read_only: bool = False) -> Iterator[Warehouse]:
-    """The warehouse of ``settings`` (``warehouse_kind``), open for the ``with`` block."""
+def open_warehouse(
+    settings: Settings, read_only: bool = False, tag: str | None = None
+) -> Iterator[Warehouse]:
+    """The warehouse of ``settings`` (``warehouse_kind``), open for the ``with`` block.
+
+    ``read_only`` opens a DuckDB file without its write lock (on Snowflake the role decides
+    what a session may do); ``tag`` is the Snowflake query tag of the session's queries."""
     if settings.warehouse_kind == "snowflake":
-        with SnowflakeWarehouse() as warehouse:
+        from journeymap.snowflake import SnowflakeWarehouse  # only Snowflake users load it
+
+        with SnowflakeWarehouse(tag=tag) as warehouse:
             yield warehouse
         return
     with DuckDBWarehouse(settings.duckdb_path, read_only=read_only) as warehouse:

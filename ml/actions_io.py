@@ -108,6 +108,15 @@ def _ml_inputs(
                 """,
             )
         )
+    if table_exists(warehouse, s.ml, "customer_segments"):
+        # Persona names are plural noun phrases ("Price checkers"): lower case reads mid-sentence.
+        parts.append(
+            query_frame(
+                warehouse,
+                f"select customer_key, lower(persona_name) as persona "
+                f"from {s.ml}.customer_segments",
+            )
+        )
     if table_exists(warehouse, s.ml, "next_step_predictions"):
         parts.append(
             query_frame(

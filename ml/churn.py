@@ -52,7 +52,6 @@ from threadpoolctl import threadpool_limits
 from journeymap.ml.churn_io import (
     WarehouseSchemas,
     read_churn_frames,
-    read_latest_event_at,
     write_churn_scores,
 )
 from journeymap.ml.churn_reasons import (
@@ -72,6 +71,7 @@ from journeymap.ml.features import (
     prepare_frames,
 )
 from journeymap.ml.outputs import CHURN_SCORES
+from journeymap.ml.warehouse_io import resolve_as_of
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "churn-hgb-v1"
@@ -157,11 +157,6 @@ def churn_labels(
     labels = cancels.groupby(active["customer_id"]).any().astype(int)
     labels.index.name = "customer_key"
     return labels.sort_index().rename("churned")
-
-
-def default_as_of(latest_event_at: datetime | pd.Timestamp) -> pd.Timestamp:
-    """The end of the data: midnight (UTC) after the day of the latest event."""
-    return as_cutoff(latest_event_at).floor("D") + pd.Timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -667,11 +662,7 @@ def run_churn_scoring(
     schemas = schemas or WarehouseSchemas()
     started = time.perf_counter()
     frames = read_churn_frames(warehouse, schemas)
-    if as_of is None:
-        latest = read_latest_event_at(warehouse, schemas)
-        if latest is None:
-            raise ValueError("marts.fct_events is empty: nothing to score")
-        as_of = default_as_of(latest)
+    as_of = resolve_as_of(warehouse, as_of, schemas)
     try:
         run = score_churn(
             frames,

@@ -3,27 +3,19 @@ one write of ``ml.churn_scores``.
 
 The SQL is plain ANSI (no DuckDB-only functions) so it runs on DuckDB and Snowflake alike;
 column names are lower-cased on the way in because Snowflake hands them back upper case.
-Everything is read through ``Warehouse.query_df`` and written through ``write_output``.
+Everything is read through ``ml.warehouse_io`` and written through ``write_output``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pandas as pd
 
 from journeymap.ml.features import UNREAD_EVENTS, ChurnFrames
 from journeymap.ml.outputs import CHURN_SCORES, write_output
+from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, read_latest_event_at
 from journeymap.warehouse import Warehouse, quote_literals
 
-
-@dataclass(frozen=True)
-class WarehouseSchemas:
-    """Where dbt puts the core marts the churn run reads, and where it writes (var ml_schema)."""
-
-    marts: str = "marts"
-    ml: str = "ml"
-
+__all__ = ["WarehouseSchemas", "read_churn_frames", "read_latest_event_at", "write_churn_scores"]
 
 # The marts the churn model reads (the Dagster asset depends on exactly these).
 CHURN_INPUT_MARTS = (
@@ -70,26 +62,11 @@ def churn_queries(s: WarehouseSchemas = WarehouseSchemas()) -> dict[str, str]:
     }
 
 
-def _query(warehouse: Warehouse, sql: str) -> pd.DataFrame:
-    frame = warehouse.query_df(sql)
-    frame.columns = [str(c).lower() for c in frame.columns]
-    return frame
-
-
 def read_churn_frames(
     warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> ChurnFrames:
-    frames = {name: _query(warehouse, sql) for name, sql in churn_queries(schemas).items()}
+    frames = {name: query_frame(warehouse, sql) for name, sql in churn_queries(schemas).items()}
     return ChurnFrames(**frames)
-
-
-def read_latest_event_at(
-    warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
-) -> pd.Timestamp | None:
-    sql = f"select max(occurred_at) as latest_event_at from {schemas.marts}.fct_events"
-    frame = _query(warehouse, sql)
-    value = frame["latest_event_at"].iloc[0] if len(frame) else None
-    return None if value is None or pd.isna(value) else pd.Timestamp(value)
 
 
 def write_churn_scores(

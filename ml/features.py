@@ -117,7 +117,7 @@ class ChurnFrames:
     customers: pd.Index | None = None
 
 
-def _naive_utc(values: pd.Series) -> pd.Series:
+def naive_utc(values: pd.Series) -> pd.Series:
     """Timestamps as naive UTC datetime64[ns] (warehouses hand back aware or naive times)."""
     series = values
     if not pd.api.types.is_datetime64_any_dtype(series):  # strings, datetime objects, all-None
@@ -142,13 +142,13 @@ def prepare_frames(frames: ChurnFrames) -> ChurnFrames:
         return frames
     subscriptions = frames.subscriptions.copy()
     for column in ("started_at", "cancelled_at", "updated_at"):
-        subscriptions[column] = _naive_utc(subscriptions[column])
+        subscriptions[column] = naive_utc(subscriptions[column])
     subscriptions["customer_id"] = subscriptions["customer_id"].astype(object)
     subscriptions["plan"] = subscriptions["plan"].astype(object)
 
     events = frames.events.copy()
     events = events[~events["canonical_event"].isin(UNREAD_EVENTS)].reset_index(drop=True)
-    events["occurred_at"] = _naive_utc(events["occurred_at"])
+    events["occurred_at"] = naive_utc(events["occurred_at"])
     events["customer_key"] = events["customer_key"].astype(object)
     events["revenue"] = pd.to_numeric(events["revenue"], errors="coerce").astype(float)
     events["is_conversion"] = events["is_conversion"].fillna(False).astype(bool)
@@ -169,11 +169,11 @@ def prepare_frames(frames: ChurnFrames) -> ChurnFrames:
     events["_stage"] = stage.fillna(0).to_numpy(dtype=float)
 
     sessions = frames.sessions.copy()
-    sessions["started_at"] = _naive_utc(sessions["started_at"])
+    sessions["started_at"] = naive_utc(sessions["started_at"])
     sessions["customer_key"] = sessions["customer_key"].astype(object)
 
     messages = frames.messages.copy()
-    messages["occurred_at"] = _naive_utc(messages["occurred_at"])
+    messages["occurred_at"] = naive_utc(messages["occurred_at"])
     messages["customer_key"] = messages["customer_key"].astype(object)
     tags = tag_messages(messages["body"], messages.get("subject"))
     messages["topic"] = tags["topic"].to_numpy()

@@ -99,6 +99,58 @@ CHURN_SCORES = MLOutput(
     key=("customer_key",),
 )
 
+CUSTOMER_VALUE = MLOutput(
+    table="customer_value",
+    columns=_columns(
+        "customer_key varchar, purchases bigint, repeat_purchases bigint, "
+        "days_first_to_last_purchase double, days_since_first_purchase double, "
+        "mean_repeat_order_value double, historical_revenue double, probability_alive double, "
+        "horizon_days bigint, predicted_purchases double, predicted_order_value double, "
+        "predicted_value double, model_version varchar, cutoff_at timestamp, scored_at timestamp"
+    ),
+    key=("customer_key",),
+)
+
+CUSTOMER_SEGMENTS = MLOutput(
+    table="customer_segments",
+    columns=_columns(
+        "customer_key varchar, segment_id bigint, persona_name varchar, "
+        "membership_probability double, previous_segment_id bigint, loaded_through timestamp, "
+        "previous_loaded_through timestamp, model_version varchar, cutoff_at timestamp, "
+        "previous_cutoff_at timestamp, scored_at timestamp"
+    ),
+    key=("customer_key",),
+)
+
+PERSONA_CARDS = MLOutput(
+    table="persona_cards",
+    columns=_columns(
+        "segment_id bigint, persona_name varchar, customers bigint, share double, "
+        "difference_1 varchar, difference_2 varchar, difference_3 varchar, "
+        "difference_4 varchar, typical_path varchar, typical_path_share double, "
+        "main_channels varchar, support_topics varchar, top_intents varchar, "
+        "top_emotions varchar, churn_scored_customers bigint, mean_churn_score double, "
+        "high_churn_risk_share double, valued_customers bigint, mean_predicted_value double, "
+        "mean_probability_alive double, narrative varchar, narrative_source varchar, "
+        "narrative_rejected varchar, card_json varchar, model_version varchar, "
+        "cutoff_at timestamp, scored_at timestamp"
+    ),
+    key=("segment_id",),
+)
+
+PERSONA_SNAPSHOTS = MLOutput(
+    table="persona_snapshots",
+    columns=_columns(
+        "week_start timestamp, segment_id bigint, persona_name varchar, customers bigint, "
+        "share double, mean_churn_score double, mean_predicted_value double, "
+        "top_difference varchar, is_backfilled boolean, snapshot_at timestamp, "
+        "model_version varchar, recorded_at timestamp"
+    ),
+    key=("week_start", "segment_id"),
+)
+
+NARRATIVE_SOURCES: tuple[str, ...] = ("template", "llm")
+
 CHANNEL_ATTRIBUTION = MLOutput(
     table="channel_attribution",
     columns=_columns(
@@ -184,6 +236,10 @@ OUTPUTS: dict[str, MLOutput] = {
     output.table: output
     for output in (
         CHURN_SCORES,
+        CUSTOMER_VALUE,
+        CUSTOMER_SEGMENTS,
+        PERSONA_CARDS,
+        PERSONA_SNAPSHOTS,
         CHANNEL_ATTRIBUTION,
         CHANNEL_TRANSITIONS,
         TEXT_LABELS,

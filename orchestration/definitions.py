@@ -7,6 +7,7 @@ Composed from modules by domain:
     assets/dbt.py     every dbt seed and model (<schema>/<name>) in two steps around the Python
                       models (dbt_core, dbt_enriched), dbt tests as asset checks
     assets/ml.py      the Python models: read core marts, write ml/<table>, model report
+    assets/customers.py  lifetime value, segments, persona cards and snapshots
     assets/attribution.py  ml/channel_attribution (Markov and Shapley channel attribution)
     assets/text.py    text labels and friction themes (ml/text_labels, ml/text_themes)
     assets/next_step.py  next step and drop-off of open journeys (ml/next_step_predictions)
@@ -34,6 +35,7 @@ from dagster import Definitions, colored_console_logger, definitions, in_process
 from journeymap.orchestration.assets.actions import action_assets
 from journeymap.orchestration.assets.alerts import alert_assets
 from journeymap.orchestration.assets.attribution import attribution_assets
+from journeymap.orchestration.assets.customers import customer_assets
 from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
 from journeymap.orchestration.assets.next_step import next_step_assets
@@ -61,6 +63,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *project_raw_assets(settings),
             *dbt_assets,
             *ml_assets,
+            *customer_assets,
             *text_assets,
             *attribution_assets,
             *next_step_assets,

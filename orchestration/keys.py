@@ -54,6 +54,10 @@ def ml_key(table: str) -> AssetKey:
 
 
 CHURN_SCORES_KEY = ml_key("churn_scores")
+CUSTOMER_VALUE_KEY = ml_key("customer_value")
+CUSTOMER_SEGMENTS_KEY = ml_key("customer_segments")
+PERSONA_CARDS_KEY = ml_key("persona_cards")
+PERSONA_SNAPSHOTS_KEY = ml_key("persona_snapshots")
 CHANNEL_ATTRIBUTION_KEY = ml_key("channel_attribution")
 TEXT_LABELS_KEY = ml_key("text_labels")
 TEXT_THEMES_KEY = ml_key("text_themes")

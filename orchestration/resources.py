@@ -1,13 +1,18 @@
 """Resources: every path and connection detail the assets use.
 
 * ``settings``: the installation's ``Settings`` (paths and warehouse kind), resolved once and
-  passed as it is. Assets open the warehouse with ``journeymap.warehouse.open_warehouse``;
+  passed as it is. Assets open the warehouse with ``step_warehouse`` (``open_warehouse`` with
+  the step's query tag);
   DuckDB allows one writer per file, so each asset opens it, writes and closes it before the
   next step starts (the jobs use the in-process executor), and a second process that tries to
   write gets ``WarehouseBusyError``. Snowflake reads its credentials from SNOWFLAKE_* env vars
   when a run opens it.
 * ``dbt``: dagster-dbt's ``DbtCliResource`` on the project, whose ``dbt`` subprocess gets the
   warehouse's connection env and writes its artifacts under the settings' dbt target dir.
+
+Every warehouse session a step opens carries the step's query tag (``run_query_tag``: job, run
+id and step as JSON), so on Snowflake a run's queries and their cost can be found in
+``query_history`` (``parse_json(query_tag):run_id``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,22 @@ from journeymap.transform import (
     merge_vars,
     warehouse_env,
 )
+from journeymap.warehouse import Warehouse, open_warehouse, query_tag
+
+
+def run_query_tag(context: Any) -> str:
+    """The query tag of a step's warehouse sessions: its job, run and step (op)."""
+    step = context.op_execution_context
+    return query_tag(job=step.job_name, run_id=step.run_id, step=step.op.name)
+
+
+@contextmanager
+def step_warehouse(
+    context: Any, settings: Settings, read_only: bool = False
+) -> Iterator[Warehouse]:
+    """The warehouse an asset's step opens, its sessions tagged with the step's run."""
+    with open_warehouse(settings, read_only=read_only, tag=run_query_tag(context)) as warehouse:
+        yield warehouse
 
 
 class JourneymapDbtResource(DbtCliResource):
@@ -51,12 +72,16 @@ class JourneymapDbtResource(DbtCliResource):
     artifacts_dir: str | None = Field(default=None)
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        context = kwargs.get("context")
         if kwargs.get("target_path") is None and self.artifacts_dir:
-            unique = self._get_unique_target_path(context=kwargs.get("context"))
+            unique = self._get_unique_target_path(context=context)
             kwargs["target_path"] = Path(self.artifacts_dir) / unique.name
         if self.dbt_folder:
             link_dbt_folder(**{name: Path(path) for name, path in self.dbt_folder.items()})
-        with _environ(self.warehouse_env):
+        env = dict(self.warehouse_env)
+        if context is not None:
+            env["JOURNEYMAP_QUERY_TAG"] = run_query_tag(context)
+        with _environ(env):
             return super().cli(merge_vars(args, self.dbt_vars), **kwargs)
 
 

@@ -34,7 +34,7 @@ from journeymap.load import LoadError, file_sha256, landing_files
 from journeymap.orchestration.jobs import full_job
 from journeymap.orchestration.keys import raw_key
 from journeymap.settings import Settings
-from journeymap.warehouse import WarehouseBusyError, open_warehouse
+from journeymap.warehouse import WarehouseBusyError, open_warehouse, query_tag, table_exists
 
 FileId = tuple[str, str]  # (source, file name)
 
@@ -64,12 +64,9 @@ def loaded_contents(settings: Settings, sources: set[str]) -> set[tuple[str, str
     """(source, sha256) of every file the warehouse has loaded (empty before the first load)."""
     if settings.warehouse_kind == "duckdb" and not settings.duckdb_path.exists():
         return set()
-    with open_warehouse(settings, read_only=True) as connection:
-        tables = connection.query_df(
-            "select count(*) as n from information_schema.tables "
-            "where table_schema = 'raw' and table_name = 'load_ledger'"
-        )
-        if int(tables["n"].iloc[0]) == 0:
+    tag = query_tag(sensor="landing_files_sensor")
+    with open_warehouse(settings, read_only=True, tag=tag) as connection:
+        if not table_exists(connection, "raw", "load_ledger"):
             return set()
         placeholders = ", ".join("?" for _ in sources)
         frame = connection.query_df(

@@ -7,22 +7,26 @@ Two engines, one set of suites:
   ``_duckdb_dialect`` that works around GX's read-after-close bug. Every metric is a query
   inside DuckDB; Python only ever holds aggregates and a few sample rows.
 - ``pandas`` (any ``Warehouse``, e.g. Snowflake, or DuckDB without duckdb_engine): GX's
-  pandas datasource on frames from ``query_df``. Row-level relations are read in chunks of at
-  most ``chunk_rows`` rows, split by a hash of the relation's partition key, so memory stays
-  bounded and uniqueness on that key holds across chunks; chunk results are added up.
-  Aggregates and reconciliations are computed by the warehouse in the relation's SQL.
+  pandas datasource on frames read through the warehouse interface. A big row-level
+  relation is read in one query, ordered by a hash bucket of its partition key, and streamed
+  (``Warehouse.query_batches``) into chunks of about ``chunk_rows`` rows cut between buckets:
+  memory stays bounded, the table is scanned once, and uniqueness on that key holds across
+  chunks; chunk results are added up. Aggregates and reconciliations are computed by the
+  warehouse in the relation's SQL.
 """
 
 from __future__ import annotations
 
 import math
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
 
 import great_expectations as gx
+import numpy as np
+import pandas as pd
 from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
 from great_expectations.data_context.types.base import (
     DataContextConfig,
@@ -183,22 +187,26 @@ class PandasRunner(_Runner):
         self.chunks_read = 0
         self.max_chunk_rows = 0
 
-    def chunk_queries(self, relation: Relation) -> list[str]:
+    def chunks(self, relation: Relation) -> Iterator[pd.DataFrame]:
+        """The relation's rows in frames of about ``chunk_rows`` (whole buckets each)."""
         if not relation.row_level:
-            return [relation.query]
+            yield self.warehouse.query_df(relation.query)
+            return
         counted = self.warehouse.query_df(
             f"select count(*) as n from ({relation.query}) as relation"
         )
-        rows = int(counted.iloc[0, 0])
-        chunks = max(1, math.ceil(rows / self.chunk_rows))
-        if chunks == 1:
-            return [relation.query]
-        # Rows sharing a partition key share a chunk: uniqueness on it holds across chunks.
-        bucket = f"abs(mod(hash({', '.join(relation.partition_by)}), {chunks}))"
-        return [
-            f"select * from ({relation.query}) as relation where {bucket} = {i}"
-            for i in range(chunks)
-        ]
+        buckets = max(1, math.ceil(int(counted.iloc[0, 0]) / self.chunk_rows))
+        if buckets == 1:
+            yield self.warehouse.query_df(relation.query)
+            return
+        # Rows sharing a partition key share a bucket, and a bucket is never split between
+        # chunks: uniqueness on the key holds across chunks.
+        bucket = f"abs(mod(hash({', '.join(relation.partition_by)}), {buckets}))"
+        sql = (
+            f"select *, {bucket} as {_BUCKET} from ({relation.query}) as relation "
+            f"order by {_BUCKET}"
+        )
+        yield from _whole_buckets(self.warehouse.query_batches(sql), self.chunk_rows)
 
     def run(
         self, relation: Relation, expectations: Sequence[Expectation]
@@ -207,8 +215,7 @@ class PandasRunner(_Runner):
         batch_definition = asset.add_batch_definition_whole_dataframe("all")
         validation = self._validation(relation, batch_definition, expectations)
         parts: dict[Any, list[ExpectationValidationResult]] = {}
-        for sql in self.chunk_queries(relation):
-            frame = self.warehouse.query_df(sql)
+        for frame in self.chunks(relation):
             self.chunks_read += 1
             self.max_chunk_rows = max(self.max_chunk_rows, len(frame))
             result = validation.run(
@@ -241,6 +248,39 @@ def without_private_values(
         elif rows:
             found.pop("partial_unexpected_index_list")
     return results
+
+
+_BUCKET = "_journeymap_bucket"
+
+
+def _whole_buckets(batches: Iterator[pd.DataFrame], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Frames of at least ``chunk_rows`` rows (the last may be smaller) from batches ordered
+    by ``_BUCKET``, cut only where the bucket changes; the bucket column is dropped."""
+    pending: list[pd.DataFrame] = []
+    held = 0
+    last_bucket = None
+    for batch in batches:
+        if batch.empty:
+            continue
+        buckets = batch[_BUCKET].to_numpy()
+        # Where a bucket starts: within the batch, and at its first row if the last one ended.
+        starts = list(np.flatnonzero(buckets[1:] != buckets[:-1]) + 1)
+        if last_bucket is not None and buckets[0] != last_bucket:
+            starts.insert(0, 0)
+        begin = 0
+        for start in starts:
+            if held + start - begin >= chunk_rows:
+                yield _chunk([*pending, batch.iloc[begin:start]])
+                pending, held, begin = [], 0, start
+        pending.append(batch.iloc[begin:])
+        held += len(batch) - begin
+        last_bucket = buckets[-1]
+    if held:
+        yield _chunk(pending)
+
+
+def _chunk(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True).drop(columns=_BUCKET)
 
 
 _ADDITIVE = ("element_count", "missing_count", "unexpected_count")

@@ -37,7 +37,15 @@ from journeymap.load import (
     RAW_SCHEMA,
     source_table_columns,
 )
-from journeymap.ml.outputs import CHANNEL_ATTRIBUTION, CHURN_SCORE_COLUMNS, RISK_BANDS, TEXT_LABELS
+from journeymap.ml.outputs import (
+    CHANNEL_ATTRIBUTION,
+    CHURN_SCORE_COLUMNS,
+    CUSTOMER_SEGMENTS,
+    CUSTOMER_VALUE,
+    PERSONA_CARDS,
+    RISK_BANDS,
+    TEXT_LABELS,
+)
 from journeymap.ml.text.labels import BACKENDS, LABEL_SETS, POLARITIES
 from journeymap.privacy import PRIVATE_SCHEMAS
 from journeymap.warehouse import quote_literals
@@ -1068,6 +1076,279 @@ select
     return reconciled_suite(table, description, checks, key, reconciliation_sql)
 
 
+# ------------------------------------------------------------------ customer suites
+# Lifetime value, segments and persona cards (the ML tables), retention and lifecycle (the
+# core marts): ranges, and reconciliation - every customer scored once, segment ids kept by
+# a re-run without new data, cohort and lifecycle figures that add up.
+
+
+def _suite(
+    table: str,
+    key: tuple[str, ...],
+    description: str,
+    checks: list[Check],
+    *relations: Relation,
+    derived: Mapping[str, str] | None = None,
+) -> SuiteDefinition:
+    """A suite over ``table``: its schema, the rows its checks read, and further relations."""
+    return SuiteDefinition(
+        name=table,
+        table=table,
+        description=description,
+        relations=(
+            schema_relation(table),
+            rows_relation(table, checks, key, key, derived),
+            *relations,
+        ),
+        checks=tuple(checks),
+        key=key,
+    )
+
+
+def _contract_columns(columns: Iterable[str]) -> Check:
+    return columns_match(
+        columns,
+        exact=True,
+        why="the columns are those of the ML output contract (journeymap.ml.outputs)",
+    )
+
+
+def customer_value_suite() -> SuiteDefinition:
+    table = f"{ML_SCHEMA}.customer_value"
+    key = ("customer_key",)
+    checks = [
+        _contract_columns(CUSTOMER_VALUE.column_names),
+        *not_null(("customer_key", "probability_alive", "predicted_value", "scored_at")),
+        unique(key),
+        between("probability_alive", 0, 1, why="probability_alive is a probability (0-1)"),
+        between("predicted_purchases", min_value=0, why="predicted purchases are not negative"),
+        between("predicted_value", min_value=0, why="predicted value is not negative"),
+        between("purchases", min_value=1, why="a valued customer has ordered"),
+        at_least("purchases", "repeat_purchases", why="repeat purchases are part of purchases"),
+        at_least(
+            "days_since_first_purchase",
+            "days_first_to_last_purchase",
+            why="the last purchase lies between the first and the end of the data",
+        ),
+        equal(
+            "customers_valued",
+            "ordering_customers",
+            RECONCILIATION,
+            "every customer with a completed order is valued once",
+        ),
+    ]
+    reconciliation_sql = f"""
+select
+    (select count(*) from {table}) as customers_valued,
+    (
+        select count(distinct customer_key) from {MARTS_SCHEMA}.fct_events
+        where is_conversion and occurred_at < (select max(cutoff_at) from {table})
+    ) as ordering_customers
+""".strip()
+    return _suite(
+        table,
+        key,
+        "Lifetime values: every customer who ordered, once, with values in range.",
+        checks,
+        Relation(RECONCILIATION, reconciliation_sql),
+    )
+
+
+def customer_segments_suite() -> SuiteDefinition:
+    table = f"{ML_SCHEMA}.customer_segments"
+    key = ("customer_key",)
+    checks = [
+        _contract_columns(CUSTOMER_SEGMENTS.column_names),
+        *not_null(("customer_key", "segment_id", "persona_name", "loaded_through")),
+        unique(key),
+        between("membership_probability", 0, 1, why="membership is a probability (0-1)"),
+        equal(
+            "customers_segmented",
+            "customers_to_segment",
+            RECONCILIATION,
+            "every known customer with a web or app session has one segment",
+        ),
+        equal(
+            "segments_in_cards",
+            "segments",
+            RECONCILIATION,
+            "every segment has its persona card",
+        ),
+        equal(
+            "segment_id",
+            "previous_segment_id",
+            "reruns",
+            "a re-run on the same data and cutoff keeps every customer's segment id",
+        ),
+    ]
+    reconciliation_sql = f"""
+select
+    (select count(*) from {table}) as customers_segmented,
+    (
+        select count(distinct sessions.customer_key)
+        from {MARTS_SCHEMA}.fct_sessions as sessions
+        inner join {MARTS_SCHEMA}.dim_customers as customers
+            on customers.customer_key = sessions.customer_key
+        where customers.is_known
+            and sessions.started_at < (select max(cutoff_at) from {table})
+    ) as customers_to_segment,
+    (select count(distinct segment_id) from {table}) as segments,
+    (
+        select count(*) from {ML_SCHEMA}.persona_cards
+        where segment_id in (select segment_id from {table})
+    ) as segments_in_cards
+""".strip()
+    reruns_sql = f"""
+select customer_key, segment_id, previous_segment_id
+from {table}
+where previous_loaded_through = loaded_through
+    and previous_cutoff_at = cutoff_at
+    and previous_segment_id is not null
+""".strip()
+    return _suite(
+        table,
+        key,
+        (
+            "Segments: every known customer with a session once; ids unchanged by a re-run "
+            "without new data."
+        ),
+        checks,
+        Relation(RECONCILIATION, reconciliation_sql),
+        Relation("reruns", reruns_sql, key, key),
+    )
+
+
+def persona_cards_suite() -> SuiteDefinition:
+    table = f"{ML_SCHEMA}.persona_cards"
+    key = ("segment_id",)
+    checks = [
+        _contract_columns(PERSONA_CARDS.column_names),
+        *not_null(("segment_id", "persona_name", "customers", "narrative")),
+        unique(key),
+        between("share", 0, 1, why="share is a share (0-1)"),
+        between("customers", min_value=1, why="a segment has members"),
+        between("mean_churn_score", 0, 1, why="mean churn score is a probability (0-1)"),
+        between("high_churn_risk_share", 0, 1, why="high churn risk share is a share (0-1)"),
+        between("mean_probability_alive", 0, 1, why="probability alive is a probability (0-1)"),
+        between("typical_path_share", 0, 1, why="typical path share is a share (0-1)"),
+        equal(
+            "customers_on_cards",
+            "customers_segmented",
+            RECONCILIATION,
+            "the cards' sizes add up to the customers segmented",
+        ),
+    ]
+    reconciliation_sql = f"""
+select
+    (select sum(customers) from {table}) as customers_on_cards,
+    (select count(*) from {ML_SCHEMA}.customer_segments) as customers_segmented
+""".strip()
+    return _suite(
+        table,
+        key,
+        "Persona cards: one per segment, sizes adding up, figures in range.",
+        checks,
+        Relation(RECONCILIATION, reconciliation_sql),
+    )
+
+
+def retention_cohorts_suite() -> SuiteDefinition:
+    table = f"{MARTS_SCHEMA}.mart_retention_cohorts"
+    key = ("retention_cohort_key",)
+    checks = [
+        *_mart_schema_checks(
+            "mart_retention_cohorts",
+            ("cohort_type", "cohort_week", "weeks_since", "cohort_customers", "active_rate"),
+        ),
+        between("active_rate", 0, 1, why="active_rate is a share of the cohort (0-1)"),
+        between("ordering_rate", 0, 1, why="ordering_rate is a share of the cohort (0-1)"),
+        between("weeks_since", min_value=0, why="weeks are counted from the cohort week"),
+        at_least("cohort_customers", "active_customers", why="no more active than the cohort"),
+        at_least("active_customers", "ordering_customers", why="who orders is active"),
+        flag_is(
+            "orders_in_its_first_week",
+            True,
+            "first_order_weeks",
+            "a first-order cohort ordered, all of it, in its cohort week",
+        ),
+        equal(
+            "cohort_customers",
+            "customers_in_breakdown",
+            "breakdown_totals",
+            "a cohort's customers add up over every breakdown's values",
+        ),
+    ]
+    first_order_weeks_sql = f"""
+select retention_cohort_key, ordering_customers = cohort_customers as orders_in_its_first_week
+from {table}
+where cohort_type = 'first_order' and weeks_since = 0
+""".strip()
+    breakdown_totals_sql = f"""
+with totals as (
+    select cohort_type, cohort_week, cohort_customers
+    from {table}
+    where breakdown = 'all' and weeks_since = 0
+),
+parts as (
+    select cohort_type, cohort_week, breakdown, sum(cohort_customers) as customers_in_breakdown
+    from {table}
+    where breakdown <> 'all' and weeks_since = 0
+    group by cohort_type, cohort_week, breakdown
+)
+select parts.cohort_type, parts.cohort_week, parts.breakdown, totals.cohort_customers,
+    parts.customers_in_breakdown
+from parts
+inner join totals
+    on parts.cohort_type = totals.cohort_type and parts.cohort_week = totals.cohort_week
+""".strip()
+    return _suite(
+        table,
+        key,
+        "Retention cohorts: rates in range, first-order cohorts that add up.",
+        checks,
+        Relation("first_order_weeks", first_order_weeks_sql, key, key),
+        Relation("breakdown_totals", breakdown_totals_sql),
+    )
+
+
+def customer_lifecycle_suite() -> SuiteDefinition:
+    table = f"{MARTS_SCHEMA}.mart_customer_lifecycle"
+    key = ("lifecycle_key",)
+    states = "new_customers + returning_customers + resurrected_customers"
+    days = " + ".join(f"customers_active_{d}_day{'s' if d > 1 else ''}" for d in range(1, 8))
+    derived = {
+        "states_add_up": f"(active_customers = {states})",
+        "stickiness_adds_up": f"(active_customers = {days})",
+    }
+    checks = [
+        *_mart_schema_checks(
+            "mart_customer_lifecycle",
+            ("activity_week", "breakdown", "active_customers", "dormant_customers"),
+        ),
+        between("quick_ratio", min_value=0, why="the quick ratio is not negative"),
+        between("mean_active_days", 1, 7, why="an active customer is active on 1 to 7 days"),
+        flag_is(
+            "states_add_up",
+            True,
+            ROWS,
+            "active = new + returning + resurrected",
+        ),
+        flag_is(
+            "stickiness_adds_up",
+            True,
+            ROWS,
+            "the active-days distribution counts every active customer once",
+        ),
+    ]
+    return _suite(
+        table,
+        key,
+        "The lifecycle: states and stickiness that add up to the active customers.",
+        checks,
+        derived=derived,
+    )
+
+
 def _within(a: str, b: str) -> str:
     """SQL: two sums agree up to float rounding."""
     return f"abs({a} - {b}) <= 1e-6 * (1 + abs({b}))"
@@ -1210,8 +1491,13 @@ def build_suites() -> dict[str, SuiteDefinition]:
         fct_events_suite(),
         fct_sessions_suite(),
         dim_customers_suite(),
+        retention_cohorts_suite(),
+        customer_lifecycle_suite(),
         churn_scores_suite(),
         text_labels_suite(),
+        customer_value_suite(),
+        customer_segments_suite(),
+        persona_cards_suite(),
         customer_360_suite(),
         channel_attribution_mart_suite(),
         channel_attribution_suite(),

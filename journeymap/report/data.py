@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from journeymap.report.attribution import collect_attribution
+from journeymap.report.customers import collect_customers
 from journeymap.report.next_steps import collect as collect_next_steps
 from journeymap.report.voice import collect as collect_voice
 from journeymap.warehouse import quote_literal
@@ -272,6 +273,7 @@ def collect_report_data(
             "bands": churn_bands,
             "reasons": churn_reasons,
         },
+        "customer_groups": collect_customers(records, warehouse, m, e),
         "attribution": collect_attribution(lambda sql: records(warehouse, sql), m, e),
         "health": {
             "sources": sources,

@@ -12,6 +12,7 @@ from typing import Any
 
 from journeymap.report import insights, next_steps, voice
 from journeymap.report.attribution import ATTRIBUTION_CSS, render_attribution
+from journeymap.report.customers import render_customers
 from journeymap.report.fmt import count, duration, esc, event_label, pct, plural
 from journeymap.report.sankey import layout_sankey, render_sankey_svg
 from journeymap.report.style import (
@@ -630,7 +631,7 @@ def render_journey_map(data: dict[str, Any]) -> str:
         f"<style>{CSS}{voice.CSS}{ATTRIBUTION_CSS}{next_steps.CSS}</style></head><body>"
         '<div class="page">'
         f"{_hero(data)}<main>{_journey(data)}{_funnel(data)}{_paths(data)}"
-        f"{render_attribution(data)}{voice.render(data)}{_churn(data)}{next_steps.render(data)}"
-        "</main>"
+        f"{render_attribution(data)}{voice.render(data)}{_churn(data)}"
+        f"{render_customers(data)}{next_steps.render(data)}</main>"
         f"{_health(data)}</div><script>{SCRIPT}</script></body></html>\n"
     )

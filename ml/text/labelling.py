@@ -22,7 +22,7 @@ from journeymap.ml.outputs import TEXT_LABELS, consenting, write_output
 from journeymap.ml.text.embedded import LABEL_COLUMNS, embedded_model
 from journeymap.ml.text.labels import polarity
 from journeymap.ml.text.normalise import prepare_text, text_hash
-from journeymap.warehouse import Warehouse
+from journeymap.warehouse import Warehouse, table_exists
 
 KEY = list(TEXT_LABELS.key)
 TEXT_COLUMNS = ("text_key", "source", "source_text_id", "customer_key", "occurred_at", "channel")
@@ -161,15 +161,6 @@ def _query(warehouse: Warehouse, sql: str) -> pd.DataFrame:
     frame = warehouse.query_df(sql)
     frame.columns = [str(c).lower() for c in frame.columns]
     return frame
-
-
-def table_exists(warehouse: Warehouse, schema: str, table: str) -> bool:
-    found = _query(
-        warehouse,
-        "select count(*) as n from information_schema.tables "
-        f"where lower(table_schema) = '{schema.lower()}' and lower(table_name) = '{table.lower()}'",
-    )
-    return int(found["n"].iloc[0]) > 0
 
 
 def read_texts(warehouse: Warehouse, marts: str = "marts") -> pd.DataFrame:

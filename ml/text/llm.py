@@ -21,6 +21,9 @@ or Ollama / vLLM / llama.cpp on your own machine), configured by environment var
   it is never dropped, and the next run tries the LLM again.
 * **Figures** per run: requests, retries, failures, latency, tokens and cost (prices per
   million tokens from the environment), for Dagster metadata.
+
+``LLMClient.send`` (one request, retried) also serves the persona narratives
+(``ml.persona_narrator``).
 """
 
 from __future__ import annotations
@@ -33,11 +36,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -46,11 +49,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from journeymap.ml.outputs import MLOutput, _columns
 from journeymap.ml.text import labels as guideline
 from journeymap.ml.text.embedded import LABEL_COLUMNS
-from journeymap.ml.text.labelling import BackendLabels, EmbeddedBackend, table_exists
+from journeymap.ml.text.labelling import BackendLabels, EmbeddedBackend
 from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
 from journeymap.ml.text.normalise import text_hash
 from journeymap.privacy import mask_text
-from journeymap.warehouse import quote_literal
+from journeymap.warehouse import quote_literal, table_exists
 
 PROMPT_TEMPLATE = """You label texts customers wrote to a company (support messages, chats,
 reviews, survey answers). Follow this guideline exactly:
@@ -77,6 +80,7 @@ LLM_CACHE = MLOutput(
     ),
     key=("text_hash", "prompt_version", "model"),
 )
+T = TypeVar("T")
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -199,21 +203,32 @@ class MalformedAnswer(ValueError):
     """The endpoint answered, but not with the JSON the schema asks for."""
 
 
-def parse_answer(body: bytes) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The raw label items of a chat-completions answer and its token usage."""
+def parse_content(body: bytes) -> tuple[str, dict[str, int]]:
+    """The message text of a chat-completions answer and its token usage."""
     try:
         payload = json.loads(body)
         content = payload["choices"][0]["message"]["content"]
-        labels = json.loads(content)["labels"]
     except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise MalformedAnswer(f"not a JSON answer with labels: {error}") from error
-    if not isinstance(labels, list):
-        raise MalformedAnswer("labels is not a list")
+        raise MalformedAnswer(f"not a chat-completions answer: {error}") from error
+    if not isinstance(content, str):
+        raise MalformedAnswer("the answer's content is not text")
     usage = payload.get("usage") or {}
     tokens = {
         "prompt_tokens": int(usage.get("prompt_tokens") or 0),
         "completion_tokens": int(usage.get("completion_tokens") or 0),
     }
+    return content, tokens
+
+
+def parse_answer(body: bytes) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The raw label items of a chat-completions answer and its token usage."""
+    content, tokens = parse_content(body)
+    try:
+        labels = json.loads(content)["labels"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise MalformedAnswer(f"not a JSON answer with labels: {error}") from error
+    if not isinstance(labels, list):
+        raise MalformedAnswer("labels is not a list")
     return labels, tokens
 
 
@@ -358,11 +373,11 @@ class LLMClient:
         base = self.config.backoff_seconds * 2**attempt
         time.sleep(base + self._jitter.uniform(0, self.config.backoff_seconds))
 
-    def label_batch(
-        self, texts: list[tuple[int, str]], figures: RunFigures
-    ) -> tuple[list[dict], str | None]:
-        """The raw label items for a batch, or ``([], reason)`` when every try failed."""
-        body = self.request_body(texts)
+    def send(
+        self, body: dict[str, Any], figures: RunFigures, parse: Callable[[bytes], tuple[T, dict]]
+    ) -> tuple[T | None, str | None]:
+        """``parse``'s reading of the answer to ``body`` (``(value, token usage)``), retried as
+        the module docstring says; ``(None, reason)`` when every try failed."""
         reason = "no_answer"
         for attempt in range(self.config.max_retries + 1):
             if attempt:
@@ -371,10 +386,9 @@ class LLMClient:
             retry_after = None
             try:
                 figures.add(requests=1)
-                answer = self._post(body)
-                items, tokens = parse_answer(answer)
+                value, tokens = parse(self._post(body))
                 figures.add(latency=time.perf_counter() - started, **tokens)
-                return items, None
+                return value, None
             except urllib.error.HTTPError as error:
                 reason = f"http_{error.code}"
                 if error.code not in RETRYABLE_STATUS:
@@ -391,7 +405,14 @@ class LLMClient:
             if attempt < self.config.max_retries:
                 self._wait(attempt, retry_after)
         figures.add(failed_batches=1)
-        return [], reason
+        return None, reason
+
+    def label_batch(
+        self, texts: list[tuple[int, str]], figures: RunFigures
+    ) -> tuple[list[dict], str | None]:
+        """The raw label items for a batch, or ``([], reason)`` when every try failed."""
+        items, reason = self.send(self.request_body(texts), figures, parse_answer)
+        return items or [], reason
 
 
 class LLMBackend:

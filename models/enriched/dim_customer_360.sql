@@ -1,8 +1,8 @@
 {#- The customer table BI and the journey map page read: every column of marts.dim_customers
-    and what the Python models know about each customer (churn risk and its reasons; what
-    their texts say, and the stage with texts: current_stage advanced to the furthest stage
-    a confident text shows). One row per customer key; customers a model did not score have
-    nulls in its columns. -#}
+    and what the Python models know about each customer (churn risk and its reasons, segment
+    and persona, lifetime value; what their texts say, and the stage with texts: current_stage
+    advanced to the furthest stage a confident text shows). One row per customer key;
+    customers a model did not score have nulls in its columns. -#}
 
 with customers as (
 
@@ -13,6 +13,18 @@ with customers as (
 churn_scores as (
 
     select * from {{ ref('stg_ml__churn_scores') }}
+
+),
+
+segments as (
+
+    select * from {{ ref('stg_ml__customer_segments') }}
+
+),
+
+customer_value as (
+
+    select * from {{ ref('stg_ml__customer_value') }}
 
 ),
 
@@ -73,6 +85,16 @@ final as (
         churn_scores.churn_reason_3,
         churn_scores.churn_model_version,
         churn_scores.churn_scored_at,
+        segments.segment_id,
+        segments.persona_name,
+        segments.segment_membership_probability,
+        segments.segmented_at,
+        customer_value.probability_alive,
+        customer_value.predicted_purchases,
+        customer_value.predicted_order_value,
+        customer_value.predicted_value,
+        customer_value.value_horizon_days,
+        customer_value.value_scored_at,
         coalesce(text_stages.texts_written, 0) as texts_written,
         coalesce(text_stages.negative_texts, 0) as negative_texts,
         text_stages.mean_text_sentiment,
@@ -85,6 +107,8 @@ final as (
         advanced_stage.journey_stage is not null as is_stage_advanced_by_text
     from customers
     left join churn_scores on customers.customer_key = churn_scores.customer_key
+    left join segments on customers.customer_key = segments.customer_key
+    left join customer_value on customers.customer_key = customer_value.customer_key
     left join text_stages on customers.customer_key = text_stages.customer_key
     -- A text advances the stage, never moves it back.
     left join journey_stages as advanced_stage

@@ -13,14 +13,15 @@ from journeymap.ml.actions_io import ACTION_INPUT_MARTS
 from journeymap.orchestration.keys import (
     ACTION_ASSIGNMENTS_KEY,
     CHURN_SCORES_KEY,
+    CUSTOMER_SEGMENTS_KEY,
     ML_GROUP,
     NEXT_STEP_KEY,
     TEXT_LABELS_KEY,
     mart_key,
     seed_key,
 )
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 class ActionConfig(Config):
@@ -38,6 +39,7 @@ class ActionConfig(Config):
         CHURN_SCORES_KEY,
         TEXT_LABELS_KEY,
         NEXT_STEP_KEY,
+        CUSTOMER_SEGMENTS_KEY,
     ],
     description=(
         "One logged decision per eligible customer and experiment: the action from the catalog "
@@ -61,7 +63,7 @@ def action_assignments(
         contact_cap=int(dbt_var(settings, "action_contact_cap_per_week", 3)),
     )
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         table = run_actions(warehouse, experiment, as_of=as_of)
     with_action = table[table["action"].notna()]
     counts = with_action.groupby("action").size().to_dict()

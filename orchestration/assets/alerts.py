@@ -17,8 +17,8 @@ from journeymap.orchestration.keys import (
     TEXT_LABELS_KEY,
     mart_key,
 )
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 def _now() -> pd.Timestamp:
@@ -42,7 +42,7 @@ def risk_alerts(
 ) -> MaterializeResult:
     from journeymap.ml.alerts_io import run_alerts
 
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         outbox = run_alerts(warehouse, settings.alert_webhook_url, _now)
     undelivered = int(outbox["delivered_at"].isna().sum())
     context.log.info(

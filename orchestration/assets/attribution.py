@@ -19,8 +19,8 @@ from journeymap.ml.attribution_io import ATTRIBUTION_INPUT_MARTS, DEFAULT_HOLDOU
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import CHANNEL_ATTRIBUTION_KEY, ML_GROUP, mart_key
 from journeymap.orchestration.metadata import markdown_table
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 class ChannelAttributionConfig(Config):
@@ -51,7 +51,7 @@ def channel_attribution(
 ) -> MaterializeResult:
     from journeymap.ml.attribution_io import run_channel_attribution
 
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         run = run_channel_attribution(
             warehouse, orders=config.orders, holdout_share=config.holdout_share
         )

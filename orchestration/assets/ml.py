@@ -14,6 +14,7 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -26,8 +27,8 @@ from journeymap.ml.churn_io import CHURN_INPUT_MARTS
 from journeymap.ml.model_report import record_model_report
 from journeymap.orchestration.keys import CHURN_SCORES_KEY, ML_GROUP, mart_key
 from journeymap.orchestration.metadata import jsonable, markdown_table, to_metadata
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 def model_result(
@@ -36,16 +37,19 @@ def model_result(
     model: str,
     entry: Mapping[str, Any],
     metadata: Mapping[str, Any],
+    asset_key: AssetKey | None = None,
 ) -> MaterializeResult:
-    """Record ``model``'s report entry and return the materialization with its metadata."""
+    """Record ``model``'s report entry and return the materialization with its metadata
+    (``asset_key``: which asset of a multi-asset it is)."""
     path = record_model_report(settings.build_dir, model, entry)
     context.log.info(f"{model}: report entry in {path}")
     return MaterializeResult(
+        asset_key=asset_key,
         metadata={
             **to_metadata(metadata),
             "model_report": MetadataValue.json(jsonable(entry)),
             "dagster/row_count": int(entry.get("rows_written") or 0),
-        }
+        },
     )
 
 
@@ -77,7 +81,7 @@ def churn_scores(
     from journeymap.ml.churn import run_churn_scoring
 
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         run = run_churn_scoring(warehouse, as_of=as_of, horizon_days=config.horizon_days)
     metadata: dict[str, Any] = dict(run.metadata())
     metadata["feature_importances"] = MetadataValue.json(jsonable(run.feature_importances))

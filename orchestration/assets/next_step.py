@@ -25,8 +25,8 @@ from journeymap.orchestration.keys import (
     mart_key,
     seed_key,
 )
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 
 class NextStepConfig(Config):
@@ -66,7 +66,7 @@ def next_step_predictions(
 
     horizon = config.horizon_days or float(dbt_var(settings, "next_step_horizon_days", 14))
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         run = run_next_step(warehouse, ModelConfig(horizon_days=horizon), as_of=as_of)
     context.log.info(run.metadata()["evaluation"])
     metadata: dict[str, Any] = dict(run.metadata())

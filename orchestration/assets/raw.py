@@ -20,8 +20,8 @@ from pydantic import Field
 
 from journeymap.contract import SOURCES, Source
 from journeymap.orchestration.keys import DEMO_GROUP, RAW_GROUP, SAMPLE_DATA_KEY, raw_key
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import DuckDBWarehouse
 
 
 class SampleDataConfig(Config):
@@ -76,14 +76,6 @@ def _files_table(report) -> str:
     return "\n".join(lines)
 
 
-def _duckdb_only(settings: Settings) -> None:
-    if settings.warehouse_kind != "duckdb":
-        raise NotImplementedError(
-            f"the raw loader reads landing files into DuckDB; the {settings.warehouse_kind} "
-            "warehouse loads them with its own stage/COPY tooling"
-        )
-
-
 def raw_load_asset(source: Source) -> AssetsDefinition:
     """The asset that loads ``source``'s new landing files into ``raw.<source>``."""
 
@@ -91,28 +83,25 @@ def raw_load_asset(source: Source) -> AssetsDefinition:
         key=raw_key(source.name),
         group_name=RAW_GROUP,
         deps=[SAMPLE_DATA_KEY],
-        kinds={"duckdb"},
+        kinds={"python"},
         description=(
             f"{source.description} Loaded from <data>/landing/{source.name}/ by the raw loader: "
             "typed per the contract, bad rows to raw.quarantine with a reason, one ledger row "
-            "per file."
+            "per file (on Snowflake through a stage and COPY INTO)."
         ),
         metadata={"dagster/table_name": f"raw.{source.name}", "key": ", ".join(source.key)},
     )
     def _load(context: AssetExecutionContext, settings: ResourceParam[Settings]):
         from journeymap.load import load_landing
 
-        _duckdb_only(settings)
-        with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+        with step_warehouse(context, settings) as warehouse:
             report = load_landing(
                 warehouse,
                 settings.landing_dir,
                 sources=[source.name],
                 contracts=settings.source_contracts,
             )
-            (table_rows,) = warehouse.connection.execute(
-                f"select count(*) from raw.{source.name}"
-            ).fetchone()
+            table_rows = warehouse.query_df(f"select count(*) as n from raw.{source.name}")["n"][0]
         by_reason: dict[str, int] = {}
         for result in report.loaded:
             for reason, count in result.quarantined_by_reason.items():

@@ -17,8 +17,8 @@ from journeymap.orchestration.keys import (
     mart_key,
 )
 from journeymap.orchestration.metadata import to_metadata
+from journeymap.orchestration.resources import run_query_tag, step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 # What the page reads (journeymap.report.data).
 JOURNEY_MAP_INPUTS = (
@@ -33,11 +33,14 @@ JOURNEY_MAP_INPUTS = (
             "fct_events",
             "mart_data_reconciliation",
             "mart_unmapped_events",
+            "mart_retention_cohorts",
             "mart_conversion_paths",
             "mart_non_conversion_paths",
         )
     ),
     enriched_key("dim_customer_360"),
+    enriched_key("dim_personas"),
+    enriched_key("mart_persona_trends"),
     enriched_key("mart_attribution_comparison"),
     enriched_key("mart_emotional_journey"),
     enriched_key("mart_friction_themes"),
@@ -57,7 +60,7 @@ def journey_map(
     from journeymap.report import write_journey_map
 
     out_path = settings.build_dir / "journey_map.html"
-    with open_warehouse(settings, read_only=True) as warehouse:
+    with step_warehouse(context, settings, read_only=True) as warehouse:
         summary = write_journey_map(warehouse, out_path)
     metadata = to_metadata(summary.metadata())
     metadata["path"] = MetadataValue.path(str(out_path))
@@ -83,7 +86,9 @@ def data_docs(context: AssetExecutionContext, settings: ResourceParam[Settings])
     reused = len(outcomes_by_suite)
     for guarded in GUARDED:
         if guarded.suite not in outcomes_by_suite:
-            outcomes_by_suite[guarded.suite] = run_suite(settings, guarded.suite)
+            outcomes_by_suite[guarded.suite] = run_suite(
+                settings, guarded.suite, run_query_tag(context)
+            )
     outcomes = [outcomes_by_suite[g.suite] for g in GUARDED]
     index = build_data_docs(outcomes, settings.build_dir / "data_docs")
     failed = [g.suite for g, outcome in zip(GUARDED, outcomes, strict=True) if not outcome.success]

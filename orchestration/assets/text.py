@@ -24,8 +24,8 @@ from pydantic import Field
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import ML_GROUP, TEXT_LABELS_KEY, TEXT_THEMES_KEY, mart_key
 from journeymap.orchestration.metadata import markdown_table
+from journeymap.orchestration.resources import step_warehouse
 from journeymap.settings import Settings
-from journeymap.warehouse import open_warehouse
 
 TEXT_INPUT_MART = "fct_customer_texts"
 
@@ -57,7 +57,7 @@ def text_labels(
     from journeymap.ml.text.evaluation import report_entry
     from journeymap.ml.text.labelling import run_text_labelling
 
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         backend = make_backend(config.backend, warehouse)
         run = run_text_labelling(warehouse, backend)
     context.log.info(
@@ -92,7 +92,7 @@ def text_themes(
 ) -> MaterializeResult:
     from journeymap.ml.text.themes import MODEL_VERSION, run_friction_themes, theme_summary
 
-    with open_warehouse(settings) as warehouse:
+    with step_warehouse(context, settings) as warehouse:
         themes = run_friction_themes(warehouse)
     summary = theme_summary(themes)
     entry = {

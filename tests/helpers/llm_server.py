@@ -1,14 +1,16 @@
 """A local OpenAI-compatible chat-completions server for tests: it replays recorded answers
-and, on cue, fails the ways real endpoints do (429 with Retry-After, 500, a timeout, a body
-that is not JSON, an answer missing items or with a label outside its set). It listens on
-127.0.0.1 only and keeps every request body, so tests can check what left the machine."""
+(text labels by text, or the answer a ``reply`` function picks for a request, e.g. a persona
+narrative) and, on cue, fails the ways real endpoints do (429 with Retry-After, 500, a
+timeout, a body that is not JSON, an answer missing items or with a label outside its set).
+It listens on 127.0.0.1 only and keeps every request body, so tests can check what left the
+machine."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,8 +35,10 @@ class ReplayServer:
         recordings: dict[str, dict[str, Any]],
         script: list[str] | None = None,
         delay_seconds: float = 1.0,
+        reply: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         self.recordings = recordings
+        self.reply = reply  # the answer to a request that is not a labelling request
         self.script = list(script or [])
         self.delay_seconds = delay_seconds  # how long a "timeout" answer takes
         self.requests: list[dict[str, Any]] = []
@@ -53,20 +57,26 @@ class ReplayServer:
             self.behaviours.append(behaviour)
             return behaviour
 
-    def answer(self, body: dict[str, Any], behaviour: str) -> dict[str, Any]:
+    def labels(self, body: dict[str, Any], behaviour: str) -> tuple[str, int]:
         texts = json.loads(body["messages"][-1]["content"])["texts"]
         labels = [{"id": t["id"], **self.recordings.get(t["text"], DEFAULT_LABELS)} for t in texts]
         if behaviour == "partial":
             labels = labels[1:]
         if behaviour == "invalid":
             labels[0] = {**labels[0], "intent": "refund"}
-        content = json.dumps({"labels": labels})
+        return json.dumps({"labels": labels}), len(texts)
+
+    def answer(self, body: dict[str, Any], behaviour: str) -> dict[str, Any]:
+        if self.reply is not None:
+            content, texts = self.reply(body), 1
+        else:
+            content, texts = self.labels(body, behaviour)
         return {
             "id": "chatcmpl-replay",
             "object": "chat.completion",
             "model": body.get("model"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 100 * len(texts), "completion_tokens": 40 * len(texts)},
+            "usage": {"prompt_tokens": 100 * texts, "completion_tokens": 40 * texts},
         }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

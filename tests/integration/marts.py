@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from pathlib import Path
 
@@ -24,6 +25,9 @@ MARTS = (
     "mart_data_reconciliation",
     "fct_customer_texts",
     "fct_subscription_versions",
+    "fct_customer_weeks",
+    "mart_retention_cohorts",
+    "mart_customer_lifecycle",
     "mart_conversion_paths",
     "mart_non_conversion_paths",
     "fct_attribution_touches",
@@ -54,6 +58,46 @@ def mart_snapshot(
             frame = frame.drop(columns=[c for c in ignore if c in frame.columns])
             snapshot[mart] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
     return snapshot
+
+
+def warehouse_mart_snapshot(
+    warehouse, ignore: tuple[str, ...] = ("processed_at",)
+) -> dict[str, pd.DataFrame]:
+    """Every mart read through the warehouse interface (DuckDB or Snowflake), each column in
+    one comparable form (``comparable``) and the rows sorted on all columns."""
+    snapshot = {}
+    for mart in MARTS:
+        frame = warehouse.query_df(f"select * from marts.{mart}")
+        frame = comparable(frame.drop(columns=[c for c in ignore if c in frame.columns]))
+        snapshot[mart] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return snapshot
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same values in the same types whichever warehouse and client read them: numbers
+    as float64 (Snowflake's NUMBER arrives as int8...int64 or float, DuckDB's as int32/int64
+    or nullable Int64), timestamps as naive microseconds (Snowflake's client gives
+    nanoseconds), text and missing values as Python objects."""
+    out = pd.DataFrame(index=frame.index)
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype.kind == "O" and _holds_dates(values):  # Snowflake's DATE
+            values = pd.to_datetime(values)
+        if values.dtype.kind == "M":
+            out[name] = values.dt.tz_localize(None) if values.dt.tz else values
+            out[name] = out[name].astype("datetime64[us]")
+        elif values.dtype.kind == "b" or str(values.dtype) == "boolean":
+            out[name] = values.astype(object).where(values.notna(), None)
+        elif values.dtype.kind in "iuf" or str(values.dtype) in ("Int64", "Float64"):
+            out[name] = values.astype("float64")
+        else:
+            out[name] = values.astype(object).where(values.notna(), None)
+    return out
+
+
+def _holds_dates(values: pd.Series) -> bool:
+    present = values.dropna()
+    return len(present) > 0 and all(isinstance(v, datetime.date) for v in present)
 
 
 def assert_same_marts(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from journeymap.ml.actions import ActionConfig, lift_table
 from journeymap.ml.actions_io import read_latest_event_at, run_actions
+from journeymap.project import PACKAGE_SEEDS_DIR
 from journeymap.transform import build
 from journeymap.warehouse import DuckDBWarehouse
 from tests.conftest import copy_workspace
@@ -43,7 +44,10 @@ def decided(built_warehouse, tmp_path_factory):
         consent = warehouse.query_df(
             "select customer_key, has_email_consent from marts.dim_customers"
         )
-    return first, again, mart, outcomes, consent
+        personas = warehouse.query_df(
+            "select customer_key, lower(persona_name) as persona from ml.customer_segments"
+        )
+    return first, again, mart, outcomes, consent, personas
 
 
 def test_decisions_stand_across_runs(decided):
@@ -58,13 +62,13 @@ def test_decisions_stand_across_runs(decided):
 
 
 def test_marketing_actions_only_with_consent(decided):
-    first, _, _, _, consent = decided
+    first, _, _, _, consent, _ = decided
     emailed = first[first["channel"].eq("email")].merge(consent, on="customer_key")
     assert emailed["has_email_consent"].all()
 
 
 def test_the_mart_matches_the_python_estimator(decided):
-    *_, mart, outcomes, _ = decided
+    *_, mart, outcomes, _, _ = decided
     matured = outcomes[outcomes["is_matured"]].rename(columns={"action_goal": "goal"})
     assert len(matured) == len(outcomes) > 0  # 40 days before the end: every window passed
     expected = lift_table(matured).set_index("action")
@@ -82,3 +86,15 @@ def test_the_mart_matches_the_python_estimator(decided):
     # (at a 5% level; one of a few actions could, so allow one).
     claimed = mart["verdict"].str.startswith(("helps", "hurts")).sum()
     assert claimed <= 1
+
+
+def test_messages_speak_to_the_customers_persona(decided):
+    first, *_, personas = decided
+    sent = first[first["message"].notna()].merge(personas, on="customer_key")
+    catalog = pd.read_csv(PACKAGE_SEEDS_DIR / "actions.csv")
+    speaks = catalog["message_template"].str.contains("{persona}", regex=False)
+    actions = set(catalog["action"]) - set(catalog.loc[~speaks, "action"])
+    with_persona = sent[sent["action"].isin(actions)]
+    assert len(with_persona) > 20
+    named = [p in m for p, m in zip(with_persona["persona"], with_persona["message"], strict=True)]
+    assert all(named)

@@ -69,7 +69,7 @@ def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
     type(defs).validate_loadable(defs)
     keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
     _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
-    assert len(keys) == 90
+    assert len(keys) == 107
 
 
 def test_asset_check_keys_match_snapshot(asset_graph):
@@ -140,9 +140,25 @@ def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
     assert parents("enriched/dim_customer_360") == {
         "marts/dim_customers",
         "staging/stg_ml__churn_scores",
+        "staging/stg_ml__customer_segments",
+        "staging/stg_ml__customer_value",
         "enriched/int_customer_text_stages",
         "seeds/journey_stages",
     }
+    assert parents("ml/customer_value") == {"marts/fct_events"}
+    # The persona cards quote churn risk and value: the segmentation runs after both models.
+    assert parents("ml/customer_segments") == {
+        "marts/dim_customers",
+        "marts/fct_events",
+        "marts/fct_sessions",
+        "marts/fct_customer_texts",
+        "marts/fct_subscription_versions",
+        "marts/fct_journey_paths",
+        "ml/churn_scores",
+        "ml/customer_value",
+        "ml/text_labels",
+    }
+    assert parents("ml/persona_cards") == {"ml/customer_segments"}
 
 
 def test_data_flows_one_way(asset_graph):
@@ -169,7 +185,18 @@ def test_data_flows_one_way(asset_graph):
     assert reads_ml == []
 
 
-ML_KEYS = {AssetKey(["ml", name]) for name in ("churn_scores", "text_labels", "text_themes")}
+ML_KEYS = {
+    AssetKey(["ml", table])
+    for table in (
+        "churn_scores",
+        "customer_value",
+        "customer_segments",
+        "persona_cards",
+        "persona_snapshots",
+        "text_labels",
+        "text_themes",
+    )
+}
 
 
 def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
@@ -179,9 +206,17 @@ def test_dbt_runs_in_two_plain_steps_around_the_python_models(defs):
     core, enriched = assets["dbt_core"], assets["dbt_enriched"]
     assert {k.to_user_string() for k in enriched.keys} == {
         "staging/stg_ml__churn_scores",
+        "staging/stg_ml__customer_value",
+        "staging/stg_ml__customer_segments",
+        "staging/stg_ml__persona_cards",
+        "staging/stg_ml__persona_snapshots",
         "staging/stg_ml__text_labels",
         "staging/stg_ml__text_themes",
         "enriched/dim_customer_360",
+        "enriched/dim_personas",
+        "enriched/mart_persona_trends",
+        "enriched/mart_segment_retention",
+        "enriched/mart_segment_lifecycle",
         "staging/stg_ml__channel_attribution",
         "enriched/mart_attribution_comparison",
         "enriched/int_customer_text_stages",
@@ -214,6 +249,11 @@ def test_great_expectations_checks_block_downstream(defs):
         "ml.churn_scores",
         "ml.text_labels",
         "enriched.dim_customer_360",
+        "ml.customer_value",
+        "ml.customer_segments",
+        "ml.persona_cards",
+        "marts.mart_retention_cohorts",
+        "marts.mart_customer_lifecycle",
         "marts.mart_channel_attribution",
         "ml.channel_attribution",
     }
@@ -239,6 +279,15 @@ def test_steps_wait_for_the_blocking_suites_of_what_they_read(defs):
         "ml__churn_scores"
     )
     assert "ml__churn_scores_expectations" in upstream("dbt_enriched")
+    assert {
+        "ml__churn_scores_expectations",
+        "ml__customer_value_expectations",
+        "ml__text_labels_expectations",
+    } <= upstream("customer_segments")
+    assert {
+        "ml__customer_segments_expectations",
+        "ml__persona_cards_expectations",
+    } <= upstream("dbt_enriched")
     assert "ml__text_labels_expectations" in upstream("dbt_enriched")
     assert "ml__text_labels_expectations" in upstream("ml__text_themes")
     assert "enriched__dim_customer_360_expectations" in upstream("report__journey_map")

@@ -16,7 +16,6 @@ from journeymap.ml.churn import (
     churn_cutoffs,
     churn_labels,
     customer_folds,
-    default_as_of,
     risk_bands,
     run_churn_scoring,
     score_churn,
@@ -30,6 +29,7 @@ from journeymap.ml.churn_reasons import (
     top_reasons,
 )
 from journeymap.ml.features import FEATURE_COLUMNS, ChurnFrames, build_features
+from journeymap.ml.warehouse_io import default_as_of
 from journeymap.warehouse import DuckDBWarehouse
 from tests.unit.test_churn_features import BILLING_COMPLAINT, frames, ts
 

@@ -20,10 +20,12 @@ from journeymap.load import (
     LoadError,
     MissingColumnError,
     UnknownSourceError,
+    ensure_raw_tables,
     load_file,
     load_landing,
 )
-from journeymap.warehouse import DuckDBWarehouse
+from journeymap.warehouse import DuckDBWarehouse, Warehouse
+from tests.helpers.rows import fetch_rows
 
 ORDER_COLUMNS = ["order_id", "customer_id", "occurred_at", "status", "amount", "currency"]
 
@@ -77,23 +79,23 @@ def landing(tmp_path: Path) -> Path:
     return path
 
 
-def rows(warehouse: DuckDBWarehouse, sql: str) -> list[dict]:
+def rows(warehouse: Warehouse, sql: str) -> list[dict]:
     """Query results as dicts of Python values (None stays None, unlike in pandas)."""
-    cursor = warehouse.connection.execute(sql)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return fetch_rows(warehouse, sql)
 
 
-def assert_counts_reconcile(warehouse: DuckDBWarehouse) -> None:
+def assert_counts_reconcile(warehouse: Warehouse) -> None:
     """Every ledger row matches the rows its load wrote to raw and quarantine."""
     for entry in rows(warehouse, "select * from raw.load_ledger"):
         load_id = entry["_load_id"]
-        (loaded,) = warehouse.connection.execute(
-            f"select count(*) from raw.{entry['source']} where _load_id = ?", [load_id]
-        ).fetchone()
-        (quarantined,) = warehouse.connection.execute(
-            "select count(*) from raw.quarantine where _load_id = ?", [load_id]
-        ).fetchone()
+        [loaded] = fetch_rows(
+            warehouse,
+            f"select count(*) as n from raw.{entry['source']} where _load_id = ?",
+            [load_id],
+        )[0].values()
+        [quarantined] = fetch_rows(
+            warehouse, "select count(*) as n from raw.quarantine where _load_id = ?", [load_id]
+        )[0].values()
         assert (entry["rows_loaded"], entry["rows_quarantined"]) == (loaded, quarantined)
         if entry["status"] == "duplicate_file":  # rows counted, content loaded by an earlier file
             assert loaded == quarantined == 0 and entry["rows_in_file"] > 0
@@ -101,9 +103,7 @@ def assert_counts_reconcile(warehouse: DuckDBWarehouse) -> None:
             assert entry["rows_in_file"] == loaded + quarantined
 
 
-def test_good_rows_load_typed_and_counts_reconcile(
-    warehouse: DuckDBWarehouse, landing: Path
-) -> None:
+def test_good_rows_load_typed_and_counts_reconcile(warehouse: Warehouse, landing: Path) -> None:
     write_csv(landing / "orders" / "orders_001.csv", [order_row("o1"), order_row("o2", amount="5")])
     report = load_landing(warehouse, landing)
 
@@ -128,9 +128,7 @@ def test_good_rows_load_typed_and_counts_reconcile(
     assert len(ledger[0]["file_sha256"]) == 64
 
 
-def test_each_quarantine_reason_names_row_and_column(
-    warehouse: DuckDBWarehouse, landing: Path
-) -> None:
+def test_each_quarantine_reason_names_row_and_column(warehouse: Warehouse, landing: Path) -> None:
     future = "2099-01-01T00:00:00Z"
     write_csv(
         landing / "orders" / "orders.csv",
@@ -180,7 +178,7 @@ def test_each_quarantine_reason_names_row_and_column(
     }
 
 
-def test_integers_booleans_and_json(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_integers_booleans_and_json(warehouse: Warehouse, landing: Path) -> None:
     review = {
         "review_id": "r1",
         "customer_id": "c1",
@@ -237,7 +235,7 @@ def test_integers_booleans_and_json(warehouse: DuckDBWarehouse, landing: Path) -
     ]
 
 
-def test_event_times_within_the_tolerance_load(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_event_times_within_the_tolerance_load(warehouse: Warehouse, landing: Path) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=FUTURE_TOLERANCE_HOURS - 1)).isoformat()
     late = (datetime.now(UTC) + timedelta(hours=FUTURE_TOLERANCE_HOURS + 1)).isoformat()
     write_csv(
@@ -249,7 +247,7 @@ def test_event_times_within_the_tolerance_load(warehouse: DuckDBWarehouse, landi
     assert rows(warehouse, "select order_id from raw.orders") == [{"order_id": "o1"}]
 
 
-def test_timestamps_with_offsets_become_utc(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_timestamps_with_offsets_become_utc(warehouse: Warehouse, landing: Path) -> None:
     write_csv(
         landing / "web_events" / "tz.csv",
         [
@@ -269,7 +267,7 @@ def test_timestamps_with_offsets_become_utc(warehouse: DuckDBWarehouse, landing:
     ]
 
 
-def test_reload_is_idempotent(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_reload_is_idempotent(warehouse: Warehouse, landing: Path) -> None:
     write_csv(landing / "orders" / "a.csv", [order_row("o1"), order_row("o2", amount="bad")])
     write_csv(landing / "web_events" / "b.csv", [web_row("e1")])
     first = load_landing(warehouse, landing)
@@ -292,7 +290,7 @@ def test_reload_is_idempotent(warehouse: DuckDBWarehouse, landing: Path) -> None
 
 
 def test_same_content_under_another_name_is_counted_not_loaded(
-    warehouse: DuckDBWarehouse, landing: Path
+    warehouse: Warehouse, landing: Path
 ) -> None:
     original = write_csv(
         landing / "orders" / "a.csv", [order_row("o1"), order_row("o2", amount="x")]
@@ -323,9 +321,7 @@ def test_same_content_under_another_name_is_counted_not_loaded(
     assert_counts_reconcile(warehouse)
 
 
-def test_changed_file_with_same_name_is_a_new_load(
-    warehouse: DuckDBWarehouse, landing: Path
-) -> None:
+def test_changed_file_with_same_name_is_a_new_load(warehouse: Warehouse, landing: Path) -> None:
     path = write_csv(landing / "orders" / "daily.csv", [order_row("o1")])
     first = load_file(warehouse, "orders", path)
     write_csv(path, [order_row("o1", status="refunded"), order_row("o2")])
@@ -342,7 +338,7 @@ def test_changed_file_with_same_name_is_a_new_load(
     assert rows(warehouse, "select count(*) as n from raw.load_ledger") == [{"n": 2}]
 
 
-def test_row_numbers_are_exact_on_a_large_file(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_row_numbers_are_exact_on_a_large_file(warehouse: Warehouse, landing: Path) -> None:
     # Quoted line breaks make file lines differ from rows; bad rows sit at known places.
     bad = {1234: "never", 4999: "2026-99-99"}
     data = [
@@ -367,7 +363,7 @@ def test_row_numbers_are_exact_on_a_large_file(warehouse: DuckDBWarehouse, landi
     assert json.loads(quarantined[0]["raw_record"])["event_id"] == "e1234"
 
 
-def test_jsonl_and_parquet_load_the_same_as_csv(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_jsonl_and_parquet_load_the_same_as_csv(warehouse: Warehouse, landing: Path) -> None:
     data = [
         web_row("e1", occurred_at="2026-09-01T12:00:00+02:00", campaign_note="spring"),
         web_row("e2", user_id="u2", device_type="phone"),  # invalid device_type
@@ -407,9 +403,7 @@ def test_jsonl_and_parquet_load_the_same_as_csv(warehouse: DuckDBWarehouse, land
     )
 
 
-def test_nested_json_values_are_kept_as_json_text(
-    warehouse: DuckDBWarehouse, landing: Path
-) -> None:
+def test_nested_json_values_are_kept_as_json_text(warehouse: Warehouse, landing: Path) -> None:
     folder = landing / "web_events"
     folder.mkdir()
     record = {**web_row("e1"), "properties": {"plan": "pro", "items": [1, 2]}, "score": 3}
@@ -420,7 +414,7 @@ def test_nested_json_values_are_kept_as_json_text(
     assert json.loads(loaded[0]["_extra"]) == {"score": "3"}
 
 
-def test_jsonl_keys_that_appear_late_are_kept(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_jsonl_keys_that_appear_late_are_kept(warehouse: Warehouse, landing: Path) -> None:
     folder = landing / "web_events"
     folder.mkdir()
     records = [
@@ -435,7 +429,7 @@ def test_jsonl_keys_that_appear_late_are_kept(warehouse: DuckDBWarehouse, landin
 
 
 def test_unknown_columns_land_in_extra_and_optional_columns_may_be_missing(
-    warehouse: DuckDBWarehouse, landing: Path
+    warehouse: Warehouse, landing: Path
 ) -> None:
     # Columns in another order, most optional ones absent, two unknown ones.
     path = write_csv(
@@ -456,13 +450,13 @@ def test_unknown_columns_land_in_extra_and_optional_columns_may_be_missing(
     assert json.loads(loaded[0]["_extra"]) == {"browser": "firefox", "ab_test": None}
 
 
-def test_gzipped_csv_loads(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_gzipped_csv_loads(warehouse: Warehouse, landing: Path) -> None:
     write_csv(landing / "orders" / "o.csv.gz", [order_row("o1")])
     assert load_landing(warehouse, landing).rows_loaded == 1
 
 
 def test_missing_required_column_names_file_source_and_columns(
-    warehouse: DuckDBWarehouse, landing: Path
+    warehouse: Warehouse, landing: Path
 ) -> None:
     row = order_row("o1")
     del row["amount"]
@@ -476,9 +470,7 @@ def test_missing_required_column_names_file_source_and_columns(
     assert rows(warehouse, "select count(*) as n from raw.load_ledger") == [{"n": 0}]
 
 
-def test_unknown_source_folder_lists_known_sources(
-    warehouse: DuckDBWarehouse, landing: Path
-) -> None:
+def test_unknown_source_folder_lists_known_sources(warehouse: Warehouse, landing: Path) -> None:
     write_csv(landing / "pageviews" / "p.csv", [web_row("e1")])
     with pytest.raises(
         UnknownSourceError, match="pageviews.*known sources: web_events, app_events"
@@ -488,7 +480,7 @@ def test_unknown_source_folder_lists_known_sources(
         load_landing(warehouse, landing, sources=["clicks"])
 
 
-def test_sources_filter_and_ignored_files(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_sources_filter_and_ignored_files(warehouse: Warehouse, landing: Path) -> None:
     write_csv(landing / "orders" / "o.csv", [order_row("o1")])
     write_csv(landing / "web_events" / "w.csv", [web_row("e1")])
     (landing / "web_events" / "README.txt").write_text("notes")
@@ -498,27 +490,28 @@ def test_sources_filter_and_ignored_files(warehouse: DuckDBWarehouse, landing: P
 
 
 def test_a_failing_load_leaves_nothing_behind(
-    warehouse: DuckDBWarehouse, landing: Path, monkeypatch: pytest.MonkeyPatch
+    warehouse: Warehouse, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_csv(landing / "orders" / "o.csv", [order_row("o1"), order_row("o2", amount="x")])
 
     def crash(*args: object) -> None:
-        raise RuntimeError("crash after the raw rows were written")
+        raise RuntimeError("crash after the raw and quarantined rows were written")
 
-    monkeypatch.setattr(load_module, "_insert_quarantine", crash)
+    monkeypatch.setattr(load_module, "_insert_ledger", crash)
     with pytest.raises(RuntimeError):
         load_file(warehouse, "orders", path)
     monkeypatch.undo()
     counts = rows(
         warehouse,
         "select (select count(*) from raw.orders) as orders, "
+        "(select count(*) from raw.quarantine) as quarantine, "
         "(select count(*) from raw.load_ledger) as ledger",
     )
-    assert counts == [{"orders": 0, "ledger": 0}]
+    assert counts == [{"orders": 0, "quarantine": 0, "ledger": 0}]
     assert load_file(warehouse, "orders", path).rows_in_file == 2  # and it loads later
 
 
-def test_malformed_file_raises_load_error(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_malformed_file_raises_load_error(warehouse: Warehouse, landing: Path) -> None:
     path = landing / "orders" / "broken.csv"
     path.parent.mkdir()
     path.write_text(
@@ -528,7 +521,7 @@ def test_malformed_file_raises_load_error(warehouse: DuckDBWarehouse, landing: P
         load_file(warehouse, "orders", path)
 
 
-def test_loaded_at_is_the_load_time(warehouse: DuckDBWarehouse, landing: Path) -> None:
+def test_loaded_at_is_the_load_time(warehouse: Warehouse, landing: Path) -> None:
     before = datetime.now(UTC).replace(tzinfo=None)
     write_csv(landing / "orders" / "o.csv", [order_row("o1")])
     load_landing(warehouse, landing)
@@ -536,3 +529,18 @@ def test_loaded_at_is_the_load_time(warehouse: DuckDBWarehouse, landing: Path) -
         warehouse, "select _loaded_at, (select loaded_at from raw.load_ledger) as l from raw.orders"
     )
     assert loaded_at[0]["_loaded_at"] == loaded_at[0]["l"] >= before
+
+
+def test_an_existing_raw_table_gains_the_columns_the_contract_added(
+    warehouse: Warehouse, landing: Path
+) -> None:
+    ensure_raw_tables(warehouse)
+    orders = warehouse.relation("raw", "orders")
+    warehouse.execute(f"alter table {orders} drop column {warehouse.quote('currency')}")
+    write_csv(landing / "orders" / "o.csv", [order_row("o1")])
+
+    load_landing(warehouse, landing)  # an older table: the loader adds the column back
+
+    assert [
+        (r["order_id"], r["currency"]) for r in rows(warehouse, "select * from raw.orders")
+    ] == [("o1", "EUR")]

@@ -147,6 +147,7 @@ def test_project_seeds_reach_dbt_through_the_projects_own_dbt_folder(tmp_path: P
     assert folder == dbt_project_dir(settings) == tmp_path / "ws" / "target" / "dbt_project"
     seeds = folder / "seeds" / "defaults"
     assert {p.name: p.resolve() for p in seeds.iterdir()} == {
+        "actions.csv": root / "seeds" / "actions.csv",
         "event_taxonomy.csv": root / "seeds" / "event_taxonomy.csv",
         "funnel_definitions.csv": root / "seeds" / "funnel_definitions.csv",
         "journey_stages.csv": PACKAGE_SEEDS_DIR / "journey_stages.csv",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import great_expectations.expectations as gxe
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -38,13 +39,18 @@ def test_suite_names_are_the_public_contract():
         "marts.fct_events",
         "marts.fct_sessions",
         "marts.dim_customers",
+        "marts.mart_retention_cohorts",
+        "marts.mart_customer_lifecycle",
         "ml.churn_scores",
         "ml.text_labels",
+        "ml.customer_value",
+        "ml.customer_segments",
+        "ml.persona_cards",
         "enriched.dim_customer_360",
         "marts.mart_channel_attribution",
         "ml.channel_attribution",
     ]
-    assert len(SUITES) == 18
+    assert len(SUITES) == 23
 
 
 @pytest.mark.parametrize("source", list(SOURCES.values()), ids=list(SOURCES))
@@ -325,12 +331,21 @@ def test_pandas_engine_finds_duplicates_across_chunks(tmp_path, monkeypatch):
         seen.append(self.max_chunk_rows)
         original(self)
 
+    scans: list[str] = []
+    stream = DuckDBWarehouse.query_batches
+
+    def count_scans(self, sql, params=None, rows=3):  # small batches: chunks span several
+        scans.append(sql)
+        return stream(self, sql, params, rows)
+
     monkeypatch.setattr(runner.PandasRunner, "close", record)
+    monkeypatch.setattr(DuckDBWarehouse, "query_batches", count_scans)
     with DuckDBWarehouse(tmp_path / "t.duckdb") as warehouse:
         chunked = validate(warehouse, "marts.t", now=NOW, engine="pandas", chunk_rows=5)
         whole = validate(warehouse, "marts.t", now=NOW, engine="sql")
     chunks, max_rows = seen
-    assert chunks == 9 and max_rows < 41  # 41 rows in 9 hash buckets, never all at once
+    assert len(scans) == 1  # the table is read once, in 9 hash buckets
+    assert 4 <= chunks <= 9 and max_rows < 41  # never all rows at once
     for outcome in (chunked, whole):
         duplicate = _failure(outcome, "expect_column_values_to_be_unique", "event_key")
         assert duplicate.unexpected_count == 2
@@ -338,6 +353,33 @@ def test_pandas_engine_finds_duplicates_across_chunks(tmp_path, monkeypatch):
         amount = _failure(outcome, "expect_column_values_to_be_between", "amount")
         assert amount.unexpected_count == 35  # 6..40 are above 5
         assert amount.element_count == 41
+
+
+@pytest.mark.parametrize(
+    ("buckets", "batch_rows"),
+    [
+        ([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 4, 4], 4),  # a bucket spans two batches
+        ([0, 0, 0, 1, 1, 1, 2, 2, 2, 2], 3),  # buckets end exactly between batches
+        ([0, 0, 0, 0, 0, 0, 0, 1], 2),  # one bucket bigger than a chunk
+    ],
+)
+def test_streamed_chunks_hold_whole_buckets(buckets: list[int], batch_rows: int):
+    from journeymap.quality.runner import _BUCKET, _whole_buckets
+
+    rows = pd.DataFrame({"key": range(len(buckets)), _BUCKET: buckets})
+    batches = [rows.iloc[i : i + batch_rows] for i in range(0, len(rows), batch_rows)]
+
+    chunks = list(_whole_buckets(iter(batches), chunk_rows=3))
+
+    assert [k for chunk in chunks for k in chunk["key"]] == list(range(len(buckets)))
+    assert all(_BUCKET not in chunk.columns for chunk in chunks)
+    assert all(len(chunk) >= 3 for chunk in chunks[:-1])
+    chunk_of: dict[int, set[int]] = {}
+    for index, chunk in enumerate(chunks):
+        for key in chunk["key"]:
+            chunk_of.setdefault(buckets[key], set()).add(index)
+    assert all(len(indexes) == 1 for indexes in chunk_of.values())  # never split
+    assert len(chunks) > 1
 
 
 def test_combine_chunk_results_adds_up_and_applies_mostly():

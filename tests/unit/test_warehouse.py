@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -10,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from journeymap.warehouse import DuckDBWarehouse, SnowflakeWarehouse, WarehouseBusyError
+from journeymap.snowflake import SnowflakeWarehouse
+from journeymap.warehouse import DuckDBWarehouse, WarehouseBusyError, query_tag
 
 
 def test_context_manager_creates_parent_folders_and_runs_in_utc(tmp_path: Path) -> None:
@@ -85,17 +88,51 @@ def test_second_writer_gets_a_clear_busy_error(tmp_path: Path) -> None:
         assert warehouse.query_df("select count(*) as n from t")["n"][0] == 0
 
 
+SNOWFLAKE_ENV = {
+    "SNOWFLAKE_ACCOUNT": "acme",
+    "SNOWFLAKE_USER": "loader",
+    "SNOWFLAKE_ROLE": "transformer",
+    "SNOWFLAKE_WAREHOUSE": "compute_wh",
+    "SNOWFLAKE_DATABASE": "journeymap",
+}
+
+
 def test_snowflake_reads_credentials_from_env_only() -> None:
-    with pytest.raises(RuntimeError, match="SNOWFLAKE_PASSWORD, SNOWFLAKE_ROLE"):
+    with pytest.raises(
+        RuntimeError, match="SNOWFLAKE_ROLE, SNOWFLAKE_WAREHOUSE, SNOWFLAKE_DATABASE"
+    ):
         SnowflakeWarehouse(env={"SNOWFLAKE_ACCOUNT": "a", "SNOWFLAKE_USER": "u"})
+    with pytest.raises(RuntimeError, match="SNOWFLAKE_PASSWORD or SNOWFLAKE_PRIVATE_KEY_PATH"):
+        SnowflakeWarehouse(env=SNOWFLAKE_ENV)
+    tag = query_tag(run_id="r1", step="raw/orders")
+    warehouse = SnowflakeWarehouse(env={**SNOWFLAKE_ENV, "SNOWFLAKE_PASSWORD": "secret"}, tag=tag)
+    args = warehouse.config.connect_args(warehouse.tag)  # nothing connects until first use
+    assert (args["account"], args["database"], args["password"]) == ("acme", "journeymap", "secret")
+    assert args["paramstyle"] == "qmark"
+    assert args["session_parameters"] == {"TIMEZONE": "UTC", "QUERY_TAG": tag}
+    assert json.loads(tag) == {"app": "journeymap", "run_id": "r1", "step": "raw/orders"}
+
+
+def test_snowflake_key_pair_and_endpoint_are_optional_settings() -> None:
     env = {
-        "SNOWFLAKE_ACCOUNT": "acme",
-        "SNOWFLAKE_USER": "loader",
-        "SNOWFLAKE_PASSWORD": "secret",
-        "SNOWFLAKE_ROLE": "transformer",
-        "SNOWFLAKE_WAREHOUSE": "compute_wh",
-        "SNOWFLAKE_DATABASE": "journeymap",
+        **SNOWFLAKE_ENV,
+        "SNOWFLAKE_PRIVATE_KEY_PATH": "/keys/rsa_key.p8",
+        "SNOWFLAKE_HOST": "acme.privatelink.snowflakecomputing.com",
+        "SNOWFLAKE_PORT": "443",
     }
-    warehouse = SnowflakeWarehouse(env=env)  # does not connect until first use
-    assert warehouse._settings["account"] == "acme"
-    assert warehouse._settings["database"] == "journeymap"
+    args = SnowflakeWarehouse(env=env).config.connect_args()
+    assert args["private_key_file"] == "/keys/rsa_key.p8"
+    assert (args["host"], args["port"]) == ("acme.privatelink.snowflakecomputing.com", 443)
+    assert "password" not in args and "QUERY_TAG" not in args["session_parameters"]
+
+
+def test_dbt_and_python_read_the_same_snowflake_variables() -> None:
+    """profiles.yml (dbt) and journeymap.snowflake (Python) reach the same account; the
+    README documents every variable."""
+    from journeymap.settings import PROJECT_DIR
+    from journeymap.snowflake import SNOWFLAKE_ENV
+
+    profiles = (PROJECT_DIR / "profiles.yml").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert set(re.findall(r"env_var\('(SNOWFLAKE_\w+)'", profiles)) == set(SNOWFLAKE_ENV)
+    assert all(f"`{name}`" in readme for name in SNOWFLAKE_ENV)

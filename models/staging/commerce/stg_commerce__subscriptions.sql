@@ -9,7 +9,7 @@ with deduplicated as (
 renamed as (
 
     select
-        {{ journeymap.surrogate_key(['subscription_id', 'updated_at']) }} as subscription_version_key,
+        {{ journeymap.surrogate_key(['subscription_id', journeymap.timestamp_text('updated_at')]) }} as subscription_version_key,
         subscription_id,
         {{ journeymap.pseudonym('customer_id') }} as customer_id,
         plan,

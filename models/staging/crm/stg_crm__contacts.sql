@@ -9,7 +9,7 @@ with deduplicated as (
 renamed as (
 
     select
-        {{ journeymap.surrogate_key([journeymap.pseudonym('customer_id'), 'updated_at']) }} as contact_version_key,
+        {{ journeymap.surrogate_key([journeymap.pseudonym('customer_id'), journeymap.timestamp_text('updated_at')]) }} as contact_version_key,
         {{ journeymap.pseudonym('customer_id') }} as customer_id,
         {{ journeymap.pseudonym(journeymap.normalize_email('email')) }} as email,
         {{ journeymap.pseudonym(journeymap.nullif_blank('phone')) }} as phone,
