@@ -24,65 +24,36 @@ idempotent: a masked text masks to itself.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import inspect
 import os
-import re
 import secrets
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
-EMAIL_MASK, CARD_MASK, PHONE_MASK = "[email]", "[card]", "[phone]"
+from journeymap import privacy_functions
+from journeymap.privacy_functions import (
+    CARD_MASK,
+    EMAIL_MASK,
+    PHONE_MASK,
+    PSEUDONYM_HEX_CHARS,
+    luhn_valid,
+    mask_text,
+    pseudonymize,
+)
+
+__all__ = [
+    "CARD_MASK",
+    "EMAIL_MASK",
+    "PHONE_MASK",
+    "PSEUDONYM_HEX_CHARS",
+    "luhn_valid",
+    "mask_text",
+    "pseudonymize",
+]
 
 # The schemas that hold clear personal data; BI roles get no grant on them (README).
 PRIVATE_SCHEMAS: tuple[str, ...] = ("raw", "staging")
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-# 13-19 digits, single spaces or dashes allowed between them.
-_CARD = re.compile(r"(?<![\w+\-])\d(?:[ \-]?\d){12,18}(?!\w)")
-# An optional +country code, then digit groups joined by one separator each; the digit count is
-# checked in code (7-15), so dates ("2026-10-31") and amounts ("49.00") are not phones.
-_PHONE = re.compile(
-    r"(?<![\w+\-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?\d+(?:[ .\-]\d+)*(?!\w)"
-)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum of a string of digits (True for every valid payment card number)."""
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        value = int(char)
-        if i % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
-
-
-def _card(match: re.Match[str]) -> str:
-    return CARD_MASK if luhn_valid(_digits(match.group())) else match.group()
-
-
-def _phone(match: re.Match[str]) -> str:
-    found = match.group()
-    n = len(_digits(found))
-    if n < 7 or n > 15 or _DATE.fullmatch(found):
-        return found
-    return PHONE_MASK
-
-
-def mask_text(text: str | None) -> str | None:
-    """``text`` with emails, card-like numbers and phone numbers replaced by placeholders."""
-    if not text:
-        return text
-    text = _EMAIL.sub(EMAIL_MASK, text)
-    text = _CARD.sub(_card, text)
-    return _PHONE.sub(_phone, text)
 
 
 def mask_texts(texts: Iterable[str | None]) -> list[str | None]:
@@ -97,7 +68,6 @@ def mask_texts(texts: Iterable[str | None]) -> list[str | None]:
 
 KEY_ENV = "JOURNEYMAP_PSEUDONYM_KEY"
 MIN_KEY_CHARS = 16
-PSEUDONYM_HEX_CHARS = 32
 
 
 class MissingPseudonymKeyError(RuntimeError):
@@ -118,14 +88,6 @@ def pseudonym_key(env: dict[str, str] | None = None) -> bytes:
     return value.encode()
 
 
-def pseudonymize(value: str | None, key: bytes) -> str | None:
-    """The keyed pseudonym of one identifier (None stays None)."""
-    if value is None:
-        return None
-    digest = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-    return digest[:PSEUDONYM_HEX_CHARS]
-
-
 @lru_cache(maxsize=1_000_000)
 def _cached_pseudonym(value: str, key: bytes) -> str | None:
     return pseudonymize(value, key)
@@ -133,6 +95,12 @@ def _cached_pseudonym(value: str, key: bytes) -> str | None:
 
 def _pseudonym_from_env(value: str) -> str | None:
     return _cached_pseudonym(value, pseudonym_key())
+
+
+# The SQL functions staging calls (macros/privacy.sql), by name: (handler on DuckDB, name of
+# the handler in journeymap.privacy_functions's source, the body of the Snowflake UDFs).
+PSEUDONYM_FUNCTION, MASK_FUNCTION = "journeymap_pseudonym", "journeymap_mask"
+SQL_FUNCTIONS = (PSEUDONYM_FUNCTION, MASK_FUNCTION)
 
 
 def register_privacy_functions(connection) -> None:
@@ -145,10 +113,38 @@ def register_privacy_functions(connection) -> None:
             "select function_name from duckdb_functions() where function_name like 'journeymap_%'"
         ).fetchall()
     }
-    functions = (("journeymap_pseudonym", _pseudonym_from_env), ("journeymap_mask", mask_text))
+    functions = ((PSEUDONYM_FUNCTION, _pseudonym_from_env), (MASK_FUNCTION, mask_text))
     for name, function in functions:
         if name not in registered:
             connection.create_function(name, function, ["VARCHAR"], "VARCHAR", side_effects=False)
+
+
+def snowflake_udf_statements(key: bytes) -> list[str]:
+    """``create or replace secure function`` statements of the two functions as Snowflake
+    Python UDFs whose body is journeymap.privacy_functions's source (the code DuckDB runs).
+
+    The pseudonym's key is a constant of its body: a secure function shows its body only to
+    its owner (the transformer role, which reads raw anyway), and the statement is sent by
+    journeymap's Python side (journeymap.transform.prepare_warehouse), never through dbt, so
+    the key is in no compiled SQL, dbt artifact or log."""
+    source = inspect.getsource(privacy_functions)
+    handlers = {
+        PSEUDONYM_FUNCTION: f"\n\ndef {PSEUDONYM_FUNCTION}(value):\n"
+        f"    return pseudonymize(value, bytes.fromhex({key.hex()!r}))\n",
+        MASK_FUNCTION: "",
+    }
+    handler_names = {PSEUDONYM_FUNCTION: PSEUDONYM_FUNCTION, MASK_FUNCTION: "mask_text"}
+    statements = []
+    for name, extra in handlers.items():
+        body = source + extra
+        if "$$" in body:
+            raise ValueError("journeymap.privacy_functions must not contain $$ (UDF body quote)")
+        statements.append(
+            f"create or replace secure function {name}(value varchar) returns varchar "
+            f"language python runtime_version = '3.11' handler = '{handler_names[name]}' "
+            f"as $$\n{body}$$"
+        )
+    return statements
 
 
 def key_fingerprint(key: bytes) -> str:

@@ -173,6 +173,25 @@ def merge_vars(args: Sequence[str], values: Mapping[str, Any]) -> list[str]:
     return [*args, "--vars", json.dumps(dict(values))]
 
 
+# dbt commands that build models, so staging may call the privacy functions.
+COMMANDS_THAT_BUILD = frozenset({"build", "run"})
+
+
+def prepare_warehouse(settings: Settings, args: Sequence[str], tag: str | None = None) -> None:
+    """Before dbt builds on Snowflake: create (or replace) the privacy functions staging calls
+    as secure Python UDFs of the session's schema (journeymap.privacy); the key never passes
+    through dbt. On DuckDB the dbt plugin registers them on each connection instead."""
+    if settings.warehouse_kind != "snowflake" or not args or args[0] not in COMMANDS_THAT_BUILD:
+        return
+    from journeymap.privacy import pseudonym_key, snowflake_udf_statements
+    from journeymap.warehouse import open_warehouse
+
+    statements = snowflake_udf_statements(pseudonym_key())
+    with open_warehouse(settings, tag=tag) as warehouse:
+        for statement in statements:
+            warehouse.execute(statement)
+
+
 def run_dbt(settings: Settings, *args: str, quiet: bool = False) -> None:
     """Run one dbt command (e.g. "build", "--full-refresh") in the project directory."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,6 +206,7 @@ def run_dbt(settings: Settings, *args: str, quiet: bool = False) -> None:
         command.insert(1, "--quiet")
     # A tag the user set (JOURNEYMAP_QUERY_TAG) wins over the command's own.
     tag = os.environ.get("JOURNEYMAP_QUERY_TAG") or query_tag(command=f"dbt {args[0]}")
+    prepare_warehouse(settings, args, tag)
     completed = subprocess.run(command, cwd=project_dir, env=dbt_env(settings, tag), check=False)
     if completed.returncode != 0:
         raise DbtError(

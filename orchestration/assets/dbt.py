@@ -23,7 +23,15 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, Config
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Config,
+    ResourceParam,
+)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 
 from journeymap.orchestration.keys import (
@@ -34,7 +42,9 @@ from journeymap.orchestration.keys import (
     ml_key,
     raw_key,
 )
-from journeymap.orchestration.resources import JourneymapDbtResource
+from journeymap.orchestration.resources import JourneymapDbtResource, run_query_tag
+from journeymap.settings import Settings
+from journeymap.transform import prepare_warehouse
 
 ENRICHED = "path:models/enriched"
 # The op names of the two dbt steps.
@@ -125,9 +135,14 @@ def build_dbt_assets(
         name="dbt_core",
     )
     def dbt_core(
-        context: AssetExecutionContext, dbt: JourneymapDbtResource, config: DbtBuildConfig
+        context: AssetExecutionContext,
+        dbt: JourneymapDbtResource,
+        config: DbtBuildConfig,
+        settings: ResourceParam[Settings],
     ):
-        """``dbt build`` of seeds, staging, intermediate models and the core marts."""
+        """``dbt build`` of seeds, staging, intermediate models and the core marts (on
+        Snowflake after creating the privacy functions staging calls)."""
+        prepare_warehouse(settings, config.build_args(), run_query_tag(context))
         yield from dbt.cli(config.build_args(), context=context).stream()
 
     @dbt_assets(

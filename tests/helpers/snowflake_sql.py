@@ -5,7 +5,8 @@ it; and sqlglot's Snowflake parser (the one fakesnow uses) accepts any ``name(..
 function call. So the guard parses each compiled node with sqlglot as Snowflake SQL and then
 checks what a parse lets through:
 
-- every function called is a Snowflake built-in (``SNOWFLAKE_FUNCTIONS``, the names of
+- every function called is journeymap's own UDF (``JOURNEYMAP_UDFS``) or a Snowflake
+  built-in (``SNOWFLAKE_FUNCTIONS``, the names of
   https://docs.snowflake.com/en/sql-reference/functions-all that SQL models use: aggregate,
   window, conditional, string, regular expression, numeric, date and time, conversion,
   semi-structured, hash and context functions);
@@ -34,11 +35,17 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
+from journeymap.privacy import SQL_FUNCTIONS
 from journeymap.settings import PROJECT_DIR
 
 
 def _names(words: str) -> frozenset[str]:
     return frozenset(words.upper().split())
+
+
+# journeymap's own functions, created on Snowflake before dbt builds (journeymap.privacy's secure
+# Python UDFs, journeymap.transform.prepare_warehouse).
+JOURNEYMAP_UDFS = _names(" ".join(SQL_FUNCTIONS))
 
 
 SNOWFLAKE_FUNCTIONS = _names(
@@ -145,7 +152,7 @@ def snowflake_sql_problems(sql: str) -> list[str]:
         return [f"does not parse as Snowflake SQL: {str(error).splitlines()[0]}"]
     problems = [
         f"{name}() is not a Snowflake function"
-        for name in sorted(set(called_functions(sql)) - SNOWFLAKE_FUNCTIONS)
+        for name in sorted(set(called_functions(sql)) - SNOWFLAKE_FUNCTIONS - JOURNEYMAP_UDFS)
     ]
     problems += _unquoted_intervals(sql)
     for statement in filter(None, statements):

@@ -53,6 +53,15 @@ what the test setup does about it, and its upstream fakesnow issue
    text drops a trailing '.0', as Snowflake's text of a whole float has none. Upstream: none
    found.
 
+7. User-defined functions. fakesnow translates ``create function`` to a DuckDB macro whose
+   body is the UDF's body as a string literal (and drops SECURE, LANGUAGE and HANDLER), so a
+   Python UDF (journeymap's privacy functions, journeymap.privacy.snowflake_udf_statements)
+   returns its own source text. Patched: a ``create [or replace] [secure] function ...
+   language python ... handler = '<name>' as $$<body>$$`` over text arguments runs its body
+   and registers the handler on the emulator's DuckDB as a Python function of that name, as
+   Snowflake runs the body in its Python runtime (NULL arguments reach the handler as None).
+   Upstream: none found.
+
 What the emulator cannot show at all, and what therefore rests on the sqlglot guard
 (tests/helpers/snowflake_sql.py, run by tests/integration/test_snowflake_sql.py in
 `make test`) and on documentation: Snowflake's own function set and syntax (the emulator runs
@@ -65,12 +74,14 @@ warehouse credits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from sqlglot import exp
 
 SESSIONS_LOG = "sessions.jsonl"
@@ -163,17 +174,45 @@ def _whole_floats_as_text(statement: exp.Expr) -> exp.Expr:
     return statement
 
 
+def _python_udf(duck_conn: Any, statement: exp.Expr) -> exp.Expr:
+    """Gap 7: a Python UDF over text runs its body and becomes a DuckDB Python function."""
+    if not (isinstance(statement, exp.Create) and statement.kind == "FUNCTION"):
+        return statement
+    properties = statement.args.get("properties")
+    found = {type(p).__name__: p for p in (properties.expressions if properties else [])}
+    language = found.get("LanguageProperty")
+    if language is None or language.name.lower() != "python":
+        return statement
+    function = statement.this
+    name = function.this.name
+    arguments = function.expressions
+    if any(not a.args["kind"].is_type(*exp.DataType.TEXT_TYPES) for a in arguments):
+        raise NotImplementedError(f"the emulator runs Python UDFs over text only: {name}")
+    namespace: dict[str, Any] = {"__name__": f"udf_{name}"}
+    exec(statement.expression.name, namespace)  # the UDF's own body, as Snowflake runs it
+    handler = namespace[found["HandlerProperty"].this.name]
+    if statement.args.get("replace"):
+        with contextlib.suppress(duckdb.InvalidInputException):  # not registered yet
+            duck_conn.remove_function(name)
+    duck_conn.create_function(
+        name, handler, ["VARCHAR"] * len(arguments), "VARCHAR", null_handling="special"
+    )
+    return exp.select(exp.Literal.string(f"Function {name.upper()} successfully created."))
+
+
 STATEMENT_REWRITES = (_temporary_tables_in_named_schemas, _formatted_timestamps)
 TRANSLATED_REWRITES = (_whole_floats_as_text,)
 
 
 def _rewrite_statements() -> None:
-    """Gaps 2 and 4: rewrite a statement before fakesnow translates it; gap 6: after."""
+    """Gaps 2 and 4: rewrite a statement before fakesnow translates it; gap 6: after; gap 7:
+    a Python UDF is registered instead of translated."""
     import fakesnow.cursor
 
     transform = fakesnow.cursor.FakeSnowflakeCursor._transform
 
     def _transform(self: Any, expression: exp.Expr, params: Any) -> exp.Expr:
+        expression = _python_udf(self._duck_conn, expression)
         for rewrite in STATEMENT_REWRITES:
             expression = rewrite(expression)
         expression = transform(self, expression, params)

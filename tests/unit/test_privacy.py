@@ -109,3 +109,28 @@ def test_forget_command_errors_are_clear(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(KEY_ENV, raising=False)
     assert main(["forget", "--customer", "C0000001"]) == 1
     assert f"{KEY_ENV} is not set" in capsys.readouterr().err
+
+
+def test_snowflake_udfs_run_the_code_duckdb_runs():
+    """The secure Python UDFs created on Snowflake, parsed as Snowflake SQL and run as the
+    emulator runs them (its body in Python), give the pseudonyms and masks of DuckDB's."""
+    import sqlglot
+
+    from journeymap.privacy import SQL_FUNCTIONS, snowflake_udf_statements
+    from tests.snowflake.emulator import _python_udf
+
+    statements = snowflake_udf_statements(KEY)
+    assert len(statements) == len(SQL_FUNCTIONS)
+    assert all(s.startswith("create or replace secure function") for s in statements)
+    text = "Call me on +44 7700 900123 or write to a.person@example.com, card 4111 1111 1111 1111"
+    connection = duckdb.connect()
+    for statement in statements:
+        _python_udf(connection, sqlglot.parse_one(statement, read="snowflake"))
+    for statement in statements:  # "or replace" replaces
+        _python_udf(connection, sqlglot.parse_one(statement, read="snowflake"))
+    row = connection.execute(
+        "select journeymap_pseudonym('C0000001'), journeymap_pseudonym(null), journeymap_mask(?)",
+        [text],
+    ).fetchone()
+    assert row == (pseudonymize("C0000001", KEY), None, mask_text(text))
+    assert row[2] == "Call me on [phone] or write to [email], card [card]"
