@@ -152,6 +152,40 @@ def key_fingerprint(key: bytes) -> str:
     return pseudonymize("journeymap key fingerprint", key) or ""
 
 
+class PseudonymKeyChangedError(RuntimeError):
+    """The key differs from the one that built the warehouse's pseudonyms."""
+
+
+# Which key the warehouse's pseudonyms were made with: its fingerprint, recorded by the first
+# build (raw, next to the erasure tombstones, which are pseudonyms under that key too).
+KEY_TABLE = "pseudonym_key"
+
+
+def check_pseudonym_key(warehouse, key: bytes, schema: str = "raw") -> None:
+    """Record the key's fingerprint on a warehouse's first build; on later builds stop with a
+    clear error when the key changed, so old and new pseudonyms never mix (incremental
+    tables, ML tables and the erasure tombstones hold pseudonyms of the old key)."""
+    warehouse.ensure_tables(
+        schema, {KEY_TABLE: {"fingerprint": "varchar", "recorded_at": "timestamp"}}
+    )
+    table = warehouse.relation(schema, KEY_TABLE)
+    recorded = set(warehouse.query_df(f"select fingerprint from {table}").iloc[:, 0])
+    fingerprint = key_fingerprint(key)
+    if not recorded:
+        warehouse.execute(
+            f"insert into {table} (fingerprint, recorded_at) values (?, current_timestamp)",
+            [fingerprint],
+        )
+    elif recorded != {fingerprint}:
+        raise PseudonymKeyChangedError(
+            f"{KEY_ENV} is not the key this warehouse was built with (its fingerprint "
+            f"{fingerprint[:12]} differs from the recorded {sorted(recorded)[0][:12]} in "
+            f"{schema}.{KEY_TABLE}): the pseudonyms would mix. Set the original key again; to "
+            "change keys, build a new warehouse from the landing files (README, 'Privacy and "
+            "data protection': rotating the key)"
+        )
+
+
 def normalize_email(email: str | None) -> str | None:
     """The one email rule of macros/cleaning.sql (trimmed, lower case, blank as None), for
     Python callers that must find the pseudonym staging gives an address."""

@@ -178,18 +178,22 @@ COMMANDS_THAT_BUILD = frozenset({"build", "run"})
 
 
 def prepare_warehouse(settings: Settings, args: Sequence[str], tag: str | None = None) -> None:
-    """Before dbt builds on Snowflake: create (or replace) the privacy functions staging calls
-    as secure Python UDFs of the session's schema (journeymap.privacy); the key never passes
-    through dbt. On DuckDB the dbt plugin registers them on each connection instead."""
-    if settings.warehouse_kind != "snowflake" or not args or args[0] not in COMMANDS_THAT_BUILD:
+    """Before dbt builds: check that the pseudonymization key is the one the warehouse was built
+    with (journeymap.privacy.check_pseudonym_key) and, on Snowflake, create (or replace) the
+    privacy functions staging calls as secure Python UDFs of the session's schema; the key
+    never passes through dbt. On DuckDB the dbt plugin registers them on each connection."""
+    if not args or args[0] not in COMMANDS_THAT_BUILD:
         return
-    from journeymap.privacy import pseudonym_key, snowflake_udf_statements
+    from journeymap.privacy import check_pseudonym_key, pseudonym_key, snowflake_udf_statements
     from journeymap.warehouse import open_warehouse
 
-    statements = snowflake_udf_statements(pseudonym_key())
+    key = pseudonym_key()
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     with open_warehouse(settings, tag=tag) as warehouse:
-        for statement in statements:
-            warehouse.execute(statement)
+        check_pseudonym_key(warehouse, key)
+        if settings.warehouse_kind == "snowflake":
+            for statement in snowflake_udf_statements(key):
+                warehouse.execute(statement)
 
 
 def run_dbt(settings: Settings, *args: str, quiet: bool = False) -> None:

@@ -134,3 +134,25 @@ def test_snowflake_udfs_run_the_code_duckdb_runs():
     ).fetchone()
     assert row == (pseudonymize("C0000001", KEY), None, mask_text(text))
     assert row[2] == "Call me on [phone] or write to [email], card [card]"
+
+
+def test_a_changed_key_stops_the_build_before_pseudonyms_mix(tmp_path, monkeypatch):
+    """The first build records the key's fingerprint; the same key builds again; another key
+    is a clear error before dbt runs (nothing written), and the recorded key still builds."""
+    from journeymap.privacy import KEY_TABLE, PseudonymKeyChangedError
+    from journeymap.settings import Settings
+    from journeymap.transform import prepare_warehouse
+
+    settings = Settings.for_workspace(tmp_path)
+    monkeypatch.setenv(KEY_ENV, "the-original-key-0123456789")
+    prepare_warehouse(settings, ["build"])
+    prepare_warehouse(settings, ["build", "--select", "staging"])
+    monkeypatch.setenv(KEY_ENV, "a-different-key-0123456789")
+    prepare_warehouse(settings, ["parse"])  # builds nothing: not checked
+    with pytest.raises(PseudonymKeyChangedError, match=f"{KEY_ENV} is not the key this"):
+        prepare_warehouse(settings, ["build"])
+    monkeypatch.setenv(KEY_ENV, "the-original-key-0123456789")
+    prepare_warehouse(settings, ["run"])
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        recorded = con.execute(f"select fingerprint from raw.{KEY_TABLE}").fetchall()
+    assert len(recorded) == 1 and "the-original-key" not in recorded[0][0]
