@@ -351,6 +351,12 @@ def forget(
 ) -> ErasureResult:
     """Erase one person everywhere (see the module docstring) and verify that no trace is left
     in any table, data or build file, or the warehouse file's bytes."""
+    if settings.warehouse_kind != "duckdb":
+        raise ErasureError(
+            f"journeymap forget erases from a DuckDB warehouse; this project's warehouse is "
+            f"{settings.warehouse_kind} (README, 'Privacy and data protection': erasure on "
+            "Snowflake)"
+        )
     key = pseudonym_key()
     request_id = uuid.uuid4().hex
     at = datetime.now(UTC).replace(tzinfo=None)

@@ -65,3 +65,28 @@ def test_profiles_keep_opted_out_customers_without_scores(con):
         "where not d.has_analytics_consent and c.churn_score is not null"
     ).fetchone()
     assert with_scores == 0
+
+
+def test_marketing_actions_go_only_to_customers_who_consented_to_their_channel(con):
+    """Every marketing action of ml.action_assignments (the catalog's is_marketing) goes to a
+    customer with consent for its channel, by the CRM's latest flags in dim_customers; and
+    some customers with a marketing-eligible profile opted out (the rule had work to do)."""
+    from journeymap.ml.actions import CONSENT_COLUMN
+
+    for channel, column in CONSENT_COLUMN.items():
+        (without_consent,) = con.execute(
+            "select count(*) from ml.action_assignments as a "
+            "join seeds.actions as c using (action) "
+            "join marts.dim_customers as d using (customer_key) "
+            f"where c.is_marketing and a.channel = ? and not coalesce(d.{column}, false)",
+            [channel],
+        ).fetchone()
+        assert without_consent == 0, channel
+    (marketing,) = con.execute(
+        "select count(*) from ml.action_assignments join seeds.actions using (action) "
+        "where is_marketing"
+    ).fetchone()
+    (opted_out,) = con.execute(
+        "select count(*) from marts.dim_customers where not has_email_consent"
+    ).fetchone()
+    assert marketing > 0 and opted_out > 0

@@ -106,6 +106,12 @@ def test_forget_command_errors_are_clear(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("JOURNEYMAP_DUCKDB_PATH", str(tmp_path / "warehouse" / "j.duckdb"))
     assert main(["forget"]) == 1
     assert "give --customer ID or --email ADDRESS" in capsys.readouterr().err
+    monkeypatch.setenv("JOURNEYMAP_TARGET", "snowflake")
+    assert main(["forget", "--customer", "C0000001"]) == 1
+    assert "erases from a DuckDB warehouse; this project's warehouse is snowflake" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.delenv("JOURNEYMAP_TARGET")
     monkeypatch.delenv(KEY_ENV, raising=False)
     assert main(["forget", "--customer", "C0000001"]) == 1
     assert f"{KEY_ENV} is not set" in capsys.readouterr().err
