@@ -804,9 +804,7 @@ def _load_inside_duckdb(
     return checked
 
 
-def _load_through_stage(
-    warehouse: Warehouse, load: _Load, erased: Sequence[str]
-) -> _CheckedFile:
+def _load_through_stage(warehouse: Warehouse, load: _Load, erased: Sequence[str]) -> _CheckedFile:
     """Snowflake: the same check in an in-memory DuckDB; its raw and quarantine rows go to
     Parquet files, are staged (before the transaction: staging is DDL there) and copied in."""
     from journeymap.snowflake import SnowflakeWarehouse
