@@ -49,7 +49,13 @@ from journeymap.load import (
 from journeymap.pii_scan import Hit, files_under, scan_files, scan_tables, table_columns
 from journeymap.privacy import normalize_email, pseudonym_key, pseudonymize
 from journeymap.settings import Settings
-from journeymap.warehouse import DuckDBWarehouse, quote_identifier, quote_literal, quote_literals
+from journeymap.warehouse import (
+    DuckDBWarehouse,
+    quote_identifier,
+    quote_literal,
+    quote_literals,
+    run_lock,
+)
 
 LOG_TABLE = "erasure_log"
 # Tables the request writes rather than erases from.
@@ -358,6 +364,18 @@ def forget(
             "Snowflake)"
         )
     key = pseudonym_key()
+    # A run between its steps must not read the person before and write them back after.
+    with run_lock(settings, "journeymap forget"):
+        return _forget(settings, key, customer_id, email, say)
+
+
+def _forget(
+    settings: Settings,
+    key: bytes,
+    customer_id: str | None,
+    email: str | None,
+    say: Callable[[str], None],
+) -> ErasureResult:
     request_id = uuid.uuid4().hex
     at = datetime.now(UTC).replace(tzinfo=None)
     with DuckDBWarehouse(settings.duckdb_path) as warehouse:

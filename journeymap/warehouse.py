@@ -18,6 +18,7 @@ Portable column types (``COLUMN_TYPES``) are DuckDB's names; Snowflake maps them
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -337,6 +338,42 @@ class DuckDBWarehouse(SessionWarehouse):
         finally:
             connection.unregister("_journeymap_frame")
         return len(df)
+
+
+def run_lock_path(settings: Settings) -> Path:
+    """The lock file of runs that write the warehouse of ``settings`` (next to the DuckDB file;
+    for Snowflake it guards the runs of this machine's installation)."""
+    return settings.duckdb_path.with_name(f"{settings.duckdb_path.name}.run.lock")
+
+
+@contextmanager
+def run_lock(settings: Settings, what: str) -> Iterator[None]:
+    """Hold the installation's run lock for the ``with`` block, or stop at once with a clear
+    message naming the run that holds it. A run's steps open and close the warehouse one
+    after another, so DuckDB's own lock alone would let a second run write between them. The
+    operating system drops the lock when its process ends, also when it is killed."""
+    path = run_lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise WarehouseBusyError(
+                f"{warehouse_label(settings)} is being written by {holder}; runs that write "
+                "the warehouse go one after another: wait for it to finish"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{what} (pid {os.getpid()})")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def warehouse_label(settings: Settings) -> str:

@@ -20,6 +20,7 @@ from journeymap.orchestration.definitions import build_definitions
 from journeymap.orchestration.progress import PROGRESS_LOGGER, Say, say_through
 from journeymap.orchestration.project import prepare_dbt_project
 from journeymap.settings import Settings
+from journeymap.warehouse import run_lock
 
 
 @dataclass
@@ -45,7 +46,19 @@ def run_job(
     say: Say = print,
     instance: DagsterInstance | None = None,
 ) -> JobResult:
-    """Run ``job_name`` for the installation of ``settings`` and return its result."""
+    """Run ``job_name`` for the installation of ``settings`` and return its result; a clear
+    error (WarehouseBusyError) when another run of the installation is writing."""
+    with run_lock(settings, f"the Dagster job {job_name}"):
+        return _run_job(settings, job_name, run_config, say, instance)
+
+
+def _run_job(
+    settings: Settings,
+    job_name: str,
+    run_config: dict[str, Any] | None,
+    say: Say,
+    instance: DagsterInstance | None,
+) -> JobResult:
     started = time.perf_counter()
     say("parsing the dbt project")
     prepare_dbt_project(settings)

@@ -162,3 +162,44 @@ def test_a_changed_key_stops_the_build_before_pseudonyms_mix(tmp_path, monkeypat
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         recorded = con.execute(f"select fingerprint from raw.{KEY_TABLE}").fetchall()
     assert len(recorded) == 1 and "the-original-key" not in recorded[0][0]
+
+
+def test_a_second_run_stops_with_a_clear_message_while_one_writes(tmp_path):
+    """The run lock: held by one run (another process here), a second run of the same
+    installation (a Dagster job, forget) stops at once naming it; the lock goes with its
+    holder, also when the holder is killed."""
+    import signal
+    import subprocess
+    import sys
+
+    from journeymap.orchestration.run import run_job
+    from journeymap.settings import Settings
+    from journeymap.warehouse import WarehouseBusyError, run_lock
+
+    settings = Settings.for_workspace(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from journeymap.settings import Settings; "
+            "from journeymap.warehouse import run_lock; "
+            f"s = Settings.for_workspace({str(tmp_path)!r}); "
+            "lock = run_lock(s, 'the Dagster job journeymap_full'); lock.__enter__(); "
+            "print('holding', flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"holding"
+        busy = rf"is being written by the Dagster job journeymap_full \(pid {holder.pid}\)"
+        with pytest.raises(WarehouseBusyError, match=busy):
+            run_job(settings, "journeymap_full", say=lambda _: None)
+        from journeymap.erasure import forget
+
+        with pytest.raises(WarehouseBusyError, match=busy):
+            forget(settings, customer_id="C0000001", say=lambda _: None)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with run_lock(settings, "the next run"):  # released by the killed holder's end
+        pass
