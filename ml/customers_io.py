@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from journeymap.ml.features import naive_utc
-from journeymap.ml.outputs import CUSTOMER_SEGMENTS, PERSONA_SNAPSHOTS
+from journeymap.ml.outputs import CUSTOMER_SEGMENTS, PERSONA_SNAPSHOTS, consenting
 from journeymap.ml.segment_features import SegmentFrames
 from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, table_exists
 from journeymap.warehouse import Warehouse
@@ -41,11 +41,12 @@ KEY_NUMBERS = 9_007_199_254_740_881
 def read_orders(
     warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> pd.DataFrame:
-    """Completed orders: customer_key, at, value (fct_events conversions)."""
+    """Completed orders: customer_key, at, value (fct_events conversions) of customers who did
+    not refuse analytics (their orders are not even fitted on)."""
     sql = f"""
         select customer_key, occurred_at as at, revenue as value
-        from {schemas.marts}.fct_events
-        where is_conversion
+        from {schemas.marts}.fct_events as events
+        where is_conversion and ({consenting(warehouse, "events", schemas.marts)})
     """
     return query_frame(warehouse, sql)
 
@@ -97,10 +98,12 @@ def read_segment_frames(
     sessions and devices by a number, not by key or name: millions of strings are slow to
     move and to compare, numbers are not."""
     m = schemas.marts
+    # Known customers who did not refuse analytics: every frame below is theirs only.
     known = f"""
         select customer_key,
             row_number() over (order by customer_key) - 1 as customer_position
-        from {m}.dim_customers where is_known
+        from {m}.dim_customers as customers
+        where is_known and ({consenting(warehouse, "customers", m)})
     """
     frames = {
         "customers": f"""

@@ -1134,15 +1134,18 @@ def customer_value_suite() -> SuiteDefinition:
             "customers_valued",
             "ordering_customers",
             RECONCILIATION,
-            "every customer with a completed order is valued once",
+            "every customer with a completed order (analytics consent given) is valued once",
         ),
     ]
     reconciliation_sql = f"""
 select
     (select count(*) from {table}) as customers_valued,
     (
-        select count(distinct customer_key) from {MARTS_SCHEMA}.fct_events
-        where is_conversion and occurred_at < (select max(cutoff_at) from {table})
+        select count(distinct events.customer_key) from {MARTS_SCHEMA}.fct_events as events
+        inner join {MARTS_SCHEMA}.dim_customers as customers
+            on customers.customer_key = events.customer_key
+        where events.is_conversion and customers.has_analytics_consent
+            and events.occurred_at < (select max(cutoff_at) from {table})
     ) as ordering_customers
 """.strip()
     return _suite(
@@ -1166,7 +1169,8 @@ def customer_segments_suite() -> SuiteDefinition:
             "customers_segmented",
             "customers_to_segment",
             RECONCILIATION,
-            "every known customer with a web or app session has one segment",
+            "every known customer with a web or app session (analytics consent given) has one "
+            "segment",
         ),
         equal(
             "segments_in_cards",
@@ -1189,7 +1193,7 @@ select
         from {MARTS_SCHEMA}.fct_sessions as sessions
         inner join {MARTS_SCHEMA}.dim_customers as customers
             on customers.customer_key = sessions.customer_key
-        where customers.is_known
+        where customers.is_known and customers.has_analytics_consent
             and sessions.started_at < (select max(cutoff_at) from {table})
     ) as customers_to_segment,
     (select count(distinct segment_id) from {table}) as segments,
