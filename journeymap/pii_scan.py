@@ -78,21 +78,30 @@ def table_columns(
 
 
 def _token_sql(relation: str, columns: list[str]) -> str:
+    """Occurrences of the sought tokens per column. Each column's distinct values are cut
+    into tokens once and weighted by how often they occur: most columns repeat a few values
+    (names, channels, stages), so the regular expressions run on far fewer strings."""
     values = ", ".join(f"lower(cast({quote_identifier(c)} as varchar))" for c in columns)
     return f"""
         with cells as (
             select unnest([{quote_literals(columns)}]) as column_name, unnest([{values}]) as value
             from {relation}
         ),
+        distinct_cells as (
+            select column_name, value, count(*) as n
+            from cells where value is not null
+            group by column_name, value
+        ),
         tokens as (
-            select column_name, rtrim(unnest(regexp_extract_all(value, '{_TOKEN}')), '.-') as token
-            from cells where value is not null
+            select column_name, n,
+                rtrim(unnest(regexp_extract_all(value, '{_TOKEN}')), '.-') as token
+            from distinct_cells
             union all
-            select column_name,
+            select column_name, n,
                 regexp_replace(unnest(regexp_extract_all(value, '{_DIGIT_RUN}')), '[ -]', '', 'g')
-            from cells where value is not null
+            from distinct_cells
         )
-        select column_name, count(*) as n
+        select column_name, sum(n) as n
         from tokens join _pii_needles on tokens.token = _pii_needles.needle
         group by column_name
     """

@@ -82,10 +82,13 @@ def test_scan_tables_finds_values_outside_private_schemas_only():
         "('nothing here', 3), ('XC0000001', 4)) as t(body, n)"
     )
     con.execute("create view marts.v as select n as customer_id from marts.messages")
+    # A value repeated in a column counts once per row it is in.
+    con.execute("create table marts.repeated as select 'A@x.io' as email from range(3)")
     needles = ["C0000001", "a@x.io", "+15550000001", "4000 1234 5678 9010"]
     hits = {hit.where: hit.count for hit in scan_tables(con, needles)}
     # 'XC0000001' is another token, not the id; the raw table is not scanned.
-    assert hits == {"marts.messages.body": 3}  # the phone, the email, the card
+    # In the messages: the phone, the email, the card.
+    assert hits == {"marts.messages.body": 3, "marts.repeated.email": 3}
     assert normalize_needle(" 4000 1234-5678 9010 ") == "4000123456789010"
     assert normalize_needle("+1 (555) 000-0001") == "15550000001"
     phone_hits = scan_tables(con, ["+15550000001"])
