@@ -20,6 +20,10 @@ every layer after it only ever sees pseudonyms.
 Order, in that sequence: emails first (their digits would otherwise look like phones), then
 cards (a card number would otherwise look like a long phone number), then phones. Masking is
 idempotent: a masked text masks to itself.
+
+The two functions live in journeymap.privacy_functions (standard library only), whose source
+is also the body of the Snowflake UDFs; this module adds the key, the SQL registration and the
+checks around them.
 """
 
 from __future__ import annotations
@@ -128,23 +132,23 @@ def snowflake_udf_statements(key: bytes) -> list[str]:
     journeymap's Python side (journeymap.transform.prepare_warehouse), never through dbt, so
     the key is in no compiled SQL, dbt artifact or log."""
     source = inspect.getsource(privacy_functions)
-    handlers = {
-        PSEUDONYM_FUNCTION: f"\n\ndef {PSEUDONYM_FUNCTION}(value):\n"
-        f"    return pseudonymize(value, bytes.fromhex({key.hex()!r}))\n",
-        MASK_FUNCTION: "",
+    if "$$" in source:
+        raise ValueError("journeymap.privacy_functions must not contain $$ (the body's quote)")
+    pseudonym_handler = (
+        f"\n\ndef {PSEUDONYM_FUNCTION}(value):\n"
+        f"    return pseudonymize(value, bytes.fromhex({key.hex()!r}))\n"
+    )
+    # function -> (its handler in the body, what the body adds to the module's source)
+    functions = {
+        PSEUDONYM_FUNCTION: (PSEUDONYM_FUNCTION, pseudonym_handler),
+        MASK_FUNCTION: ("mask_text", ""),
     }
-    handler_names = {PSEUDONYM_FUNCTION: PSEUDONYM_FUNCTION, MASK_FUNCTION: "mask_text"}
-    statements = []
-    for name, extra in handlers.items():
-        body = source + extra
-        if "$$" in body:
-            raise ValueError("journeymap.privacy_functions must not contain $$ (UDF body quote)")
-        statements.append(
-            f"create or replace secure function {name}(value varchar) returns varchar "
-            f"language python runtime_version = '3.11' handler = '{handler_names[name]}' "
-            f"as $$\n{body}$$"
-        )
-    return statements
+    return [
+        f"create or replace secure function {name}(value varchar) returns varchar "
+        f"language python runtime_version = '3.11' handler = '{handler}' "
+        f"as $$\n{source}{extra}$$"
+        for name, (handler, extra) in functions.items()
+    ]
 
 
 def key_fingerprint(key: bytes) -> str:
