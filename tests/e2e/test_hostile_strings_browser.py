@@ -94,10 +94,10 @@ def test_data_docs_show_hostile_failing_values_as_text(browser, tmp_path):  # no
         assert payload in text, payload
 
 
-def _open_without_running_scripts(browser, path, offline_errors: tuple[str, ...] = ()) -> str:
+def _open_without_running_scripts(chromium, path, offline_errors: tuple[str, ...] = ()) -> str:
     """The page's text in Chromium, after checking that no payload ran or made an element
     (``offline_errors``: script errors expected because the page's CDN is out of reach)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

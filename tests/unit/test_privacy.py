@@ -206,3 +206,22 @@ def test_a_second_run_stops_with_a_clear_message_while_one_writes(tmp_path):
         holder.wait()
     with run_lock(settings, "the next run"):  # released by the killed holder's end
         pass
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_scan_files_counts_alike_for_few_and_many_needles(tmp_path, many):
+    """Few needles are searched with one expression, many looked up token by token: the same
+    hits either way, also for a phone written with spaces, a trailing full stop, an id inside
+    a longer id, and hits on both sides of the 16 MiB chunk edge."""
+    text = (
+        b"x" * ((1 << 24) - 3000)
+        + b", call +44 7700 900123 or A.Person@Example.com. id XC0000001 and C0000001-"
+        + b" a" * 2000
+        + b" c0000001"
+    )
+    path = tmp_path / "blob.txt"
+    path.write_bytes(text)
+    sought = ["+44 7700 900123", "a.person@example.com", "C0000001"]
+    if many:
+        sought += [f"D{i:07d}" for i in range(100)]
+    assert [(h.where, h.count) for h in scan_files([path], sought)] == [(str(path), 4)]
