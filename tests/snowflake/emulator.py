@@ -59,7 +59,9 @@ what the test setup does about it, and its upstream fakesnow issue
    returns its own source text. Patched: a ``create [or replace] [secure] function ...
    language python ... handler = '<name>' as $$<body>$$`` over text arguments runs its body
    and registers the handler on the emulator's DuckDB as a Python function of that name, as
-   Snowflake runs the body in its Python runtime (NULL arguments reach the handler as None).
+   Snowflake runs the body in its Python runtime (NULL arguments reach the handler as None);
+   a replaced function calls the new body (DuckDB lets only the registering session drop a
+   Python function, so the emulator registers each name once, as a call to its latest body).
    Upstream: none found.
 
 What the emulator cannot show at all, and what therefore rests on the sqlglot guard
@@ -74,14 +76,12 @@ warehouse credits.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from sqlglot import exp
 
 SESSIONS_LOG = "sessions.jsonl"
@@ -174,6 +174,12 @@ def _whole_floats_as_text(statement: exp.Expr) -> exp.Expr:
     return statement
 
 
+# Gap 7: the handlers of the Python UDFs created so far, by name. DuckDB registers a Python
+# function on one connection (a session's cursor) and only that one can remove it, so each
+# name is registered once, as a call to whatever handler its latest ``create`` defined.
+_UDF_HANDLERS: dict[str, Any] = {}
+
+
 def _python_udf(duck_conn: Any, statement: exp.Expr) -> exp.Expr:
     """Gap 7: a Python UDF over text runs its body and becomes a DuckDB Python function."""
     if not (isinstance(statement, exp.Create) and statement.kind == "FUNCTION"):
@@ -184,19 +190,24 @@ def _python_udf(duck_conn: Any, statement: exp.Expr) -> exp.Expr:
     if language is None or language.name.lower() != "python":
         return statement
     function = statement.this
-    name = function.this.name
+    name = function.this.name.lower()
     arguments = function.expressions
     if any(not a.args["kind"].is_type(*exp.DataType.TEXT_TYPES) for a in arguments):
         raise NotImplementedError(f"the emulator runs Python UDFs over text only: {name}")
+    if name in _UDF_HANDLERS and not statement.args.get("replace"):
+        raise NotImplementedError(f"function {name} exists (the emulator needs 'or replace')")
     namespace: dict[str, Any] = {"__name__": f"udf_{name}"}
     exec(statement.expression.name, namespace)  # the UDF's own body, as Snowflake runs it
-    handler = namespace[found["HandlerProperty"].this.name]
-    if statement.args.get("replace"):
-        with contextlib.suppress(duckdb.InvalidInputException):  # not registered yet
-            duck_conn.remove_function(name)
-    duck_conn.create_function(
-        name, handler, ["VARCHAR"] * len(arguments), "VARCHAR", null_handling="special"
-    )
+    first = name not in _UDF_HANDLERS
+    _UDF_HANDLERS[name] = namespace[found["HandlerProperty"].this.name]
+    if first:
+        duck_conn.create_function(
+            name,
+            lambda *values: _UDF_HANDLERS[name](*values),
+            ["VARCHAR"] * len(arguments),
+            "VARCHAR",
+            null_handling="special",
+        )
     return exp.select(exp.Literal.string(f"Function {name.upper()} successfully created."))
 
 
