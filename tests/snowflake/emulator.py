@@ -174,14 +174,16 @@ def _whole_floats_as_text(statement: exp.Expr) -> exp.Expr:
     return statement
 
 
-# Gap 7: the handlers of the Python UDFs created so far, by name. DuckDB registers a Python
-# function on one connection (a session's cursor) and only that one can remove it, so each
-# name is registered once, as a call to whatever handler its latest ``create`` defined.
+# Gap 7: the handlers of the Python UDFs created so far, by name. Each name is registered once
+# on the emulator's own DuckDB connection, as a call to whatever handler its latest ``create``
+# defined: DuckDB lets only the registering connection drop a Python function, and a function
+# registered on a session's connection crashes the server once that session has closed.
 _UDF_HANDLERS: dict[str, Any] = {}
 
 
-def _python_udf(duck_conn: Any, statement: exp.Expr) -> exp.Expr:
-    """Gap 7: a Python UDF over text runs its body and becomes a DuckDB Python function."""
+def _python_udf(database: Any, statement: exp.Expr) -> exp.Expr:
+    """Gap 7: a Python UDF over text runs its body and becomes a Python function of the DuckDB
+    connection ``database`` (one that lives as long as the emulator)."""
     if not (isinstance(statement, exp.Create) and statement.kind == "FUNCTION"):
         return statement
     properties = statement.args.get("properties")
@@ -194,14 +196,16 @@ def _python_udf(duck_conn: Any, statement: exp.Expr) -> exp.Expr:
     arguments = function.expressions
     if any(not a.args["kind"].is_type(*exp.DataType.TEXT_TYPES) for a in arguments):
         raise NotImplementedError(f"the emulator runs Python UDFs over text only: {name}")
-    if name in _UDF_HANDLERS and not statement.args.get("replace"):
+    if name in _UDF_HANDLERS and not statement.args.get("replace"):  # as Snowflake says
         raise NotImplementedError(f"function {name} exists (the emulator needs 'or replace')")
     namespace: dict[str, Any] = {"__name__": f"udf_{name}"}
     exec(statement.expression.name, namespace)  # the UDF's own body, as Snowflake runs it
-    first = name not in _UDF_HANDLERS
     _UDF_HANDLERS[name] = namespace[found["HandlerProperty"].this.name]
-    if first:
-        duck_conn.create_function(
+    registered = database.execute(
+        "select function_name from duckdb_functions() where function_name = ?", [name]
+    ).fetchall()
+    if not registered:
+        database.create_function(
             name,
             lambda *values: _UDF_HANDLERS[name](*values),
             ["VARCHAR"] * len(arguments),
@@ -219,11 +223,12 @@ def _rewrite_statements() -> None:
     """Gaps 2 and 4: rewrite a statement before fakesnow translates it; gap 6: after; gap 7:
     a Python UDF is registered instead of translated."""
     import fakesnow.cursor
+    import fakesnow.server
 
     transform = fakesnow.cursor.FakeSnowflakeCursor._transform
 
     def _transform(self: Any, expression: exp.Expr, params: Any) -> exp.Expr:
-        expression = _python_udf(self._duck_conn, expression)
+        expression = _python_udf(fakesnow.server.shared_fs.duck_conn, expression)
         for rewrite in STATEMENT_REWRITES:
             expression = rewrite(expression)
         expression = transform(self, expression, params)

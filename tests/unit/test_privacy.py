@@ -132,12 +132,13 @@ def test_snowflake_udfs_run_the_code_duckdb_runs():
     assert len(statements) == len(SQL_FUNCTIONS)
     assert all(s.startswith("create or replace secure function") for s in statements)
     text = "Call me on +44 7700 900123 or write to a.person@example.com, card 4111 1111 1111 1111"
-    connection = duckdb.connect()
-    for statement in statements:
-        _python_udf(connection, sqlglot.parse_one(statement, read="snowflake"))
+    database = duckdb.connect()
+    for statement in snowflake_udf_statements(b"another-key-0123456789"):
+        _python_udf(database, sqlglot.parse_one(statement, read="snowflake"))
     for statement in statements:  # "or replace" replaces
-        _python_udf(connection, sqlglot.parse_one(statement, read="snowflake"))
-    row = connection.execute(
+        _python_udf(database, sqlglot.parse_one(statement, read="snowflake"))
+    session = database.cursor()  # a session's connection calls them
+    row = session.execute(
         "select journeymap_pseudonym('C0000001'), journeymap_pseudonym(null), journeymap_mask(?)",
         [text],
     ).fetchone()
