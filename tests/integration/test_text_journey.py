@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from journeymap.ml.model_report import read_model_report
 from journeymap.ml.text.labelling import EmbeddedBackend, run_text_labelling
 from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
+from journeymap.ml.text.themes import friction_themes
 from journeymap.warehouse import DuckDBWarehouse
 from tests.integration.marts import query, scalar
 
@@ -57,28 +59,36 @@ def test_model_report_holds_the_macro_f1_figures(built_warehouse):
     assert themes["rows_written"] > 100 and "purchase" in themes["top_theme_per_stage"]
 
 
+def _planted_in_stage(themed: pd.DataFrame, truth: pd.DataFrame, planted: dict) -> pd.DataFrame:
+    """The themed texts of the planted theme's stage, with whether each is a planted text."""
+    planted_keys = truth.loc[truth["theme"] == planted["theme"], ["source", "text_id"]]
+    keys = set(planted_keys.itertuples(index=False, name=None))
+    stage = themed[themed["journey_stage"] == planted["journey_stage"]].copy()
+    pairs = zip(stage["source"], stage["source_text_id"], strict=True)
+    stage["is_planted"] = [pair in keys for pair in pairs]
+    return stage
+
+
+def _planted_theme(stage: pd.DataFrame) -> tuple[str, float, int, int]:
+    """The theme holding the most planted texts: its id, purity, rank and planted texts."""
+    held = stage.groupby("theme_id")["is_planted"].agg(["mean", "sum"])
+    best = held["sum"].idxmax()
+    rank = int(stage.loc[stage["theme_id"] == best, "theme_rank"].iloc[0])
+    return best, float(held.loc[best, "mean"]), rank, int(held.loc[best, "sum"])
+
+
 def test_planted_friction_theme_is_in_the_top_three_of_its_stage(built_warehouse, truth):
     """The planted payment failures surface as a theme of their own (mostly planted texts)
-    among the top three of the purchase stage, and most planted texts sit in those three
-    (NMF may split one problem by its wordings into two themes: both then rank high)."""
+    among the top three of the purchase stage, holding most of the planted texts."""
     planted = built_warehouse.truth()["friction_theme"]
     themed = query(built_warehouse.duckdb_path, "select * from ml.text_themes")
-    themed = themed.merge(
-        truth.rename(columns={"text_id": "source_text_id"})[["source", "source_text_id", "theme"]],
-        on=["source", "source_text_id"],
-    )
-    stage = themed[themed["journey_stage"] == planted["journey_stage"]]
-    is_planted = stage["theme"] == planted["theme"]
-    purity = is_planted.groupby(stage["theme_id"]).mean()
-    rank = stage.groupby("theme_id")["theme_rank"].min()
-    about_it = purity[purity >= 0.6].index
-    assert len(about_it) >= 1 and rank[about_it].min() <= 3
-    # On the fixture 65 of 113 planted texts: NMF splits the payment failures by wording into
-    # several themes (111 of 113 are in the purchase stage's themes), and the smaller pieces
-    # rank below three. Merging themes of one problem is what would raise this.
-    in_top_three = is_planted[stage["theme_rank"] <= 3].sum()
-    assert in_top_three >= 0.5 * planted["texts"]
-    best = rank[about_it].idxmin()
+    stage = _planted_in_stage(themed, truth, planted)
+    best, purity, rank, held = _planted_theme(stage)
+    # On the fixture: 91 of 113 planted texts in one theme of purity 0.78, ranked first;
+    # 111 of 113 in the stage's top three (65 of 113 with the previous model).
+    assert purity >= 0.6 and rank <= 3
+    assert held >= 0.7 * planted["texts"]
+    assert stage.loc[stage["theme_rank"] <= 3, "is_planted"].sum() >= 0.9 * planted["texts"]
     themes = query(
         built_warehouse.duckdb_path,
         f"select * from enriched.mart_friction_themes where theme_id = '{best}'",
@@ -86,6 +96,30 @@ def test_planted_friction_theme_is_in_the_top_three_of_its_stage(built_warehouse
     assert re.search(r"pay|phone|checkout|mobile|card|app", themes["theme_label"])
     for example in (themes["example_text_1"], themes["example_text_2"]):
         assert example and "@" not in example
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_planted_theme_holds_when_a_few_percent_of_texts_are_removed(built_warehouse, truth, seed):
+    """Removing 5-10% of the texts at random (as a consent filter would) leaves the planted
+    theme a theme of its own in the top three of its stage, holding most planted texts."""
+    planted = built_warehouse.truth()["friction_theme"]
+    frame = query(
+        built_warehouse.duckdb_path,
+        """
+        select labels.source, labels.source_text_id, labels.journey_stage, labels.sentiment,
+            texts.body
+        from ml.text_labels as labels
+        inner join marts.fct_customer_texts as texts
+            on labels.source = texts.source and labels.source_text_id = texts.source_text_id
+        """,
+    )
+    rng = np.random.default_rng(seed)
+    kept = frame[rng.random(len(frame)) >= (0.05, 0.10)[seed % 2]]
+    stage = _planted_in_stage(friction_themes(kept), truth, planted)
+    left = int(stage["is_planted"].sum())
+    _, purity, rank, held = _planted_theme(stage)
+    assert purity >= 0.6 and rank <= 3, (purity, rank)
+    assert held >= 0.7 * left, (held, left)
 
 
 def test_friction_theme_figures_are_consistent(built_warehouse):
