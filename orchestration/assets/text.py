@@ -83,7 +83,9 @@ def text_labels(
     kinds={"scikit-learn"},
     description=(
         "Friction themes: the negative texts of each journey stage clustered into themes "
-        "(TF-IDF + NMF) with a readable label and masked example texts (ml.text_themes)."
+        "(TF-IDF of word families + NMF, the number of themes by stability under "
+        "subsampling) with a readable label, masked example texts and ids kept from the "
+        "previous run (ml.text_themes)."
     ),
     metadata={"dagster/table_name": "ml.text_themes"},
 )
