@@ -399,10 +399,9 @@ def read_previous_themes(warehouse: Warehouse, ml: str = "ml") -> pd.DataFrame |
     )
 
 
-def run_friction_themes(warehouse: Warehouse, marts: str = "marts", ml: str = "ml") -> pd.DataFrame:
-    """Read the labels, texts and the previous themes, build the themes and replace
-    ml.text_themes."""
-    frame = query_frame(
+def read_labelled_texts(warehouse: Warehouse, marts: str = "marts", ml: str = "ml") -> pd.DataFrame:
+    """Every labelled text with its body: what ``friction_themes`` reads."""
+    return query_frame(
         warehouse,
         f"""
         select labels.source, labels.source_text_id, labels.journey_stage, labels.sentiment,
@@ -412,6 +411,12 @@ def run_friction_themes(warehouse: Warehouse, marts: str = "marts", ml: str = "m
             on labels.source = texts.source and labels.source_text_id = texts.source_text_id
         """,
     )
+
+
+def run_friction_themes(warehouse: Warehouse, marts: str = "marts", ml: str = "ml") -> pd.DataFrame:
+    """Read the labels, texts and the previous themes, build the themes and replace
+    ml.text_themes."""
+    frame = read_labelled_texts(warehouse, marts, ml)
     themes = friction_themes(frame, previous=read_previous_themes(warehouse, ml))
     write_output(warehouse, TEXT_THEMES, themes, schema=ml)
     return themes

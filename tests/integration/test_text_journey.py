@@ -14,7 +14,7 @@ import pytest
 from journeymap.ml.model_report import read_model_report
 from journeymap.ml.text.labelling import EmbeddedBackend, run_text_labelling
 from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
-from journeymap.ml.text.themes import friction_themes
+from journeymap.ml.text.themes import friction_themes, read_labelled_texts
 from journeymap.warehouse import DuckDBWarehouse
 from tests.integration.marts import query, scalar
 
@@ -103,16 +103,8 @@ def test_planted_theme_holds_when_a_few_percent_of_texts_are_removed(built_wareh
     """Removing 5-10% of the texts at random (as a consent filter would) leaves the planted
     theme a theme of its own in the top three of its stage, holding most planted texts."""
     planted = built_warehouse.truth()["friction_theme"]
-    frame = query(
-        built_warehouse.duckdb_path,
-        """
-        select labels.source, labels.source_text_id, labels.journey_stage, labels.sentiment,
-            texts.body
-        from ml.text_labels as labels
-        inner join marts.fct_customer_texts as texts
-            on labels.source = texts.source and labels.source_text_id = texts.source_text_id
-        """,
-    )
+    with DuckDBWarehouse(built_warehouse.duckdb_path, read_only=True) as warehouse:
+        frame = read_labelled_texts(warehouse)
     rng = np.random.default_rng(seed)
     kept = frame[rng.random(len(frame)) >= (0.05, 0.10)[seed % 2]]
     stage = _planted_in_stage(friction_themes(kept), truth, planted)
