@@ -22,15 +22,17 @@ each candidate k, NMF is refitted on ``SUBSAMPLES`` subsets of about 80% of the 
 every text is assigned with each refit; a theme's stability is its mean Jaccard similarity
 with the most similar theme of each refit (>= 0.75: the data reproduce it). k is the fewest
 themes whose every theme is stable, searched from ``MIN_THEMES`` up to ``MAX_THEMES`` (and
-at most one theme per ``TEXTS_PER_THEME_AT_LEAST`` texts); when no k is, the k whose least
-stable theme is the most stable. Fewest, because a theme that splits further into stable
-parts is usually one problem in several wordings. From three, because a split in two is
-reproducible for almost any data (Ben-David, von Luxburg and Pal 2006, "A sober look at
-clustering stability"), so two would always win and lump unrelated problems; the page lists
-a stage's top three. A text is in a subset by a hash of its key and the subset's number, and
-the stability is measured on at most ``SELECTION_SAMPLE`` texts chosen by a hash of their
-key: removing a few texts leaves the subsets the same but for them, so the choice of k does
-not flip with them.
+at most one theme per ``TEXTS_PER_THEME_AT_LEAST`` texts). Fewest, because a theme that
+splits further into stable parts is usually one problem in several wordings. From three,
+because a split in two is reproducible for almost any data (Ben-David, von Luxburg and Pal
+2006, "A sober look at clustering stability"), so two would always win and lump unrelated
+problems; the page lists a stage's top three. When no k is stable, ``MIN_THEMES``: finer
+themes the data do not reproduce only add noise, and the most stable of several unstable k
+flips from run to run on near ties; such a stage is reported as not stable
+(``theme_count_per_stage`` in the model report) and its themes move with the texts. A text
+is in a subset by a hash of its key and the subset's number, and the stability is measured
+on at most ``SELECTION_SAMPLE`` texts chosen by a hash of their key: removing a few texts
+leaves the subsets the same but for them, so the choice of k does not flip with them.
 
 Labels (``theme_terms``): the terms with the largest mean TF-IDF over the theme's texts,
 words and pairs of adjacent content words; a pair stands in for its word when it carries at
@@ -52,6 +54,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -211,6 +214,19 @@ class ThemeCount:
     def min_stability(self, k: int) -> float:
         return min(self.stability[k], default=0.0)
 
+    @property
+    def stable(self) -> bool:
+        """Whether the data reproduce every chosen theme (else the themes are the coarsest
+        split of texts that hold no stable themes, and move with the texts)."""
+        return self.min_stability(self.k) >= STABLE_AT
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "themes": self.k,
+            "min_theme_stability": round(self.min_stability(self.k), 3),
+            "stable": self.stable,
+        }
+
 
 def subsamples(keys: pd.Index) -> list[np.ndarray]:
     """``SUBSAMPLES`` subsets of about ``SUBSAMPLE_SHARE`` of the texts, each text in or out
@@ -250,8 +266,7 @@ def choose_theme_count(matrix: sparse.spmatrix, keys: pd.Index) -> ThemeCount:
         if count.min_stability(k) >= STABLE_AT:
             count.k = k
             return count
-    count.k = max(candidates, key=lambda c: (count.min_stability(c), -c))
-    return count
+    return count  # none is stable: the fewest (finer themes the data do not reproduce)
 
 
 @dataclass
@@ -316,12 +331,14 @@ def text_keys(frame: pd.DataFrame) -> pd.Index:
     return pd.Index(frame["source"].astype(str) + "\x1f" + frame["source_text_id"].astype(str))
 
 
-def _stage_rows(stage: str, texts: pd.DataFrame, previous: pd.Series | None) -> pd.DataFrame:
+def _stage_rows(
+    stage: str, texts: pd.DataFrame, previous: pd.Series | None
+) -> tuple[pd.DataFrame, ThemeCount | None]:
     docs = [_PLACEHOLDERS.sub(" ", t).lower() for t in texts["masked_text"]]
     keys = text_keys(texts)
     found = stage_themes(docs, keys)
     if found is None:
-        return pd.DataFrame()
+        return pd.DataFrame(), None
     ids = theme_ids(keys, found.assigned, previous)
     sizes = pd.Series(found.assigned[found.assigned >= 0]).value_counts()
     rank = {theme: r for r, theme in enumerate(sizes.index, start=1)}
@@ -329,7 +346,7 @@ def _stage_rows(stage: str, texts: pd.DataFrame, previous: pd.Series | None) -> 
     chosen = texts[themed]
     theme = found.assigned[themed]
     terms = [found.terms[t] for t in theme]
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "source": chosen["source"].to_numpy(),
             "source_text_id": chosen["source_text_id"].to_numpy(),
@@ -342,6 +359,7 @@ def _stage_rows(stage: str, texts: pd.DataFrame, previous: pd.Series | None) -> 
             "masked_text": chosen["masked_text"].to_numpy(),
         }
     )
+    return rows, found.count
 
 
 def previous_ids(previous: pd.DataFrame | None, stage: str) -> pd.Series | None:
@@ -356,9 +374,20 @@ def previous_ids(previous: pd.DataFrame | None, stage: str) -> pd.Series | None:
     return pd.Series(number[known].astype(int).to_numpy(), index=text_keys(rows[known]))
 
 
-def friction_themes(
+@dataclass
+class FrictionThemes:
+    """ml.text_themes and, per stage with themes, how their number was chosen."""
+
+    themes: pd.DataFrame
+    counts: dict[str, ThemeCount] = field(default_factory=dict)
+
+    def stages_report(self) -> dict[str, dict[str, Any]]:
+        return {stage: count.as_dict() for stage, count in self.counts.items()}
+
+
+def build_friction_themes(
     labelled: pd.DataFrame, now: datetime | None = None, previous: pd.DataFrame | None = None
-) -> pd.DataFrame:
+) -> FrictionThemes:
     """ml.text_themes from labelled texts (source, source_text_id, journey_stage, sentiment,
     body): one row per negative text that joined a theme. ``previous`` is the last run's
     ml.text_themes (its ids carry over)."""
@@ -366,18 +395,27 @@ def friction_themes(
     negative = labelled[labelled["sentiment"] < NEGATIVE_BELOW].copy()
     negative["masked_text"] = negative["body"].map(lambda t: mask_text(prepare_text(t)))
     negative = negative.sort_values(["source", "source_text_id"])
-    parts = []
+    parts, counts = [], {}
     for stage in STAGES:
         texts = negative[negative["journey_stage"] == stage].reset_index(drop=True)
         if len(texts) >= MIN_TEXTS:
-            parts.append(_stage_rows(stage, texts, previous_ids(previous, stage)))
-    parts = [p for p in parts if len(p)]
+            rows, count = _stage_rows(stage, texts, previous_ids(previous, stage))
+            if len(rows) and count is not None:
+                parts.append(rows)
+                counts[stage] = count
     if not parts:
-        return TEXT_THEMES.empty()
+        return FrictionThemes(TEXT_THEMES.empty())
     themes = pd.concat(parts, ignore_index=True)
     themes["model_version"] = MODEL_VERSION
     themes["built_at"] = now
-    return TEXT_THEMES.conform(themes)
+    return FrictionThemes(TEXT_THEMES.conform(themes), counts)
+
+
+def friction_themes(
+    labelled: pd.DataFrame, now: datetime | None = None, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The ml.text_themes rows of ``build_friction_themes``."""
+    return build_friction_themes(labelled, now, previous).themes
 
 
 def theme_summary(themes: pd.DataFrame) -> pd.DataFrame:
@@ -413,10 +451,12 @@ def read_labelled_texts(warehouse: Warehouse, marts: str = "marts", ml: str = "m
     )
 
 
-def run_friction_themes(warehouse: Warehouse, marts: str = "marts", ml: str = "ml") -> pd.DataFrame:
+def run_friction_themes(
+    warehouse: Warehouse, marts: str = "marts", ml: str = "ml"
+) -> FrictionThemes:
     """Read the labels, texts and the previous themes, build the themes and replace
     ml.text_themes."""
     frame = read_labelled_texts(warehouse, marts, ml)
-    themes = friction_themes(frame, previous=read_previous_themes(warehouse, ml))
-    write_output(warehouse, TEXT_THEMES, themes, schema=ml)
-    return themes
+    built = build_friction_themes(frame, previous=read_previous_themes(warehouse, ml))
+    write_output(warehouse, TEXT_THEMES, built.themes, schema=ml)
+    return built

@@ -14,7 +14,11 @@ import pytest
 from journeymap.ml.model_report import read_model_report
 from journeymap.ml.text.labelling import EmbeddedBackend, run_text_labelling
 from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
-from journeymap.ml.text.themes import friction_themes, read_labelled_texts
+from journeymap.ml.text.themes import (
+    friction_themes,
+    read_labelled_texts,
+    run_friction_themes,
+)
 from journeymap.warehouse import DuckDBWarehouse
 from tests.integration.marts import query, scalar
 
@@ -57,6 +61,9 @@ def test_model_report_holds_the_macro_f1_figures(built_warehouse):
     assert entry["intent_macro_f1_heldout"] > baselines["intent_macro_f1_majority"]
     themes = read_model_report(built_warehouse.settings.build_dir)["text_themes"]
     assert themes["rows_written"] > 100 and "purchase" in themes["top_theme_per_stage"]
+    purchase = themes["theme_count_per_stage"]["purchase"]
+    assert purchase["stable"] and purchase["min_theme_stability"] >= 0.75
+    assert purchase["themes"] == themes["themes_per_stage"]["purchase"]
 
 
 def _planted_in_stage(themed: pd.DataFrame, truth: pd.DataFrame, planted: dict) -> pd.DataFrame:
@@ -169,6 +176,35 @@ def test_labelling_again_labels_only_what_changed(built_warehouse, tmp_path):
         )
         third = run_text_labelling(warehouse, EmbeddedBackend())
     assert third.labelled_now == reviews > 0
+
+
+def test_a_run_with_one_more_day_of_texts_keeps_the_theme_ids(built_warehouse, tmp_path):
+    """Yesterday's run (without the last day's texts), a re-run of it, then today's run: the
+    re-run gives every text the same theme id, and today's run keeps the ids of the themes
+    (read from the ml.text_themes it replaces), so weekly trends follow one theme."""
+    path = tmp_path / "journeymap.duckdb"
+    shutil.copy2(built_warehouse.duckdb_path, path)
+    key = ["source", "source_text_id"]
+    with DuckDBWarehouse(path) as warehouse:
+        warehouse.execute("drop table ml.text_themes")
+        warehouse.execute(
+            "create table ml.last_day as select * from ml.text_labels "
+            "where occurred_at > (select max(occurred_at) from ml.text_labels) - interval 1 day"
+        )
+        warehouse.execute(
+            "delete from ml.text_labels where (source, source_text_id) in "
+            "(select (source, source_text_id) from ml.last_day)"
+        )
+        yesterday = run_friction_themes(warehouse).themes
+        again = run_friction_themes(warehouse).themes
+        warehouse.execute("insert into ml.text_labels select * from ml.last_day")
+        today = run_friction_themes(warehouse).themes
+    assert len(today) > len(yesterday) > 500
+    rerun = yesterday.merge(again, on=key, suffixes=("", "_again"))
+    assert len(rerun) == len(yesterday) and (rerun["theme_id"] == rerun["theme_id_again"]).all()
+    kept = yesterday.merge(today, on=key, suffixes=("", "_today"))
+    assert (kept["theme_id"] == kept["theme_id_today"]).mean() >= 0.95
+    assert set(yesterday["theme_id"]) == set(today["theme_id"])
 
 
 def scalar_of(warehouse, sql):
