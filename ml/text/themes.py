@@ -50,6 +50,7 @@ predecessor gets an id never used in the stage before. ``theme_id`` is ``<stage>
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ MIN_TEXTS = 10
 MIN_THEMES, MAX_THEMES = 3, 8
 TEXTS_PER_THEME_AT_LEAST = 5
 STABLE_AT = 0.75
-SUBSAMPLES, SUBSAMPLE_SHARE = 8, 0.8
+SUBSAMPLES, SUBSAMPLE_SHARE = 20, 0.8
 SELECTION_SAMPLE = 2_000
 PAIR_SHARE = 0.5
 LABEL_TERMS, LISTED_TERMS = 3, 8
@@ -114,13 +115,24 @@ FUNCTION_WORDS = _word_set(
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS | PLEASANTRIES | FUNCTION_WORDS)
 _TOKENS = re.compile(r"(?u)\b[a-z][a-z']{2,}\b")
+_PHRASE_BREAKS = re.compile(r"[.,;:!?()\[\]\"\n]+|\s[-–—]\s")
 # The masking placeholders are not words of the customer ("[phone]" is not about phones).
 _PLACEHOLDERS = re.compile(r"\[(?:email|phone|card)\]")
 
 
+def _phrases(doc: str) -> list[list[str]]:
+    """The words of ``doc`` phrase by phrase (punctuation ends a phrase), lower case, without
+    possessive "'s" and edge apostrophes."""
+    out = []
+    for phrase in _PHRASE_BREAKS.split(doc.lower()):
+        words = [w.strip("'") for w in _TOKENS.findall(phrase)]
+        out.append([w[:-2] if w.endswith("'s") else w for w in words])
+    return out
+
+
 def content_words(doc: str) -> list[str]:
     """The words of ``doc`` that can name a problem (stop and function words left out)."""
-    return [w for w in _TOKENS.findall(doc) if w.strip("'") not in STOP_WORDS]
+    return [w for phrase in _phrases(doc) for w in phrase if w not in STOP_WORDS]
 
 
 SUFFIXES = ("ments", "ment", "ings", "ing", "ed", "es", "s", "d")
@@ -148,14 +160,13 @@ def word_families(docs: list[str]) -> dict[str, str]:
 
 
 def words_and_pairs(doc: str) -> list[str]:
-    """Content words and pairs of adjacent content words ("payment failed"; a stop word
-    between two words breaks the pair)."""
-    tokens = _TOKENS.findall(doc)
-    keep = [t.strip("'") not in STOP_WORDS for t in tokens]
-    terms = [t for t, k in zip(tokens, keep, strict=True) if k]
-    for i in range(len(tokens) - 1):
-        if keep[i] and keep[i + 1]:
-            terms.append(f"{tokens[i]} {tokens[i + 1]}")
+    """Content words and pairs of adjacent content words of one phrase ("payment failed"; a
+    stop word or punctuation between two words breaks the pair)."""
+    terms = content_words(doc)
+    for words in _phrases(doc):
+        for first, second in itertools.pairwise(words):
+            if first not in STOP_WORDS and second not in STOP_WORDS:
+                terms.append(f"{first} {second}")
     return terms
 
 
