@@ -41,8 +41,9 @@ appears once. The label is the first three, ``theme_terms`` the first eight.
 
 Ids that stay put (``theme_ids``): a run reads the previous ``ml.text_themes`` before it
 replaces it; per stage the new themes are matched one-to-one to the previous ids by the
-texts they share (``segments.stable_ids``: Jaccard, Hungarian assignment). A theme without a
-predecessor gets an id never used in the stage before. ``theme_id`` is ``<stage>-<number>``;
+texts they share (``segments.stable_ids``: Jaccard at least ``MIN_ID_OVERLAP``, Hungarian
+assignment). A theme without a predecessor gets a number above every number of the stage in
+the previous run (the first run numbers by size). ``theme_id`` is ``<stage>-<number>``;
 ``theme_rank`` is the theme's size in the stage (1 = most texts). The figures per theme
 (trend, outcomes) are SQL in the enriched layer.
 """
