@@ -12,7 +12,7 @@ import pandas as pd
 
 from journeymap.ml.actions import INPUT_COLUMNS, ActionConfig, assign_actions, keep_earlier
 from journeymap.ml.churn_io import WarehouseSchemas
-from journeymap.ml.outputs import ACTION_ASSIGNMENTS, write_output
+from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consenting, write_output
 from journeymap.ml.text.labelling import table_exists
 from journeymap.warehouse import Warehouse, query_frame, timestamp_literal
 
@@ -34,14 +34,16 @@ def read_latest_event_at(warehouse: Warehouse, s: WarehouseSchemas = SCHEMAS) ->
 def read_action_inputs(
     warehouse: Warehouse, as_of: pd.Timestamp, s: WarehouseSchemas = SCHEMAS
 ) -> pd.DataFrame:
-    """One row per known customer with the columns ``journeymap.ml.actions`` reads."""
+    """One row per known customer with the columns ``journeymap.ml.actions`` reads; customers
+    who refused analytics (profiling) are not decided for."""
     cutoff = timestamp_literal(as_of)
     week = timestamp_literal(as_of - pd.Timedelta(days=7))
     customers = query_frame(
         warehouse,
         f"""
         select customer_key, current_stage, has_email_consent, has_sms_consent
-        from {s.marts}.dim_customers where is_known
+        from {s.marts}.dim_customers as customers
+        where is_known and ({consenting(warehouse, "customers", s.marts)})
         """,
     )
     devices = query_frame(

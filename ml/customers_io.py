@@ -259,9 +259,14 @@ def read_previous_run(
 
 def planted_personas(truth_dir: Path) -> pd.Series | None:
     """The generator's hidden persona per customer (``<data>/ground_truth/customers.csv``),
-    None when the data is not generated."""
+    None when the data is not generated. Indexed by customer_key: the keyed pseudonym staging
+    gives the ground truth's clear customer id."""
+    from journeymap.privacy import pseudonym_key, pseudonymize
+
     path = Path(truth_dir) / "customers.csv"
     if not path.is_file():
         return None
     truth = pd.read_csv(path, usecols=["customer_id", "persona"], dtype=str)
-    return truth.set_index("customer_id")["persona"]
+    key = pseudonym_key()
+    truth.index = pd.Index([pseudonymize(c, key) for c in truth["customer_id"]])
+    return truth["persona"]

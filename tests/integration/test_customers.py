@@ -186,9 +186,11 @@ def test_segments_agree_with_the_planted_personas(report, warehouse_path):
 
 def test_lifetime_values_and_their_holdout_check(report, warehouse_path):
     value = report["customer_value"]
-    buyers = scalar(
+    buyers = scalar(  # who did not refuse analytics (the others are not valued)
         warehouse_path,
-        "select count(distinct customer_key) from marts.fct_events where is_conversion",
+        "select count(distinct customer_key) from marts.fct_events "
+        "join marts.dim_customers using (customer_key) "
+        "where is_conversion and has_analytics_consent",
     )
     assert value["rows_written"] == buyers > 500
     held = value["held_out"]

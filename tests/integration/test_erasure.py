@@ -120,7 +120,7 @@ def test_no_trace_in_tables_files_or_warehouse_bytes(erasure):
     needles = person.needles(key)
     assert erasure["result"].remaining == []
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        tombstones = con.execute(f"select count(*) from raw.{TOMBSTONE_TABLE}").fetchone()[0]
+        tombstones = con.execute(f"select count(*) from raw.{TOMBSTONE_TABLE}").fetchall()[0][0]
         # The tombstones themselves: the pseudonyms, nothing in clear.
         kept = (f"raw.{TOMBSTONE_TABLE}",)
         assert scan_tables(con, person.pseudonyms(key), skip_schemas=(), only=kept)
