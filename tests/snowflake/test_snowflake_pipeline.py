@@ -29,6 +29,7 @@ import pytest
 
 from journeymap.generator import generate
 from journeymap.load import load_landing
+from journeymap.ml.outputs import consenting
 from journeymap.orchestration.run import JobResult, run_job
 from journeymap.settings import Settings
 from journeymap.snowflake import SnowflakeWarehouse
@@ -201,8 +202,11 @@ def test_python_models_write_back_and_the_enriched_marts_read_them(
         "where customers.churn_score = scores.churn_score"
     )
     assert joined["n"][0] == len(scores)
+    with SnowflakeWarehouse() as warehouse:  # texts of those who did not refuse analytics
+        labelled_texts = consenting(warehouse, "texts")
     texts = _query(
-        "select (select count(*) from marts.fct_customer_texts) as texts, "
+        "select (select count(*) from marts.fct_customer_texts as texts where "
+        f"{labelled_texts}) as texts, "
         "(select count(*) from ml.text_labels) as labels, "
         "(select count(*) from enriched.fct_labelled_texts) as labelled"
     ).iloc[0]
