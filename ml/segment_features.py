@@ -15,8 +15,14 @@ The blocks, each one kind of behaviour with its textbook distribution (``ml.mixt
   a visit started or that someone logged in (``MECHANICAL_EVENTS``) are left out: the
   platform and channel blocks hold that.
 * ``step_pairs``: consecutive canonical steps within a session (the bigrams of the session
-  paths), over the most common pairs, categorical: the order of what they do, not only the
-  mix.
+  paths) as a first-order Markov chain: for each step that starts one of the most common
+  pairs, where the customer goes next (one of those pairs, or ``STEP_ELSEWHERE``), a
+  categorical per step (``Categorical.groups``), as in mixtures of Markov chains for web
+  navigation (Cadez et al. 2003, "Model-based clustering and visualization of navigation
+  patterns on a web site"). The order of what they do, not the mix again: a flat
+  multinomial over pairs re-counted the browse blocks' events (a pair's frequency is
+  mostly its two steps' frequencies), so every purchase attempt (four funnel pairs) weighed
+  twice and the model split personas into buyers and non-buyers.
 * ``visit_channel``: sessions by acquisition channel, categorical.
 * ``device_type`` / ``platform``: the customer's devices by type and by web/app, each device
   counted once however many sessions it saw (one phone is one piece of evidence).
@@ -60,6 +66,8 @@ CLICKSTREAM_SOURCES = ("web_events", "app_events")
 # How a visit started or who is logged in, not what the customer came for.
 MECHANICAL_EVENTS = ("app_opened", "app_installed", "logged_in", "signed_up", "unmapped")
 EMAIL_DELIVERED, EMAIL_OPENED = "email_delivered", "email_opened"
+PAIR_SEPARATOR = " > "
+STEP_ELSEWHERE = "(elsewhere)"  # the next step is not one of the kept pairs
 UNKNOWN = "unknown"
 NOT_A_TIME = np.iinfo(np.int64).max  # a missing time sorts after every cutoff
 # Most categories a block keeps (the rest are left out of that block).
@@ -250,13 +258,14 @@ def _clicks_and_pairs(events: Coded) -> tuple[Coded, Coded]:
     number[distinct] = np.arange(len(distinct))
     inverse = number[pair_codes]
     labels = np.array(
-        [f"{names[c // len(names)]} > {names[c % len(names)]}" for c in distinct], dtype=object
+        [f"{names[c // len(names)]}{PAIR_SEPARATOR}{names[c % len(names)]}" for c in distinct],
+        dtype=object,
     )
     pairs = Coded(
         browse.customer[1:][same],
         browse.time[1:][same],
-        {"pair": inverse.astype(np.int32)},
-        {"pair": labels},
+        {"pair": inverse.astype(np.int32), "from": event[:-1][same]},
+        {"pair": labels, "from": names},
     )
     return clicks, pairs
 
@@ -483,7 +492,21 @@ def _clickstream(b: _Builder, p: PreparedFrames, signup: np.ndarray) -> None:
     total = both.sum(axis=1)
     for j, name in enumerate(names):
         b.profile[f"event_share:{name}"] = _share(both[:, j], total)
-    b.categorical("step_pairs", p.pairs, "pair", b.rows(p.pairs))
+    _transitions(b, p.pairs)
+
+
+def _transitions(b: _Builder, pairs: Coded) -> None:
+    """The ``step_pairs`` block: each kept pair's count and, per step that starts a kept
+    pair, the count of its other next steps; grouped by that first step (a Markov chain)."""
+    rows = b.rows(pairs)
+    kept, chosen = b.columns("step_pairs", pairs, "pair", rows)
+    steps = pd.Index(sorted({label.split(PAIR_SEPARATOR)[0] for label in chosen}))
+    step = steps.get_indexer(pairs.names["from"].astype(str))[pairs.arrays["from"]]
+    column = np.where(kept >= 0, kept, np.where(step >= 0, len(chosen) + step, -1))
+    categories = [*chosen, *(f"{s}{PAIR_SEPARATOR}{STEP_ELSEWHERE}" for s in steps)]
+    groups = steps.get_indexer([c.split(PAIR_SEPARATOR)[0] for c in categories])
+    counts = count_matrix(rows, column, b.n, len(categories))
+    b.blocks.append(Categorical("step_pairs", counts, tuple(categories), groups))
 
 
 def _sessions(b: _Builder, p: PreparedFrames, weeks: np.ndarray) -> np.ndarray:

@@ -334,6 +334,33 @@ def test_step_pairs_stay_within_a_session():
     assert sorted(pairs.names["pair"][pairs.arrays["pair"]]) == ["a > b", "c > a"]
 
 
+def test_step_pairs_are_a_markov_chain_over_the_kept_pairs_first_steps():
+    """Per first step of a kept pair: where the customer went next, a kept pair or elsewhere,
+    the probabilities summing to one per first step (groups); other first steps left out."""
+    times = pd.date_range("2026-01-01 09:00", periods=5, freq="min")
+    events = pd.DataFrame(
+        {
+            "customer_key": "A",
+            "session_key": "s1",
+            "occurred_at": times,
+            "canonical_event": ["home_viewed", "a", "b", "a", "c"],
+            "source": "web_events",
+            "is_conversion": False,
+            "revenue": None,
+        }
+    )
+    frames = replace(_frames(), events=events)
+    features = build_customer_features(
+        frames, pd.Timestamp("2026-02-01"), {"step_pairs": ("a > b", "b > a")}
+    )
+    block = next(b for b in features.blocks if b.name == "step_pairs")
+    assert block.categories == ("a > b", "b > a", "a > (elsewhere)", "b > (elsewhere)")
+    assert block.groups.tolist() == [0, 1, 0, 1]
+    a = features.customers.get_loc("A")
+    # a > b, b > a, a > c (elsewhere): three transitions from kept first steps.
+    assert block.counts[a].tolist() == [1, 1, 1, 0]
+
+
 def test_text_labels_add_intents_and_sentiments_when_the_text_model_has_run(tmp_path):
     from journeymap.ml.customers_io import read_text_labels
     from journeymap.warehouse import DuckDBWarehouse
