@@ -34,8 +34,8 @@ The blocks, each one kind of behaviour with its textbook distribution (``ml.mixt
 * ``visits_before_signup`` (a rate with exposure 1) and ``days_to_signup`` (first event to
   sign-up, a duration), only for customers who signed up after their first event.
 * ``plan``: the plan of each subscription the customer started, categorical.
-* ``review_score`` / ``nps_score``: mean review stars and NPS answer, scores (unobserved for
-  customers who never answered).
+* ``review_score`` / ``nps_score``: mean review stars and NPS answer, scores on a scale of
+  whole points (unobserved for customers who never answered).
 * with text labels (the text model's ``ml.text_labels``, optional): ``intents`` and
   ``sentiments`` of the customer's texts, categorical.
 
@@ -633,7 +633,7 @@ def _reviews(b: _Builder, p: PreparedFrames) -> None:
     for text_type, name in (("review", "review_score"), ("nps", "nps_score")):
         rows = b.rows(r, _is(r, "text_type", text_type) & np.isfinite(score))
         mean = _share(per_customer(rows, b.n, np.nan_to_num(score)), per_customer(rows, b.n))
-        b.blocks.append(Score(name, mean))
+        b.blocks.append(Score(name, mean, resolution=1.0))  # whole stars, whole NPS points
         b.profile[name] = mean
 
 

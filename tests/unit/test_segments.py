@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from journeymap.ml.mixture import Categorical, Duration, Rate, Score, fit_mixture, take
+from journeymap.ml.mixture import Categorical, Duration, Rate, Score, fit_mixture, m_step, take
 from journeymap.ml.segment_features import SegmentFrames, build_customer_features, prepare_frames
 from journeymap.ml.segments import (
     SegmentConfig,
@@ -387,3 +387,15 @@ def test_text_labels_add_intents_and_sentiments_when_the_text_model_has_run(tmp_
     assert intents == {"billing": 1, "cancel": 1}
     assert features.counts["emotions"].loc["B", "anger"] == 2
     assert features.profile.loc["A", "sentiment_share:positive"] == 1.0
+
+
+def test_a_class_of_identical_scores_keeps_the_scales_rounding_variance():
+    """Ten customers who all gave 5 stars: their class's variance is the rounding variance of
+    whole stars (1/12), not a collapse to zero (an unbounded likelihood)."""
+    values = np.array([5.0] * 10 + [1.0, 2.0, 3.0, 4.0, 5.0] * 10)
+    resp = np.zeros((len(values), 2))
+    resp[:10, 0] = 1.0
+    resp[10:, 1] = 1.0
+    model = m_step([Score("stars", values, resolution=1.0)], resp)
+    assert model.params["stars"]["var"][0] == pytest.approx(1 / 12)
+    assert model.params["stars"]["var"][1] == pytest.approx(2.0)
