@@ -16,10 +16,11 @@ variant for 2,000 customers.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
+
+from bench.measure import print_figures
 
 # The feature groups of ml.segment_features, by block name.
 GROUPS = {
@@ -76,10 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--truth", type=Path, required=True)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     args = parser.parse_args(argv)
-    text = json.dumps(measure(args.warehouse, args.truth), indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    print_figures(measure(args.warehouse, args.truth), args.json)
     return 0
 
 
