@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.measure import print_figures
+
 # What the draws copy of each mart: (table, columns, time columns shifted, key columns renamed).
 MARTS = {
     "dim_customers": (
@@ -223,10 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average": [round(v, 2) for v in os.getloadavg()],
             "cpus": os.cpu_count(),
         }
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    print_figures(figures, args.json)
     return 0
 
 
