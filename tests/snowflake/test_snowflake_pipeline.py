@@ -207,10 +207,16 @@ def test_python_models_write_back_and_the_enriched_marts_read_them(
     texts = _query(
         "select (select count(*) from marts.fct_customer_texts as texts where "
         f"{labelled_texts}) as texts, "
+        "(select count(*) from marts.fct_customer_texts) as all_texts, "
         "(select count(*) from ml.text_labels) as labels, "
-        "(select count(*) from enriched.fct_labelled_texts) as labelled"
+        "(select count(*) from enriched.fct_labelled_texts where intent is not null) "
+        "as labelled, "
+        "(select count(*) from enriched.fct_labelled_texts) as text_rows"
     ).iloc[0]
     assert texts["texts"] > 0 and texts["texts"] == texts["labels"] == texts["labelled"]
+    # fct_labelled_texts keeps one row per text; those of customers who refused analytics
+    # (fewer than all, or the consent condition filtered nothing) carry no labels.
+    assert texts["text_rows"] == texts["all_texts"] > texts["texts"]
 
 
 def test_journey_map_page_shows_the_snowflake_marts(dagster_run: DagsterRun) -> None:
