@@ -30,6 +30,19 @@ class ActionConfig(Config):
     )
 
 
+def experiment_config(settings: Settings):
+    """The experiment as the dbt vars set it (``journeymap.ml.actions.ActionConfig``)."""
+    from journeymap.ml.actions import ActionConfig as Experiment
+    from journeymap.transform import dbt_var
+
+    return Experiment(
+        experiment=str(dbt_var(settings, "action_experiment", "next_best_action")),
+        holdout_share=float(dbt_var(settings, "action_holdout_share", 0.1)),
+        holdout_key=str(dbt_var(settings, "action_holdout_key", "journeymap")),
+        contact_cap=int(dbt_var(settings, "action_contact_cap_per_week", 3)),
+    )
+
+
 @asset(
     key=ACTION_ASSIGNMENTS_KEY,
     group_name=ML_GROUP,
@@ -52,16 +65,9 @@ class ActionConfig(Config):
 def action_assignments(
     context: AssetExecutionContext, config: ActionConfig, settings: ResourceParam[Settings]
 ) -> MaterializeResult:
-    from journeymap.ml.actions import ActionConfig as Experiment
     from journeymap.ml.actions_io import run_actions
-    from journeymap.transform import dbt_var
 
-    experiment = Experiment(
-        experiment=str(dbt_var(settings, "action_experiment", "next_best_action")),
-        holdout_share=float(dbt_var(settings, "action_holdout_share", 0.1)),
-        holdout_key=str(dbt_var(settings, "action_holdout_key", "journeymap")),
-        contact_cap=int(dbt_var(settings, "action_contact_cap_per_week", 3)),
-    )
+    experiment = experiment_config(settings)
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
     with step_warehouse(context, settings) as warehouse:
         table = run_actions(warehouse, experiment, as_of=as_of)
