@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,11 +20,9 @@ from journeymap.ml.action_messages import (
     writer_from_env,
 )
 from journeymap.ml.text.llm import LLMConfigError
-from journeymap.settings import PROJECT_DIR
 from tests.helpers.llm_server import ReplayServer
+from tests.unit.test_actions import CATALOG, NOW, _customers
 
-CATALOG = pd.read_csv(PROJECT_DIR / "seeds" / "defaults" / "actions.csv")
-NOW = pd.Timestamp("2026-10-31")
 CONFIG = na.ActionConfig(experiment="messages", holdout_share=0.2)
 # What the endpoint answers, by the action in the facts.
 GROUNDED = (
@@ -38,22 +35,7 @@ INVENTS_A_GIFT = "Sorry about billing payment. Your next month is on us, plus a 
 
 def _decisions(n: int = 40) -> pd.DataFrame:
     """Billing complainers at high churn risk: the retention offer (email) for each."""
-    inputs = pd.DataFrame(
-        {
-            "customer_key": [f"c{i:05d}" for i in range(n)],
-            "current_stage": "retention",
-            "persona": "price checkers",
-            "churn_risk_band": "high",
-            "recent_intent": "billing_payment",
-            "last_step": "logged_in",
-            "device_type": "desktop",
-            "drop_off_probability": 0.2,
-            "review_score": np.nan,
-            "has_email_consent": True,
-            "has_sms_consent": False,
-            "contacts_last_week": 0,
-        }
-    )[list(na.INPUT_COLUMNS)]
+    inputs = _customers(n, persona="price checkers")
     decided = na.assign_actions(inputs, CATALOG, CONFIG, NOW)
     return decided.merge(inputs[["customer_key", "persona", "recent_intent"]], on="customer_key")
 
