@@ -12,9 +12,9 @@ the sources with new files it requests two runs:
   report and their checks), nothing else. Its raw load finds the files loaded by the alerts
   run and adds nothing; its incremental models take up from their own high-water marks.
 
-The queue runs one at a time (both carry the warehouse-writer tag). Every file it has looked at goes
-into the cursor, so a file triggers at most one run (and the run key, made from the file names,
-guards against a repeat). The cursor keeps only names still in the landing folders, so it stays
+The queue runs one at a time (both carry the warehouse-writer tag). Every file it has looked at
+goes into the cursor, so a file triggers these two runs at most once (and the run keys, made
+from the file names, guard against a repeat). The cursor keeps only names still in the landing folders, so it stays
 as small as the folders are.
 
 Only files the cursor has not seen are hashed, and the ledger is read only when there are such
