@@ -14,8 +14,8 @@ the sources with new files it requests two runs:
 
 The queue runs one at a time (both carry the warehouse-writer tag). Every file it has looked at
 goes into the cursor, so a file triggers these two runs at most once (and the run keys, made
-from the file names, guard against a repeat). The cursor keeps only names still in the landing folders, so it stays
-as small as the folders are.
+from the file names, guard against a repeat). The cursor keeps only names still in the landing
+folders, so it stays as small as the folders are.
 
 Only files the cursor has not seen are hashed, and the ledger is read only when there are such
 files, with a read-only connection that is closed at once; while a run holds DuckDB's write lock
