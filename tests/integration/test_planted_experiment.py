@@ -42,9 +42,7 @@ def measured(built_warehouse, tmp_path_factory):
             f"select amount from raw.orders where occurred_at > '{decided_at}'"
         )["amount"]
     orders, truth = plant_extra_orders(assignments, amounts, EXPERIMENT, EFFECT)
-    path = write_planted(
-        settings.landing_dir, orders, truth, settings.truth_dir, decided_at.date()
-    )
+    path = write_planted(settings.landing_dir, orders, truth, settings.truth_dir, decided_at.date())
     with DuckDBWarehouse(settings.duckdb_path) as warehouse:
         report = load_landing(warehouse, settings.landing_dir, contracts=settings.source_contracts)
     build(settings, select=SELECT)
@@ -66,9 +64,7 @@ def test_the_planted_orders_land_as_conversions(measured):
     assert int(planted["n"].iloc[0]) == truth.extra_orders
     assert float(planted["revenue"].iloc[0]) == pytest.approx(truth.planted_revenue)
     recorded = json.loads((settings.truth_dir / "experiment.json").read_text())
-    assert recorded["revenue_effect_per_treated"] == pytest.approx(
-        truth.revenue_effect_per_treated
-    )
+    assert recorded["revenue_effect_per_treated"] == pytest.approx(truth.revenue_effect_per_treated)
 
 
 def test_the_lift_mart_recovers_the_planted_effect(measured):
