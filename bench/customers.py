@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.measure import print_figures
+
 # What the draws copy of each mart: (table, columns, time columns shifted, key columns renamed).
 MARTS = {
     "dim_customers": (
@@ -226,22 +228,11 @@ def main(argv: list[str] | None = None) -> int:
             "lifetime_value": _child("value", target),
             "segmentation_first_run": _child("segments", target),
             "segmentation_daily_run": _child("segments", target),
+            "load_average": [round(v, 2) for v in os.getloadavg()],
+            "cpus": os.cpu_count(),
         }
-    report(figures, args.json)
+    print_figures(figures, args.json)
     return 0
-
-
-def report(figures: dict, path: Path | None) -> None:
-    """Print ``figures`` with the machine's load and cores, and write them to ``path``."""
-    figures = {
-        **figures,
-        "load_average": [round(v, 2) for v in os.getloadavg()],
-        "cpus": os.cpu_count(),
-    }
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if path:
-        path.write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ The 1-minute load average is sampled during every step, so a contended run shows
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -233,3 +234,11 @@ def free_disk_bytes(path: Path) -> int:
 
 def load_average() -> float:
     return round(os.getloadavg()[0], 2)
+
+
+def print_figures(figures: dict, path: Path | None = None) -> None:
+    """Print the figures as indented JSON, and write them to ``path`` too when given."""
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if path is not None:
+        path.write_text(text + "\n")

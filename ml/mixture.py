@@ -10,7 +10,10 @@ given the class, each block of their data is drawn independently:
 * ``Rate``: a count with an exposure (sessions over weeks, events over sessions): Poisson
   with mean λ_k · exposure; log f = n log λ_k - λ_k · exposure (+ a constant);
 * ``Proportion``: successes out of trials (emails opened of those delivered): binomial;
-* ``Score``: a measurement (a review score): normal with class mean and variance;
+* ``Score``: a measurement (a review score): normal with class mean and variance, the
+  variance at least the rounding variance of the scale's ``resolution`` (h²/12, Sheppard): a
+  normal's likelihood grows without bound as a class's variance shrinks, so without the floor
+  a handful of customers who all gave 4 stars make a class of their own;
 * ``Duration``: a waiting time (days to sign up): exponential with class rate.
 
 Every block may mark customers for whom it is unobserved (``mask`` 0, or a NaN value): they
@@ -93,7 +96,14 @@ class _Measured:
 
 @dataclass(frozen=True)
 class Score(_Measured):
-    """A measurement per customer (normal within a class)."""
+    """A measurement per customer (normal within a class) on a scale of steps ``resolution``
+    (1 for whole stars or NPS points; 0 for a continuous one)."""
+
+    resolution: float = 0.0
+
+    @property
+    def variance_floor(self) -> float:
+        return max(SCORE_VARIANCE_FLOOR, self.resolution**2 / 12)
 
 
 @dataclass(frozen=True)
@@ -257,7 +267,7 @@ def m_step(blocks: list[Block] | Design, resp: np.ndarray) -> MixtureModel:
             var = s[:, 2] / weight - mean**2
             model.params[block.name] = {
                 "mean": mean,
-                "var": np.maximum(var, SCORE_VARIANCE_FLOOR),
+                "var": np.maximum(var, block.variance_floor),
             }
         else:  # Duration
             model.params[block.name] = {"rate": (s[:, 0] + 1e-3) / (s[:, 1] + 1e-3)}

@@ -15,8 +15,14 @@ The blocks, each one kind of behaviour with its textbook distribution (``ml.mixt
   a visit started or that someone logged in (``MECHANICAL_EVENTS``) are left out: the
   platform and channel blocks hold that.
 * ``step_pairs``: consecutive canonical steps within a session (the bigrams of the session
-  paths), over the most common pairs, categorical: the order of what they do, not only the
-  mix.
+  paths) as a first-order Markov chain: for each step that starts one of the most common
+  pairs, where the customer goes next (one of those pairs, or ``STEP_ELSEWHERE``), a
+  categorical per step (``Categorical.groups``), as in mixtures of Markov chains for web
+  navigation (Cadez et al. 2003, "Model-based clustering and visualization of navigation
+  patterns on a web site"). The order of what they do, not the mix again: a flat
+  multinomial over pairs re-counted the browse blocks' events (a pair's frequency is
+  mostly its two steps' frequencies), so every purchase attempt (four funnel pairs) weighed
+  twice and the model split personas into buyers and non-buyers.
 * ``visit_channel``: sessions by acquisition channel, categorical.
 * ``device_type`` / ``platform``: the customer's devices by type and by web/app, each device
   counted once however many sessions it saw (one phone is one piece of evidence).
@@ -28,8 +34,8 @@ The blocks, each one kind of behaviour with its textbook distribution (``ml.mixt
 * ``visits_before_signup`` (a rate with exposure 1) and ``days_to_signup`` (first event to
   sign-up, a duration), only for customers who signed up after their first event.
 * ``plan``: the plan of each subscription the customer started, categorical.
-* ``review_score`` / ``nps_score``: mean review stars and NPS answer, scores (unobserved for
-  customers who never answered).
+* ``review_score`` / ``nps_score``: mean review stars and NPS answer, scores on a scale of
+  whole points (unobserved for customers who never answered).
 * with text labels (the text model's ``ml.text_labels``, optional): ``intents`` and
   ``sentiments`` of the customer's texts, categorical.
 
@@ -37,15 +43,16 @@ The category lists (``vocabulary``) come from the data, the most common ones (ca
 a fitted model's vocabulary to describe customers at another cutoff in the same terms.
 
 ``prepare_frames`` turns the frames into integer codes and sorted arrays once (keys, times,
-categories, message topics, session order); ``build_customer_features`` then describes the
-customers at any cutoff with masks and counts over those arrays, so the weekly snapshots can
+categories, message topics, session order); ``build_customer_features`` then cuts the
+tables at a cutoff (``PreparedFrames.upto``: the rows before it, or the tables themselves when
+every row is) and describes the customers with counts over them, so the weekly snapshots can
 describe the same customers at a dozen cutoffs without reading or sorting again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -60,6 +67,8 @@ CLICKSTREAM_SOURCES = ("web_events", "app_events")
 # How a visit started or who is logged in, not what the customer came for.
 MECHANICAL_EVENTS = ("app_opened", "app_installed", "logged_in", "signed_up", "unmapped")
 EMAIL_DELIVERED, EMAIL_OPENED = "email_delivered", "email_opened"
+PAIR_SEPARATOR = " > "
+STEP_ELSEWHERE = "(elsewhere)"  # the next step is not one of the kept pairs
 UNKNOWN = "unknown"
 NOT_A_TIME = np.iinfo(np.int64).max  # a missing time sorts after every cutoff
 # Most categories a block keeps (the rest are left out of that block).
@@ -115,8 +124,10 @@ class Coded:
     arrays: dict[str, np.ndarray]
     names: dict[str, np.ndarray]
 
-    def before(self, cutoff: np.int64) -> np.ndarray:
-        return self.time < cutoff
+    def upto(self, cutoff: np.int64) -> Coded:
+        """The rows strictly before ``cutoff`` (the table itself when that is every row)."""
+        keep = self.time < cutoff
+        return self if keep.all() else _take(self, np.flatnonzero(keep))
 
 
 @dataclass(frozen=True)
@@ -125,8 +136,11 @@ class PreparedFrames:
 
     customers: pd.Index  # the known customers; every ``customer`` array indexes into it
     signup: np.ndarray  # int64 ns per known customer
-    events: Coded  # every event of a known customer
-    clicks: Coded  # web/app events in session order; ``entry`` marks each session's first
+    # int64 ns per known customer: their first event or session (NOT_A_TIME if none); the
+    # first before any cutoff is this one when it is before the cutoff.
+    first_seen: np.ndarray
+    events: Coded  # the orders and email deliveries and opens of known customers
+    clicks: Coded  # web/app events in session order (``canonical_event``, ``browse``)
     pairs: Coded  # consecutive browse steps within a session, timed by the second step
     sessions: Coded
     devices: Coded  # each device once, timed by its first session
@@ -134,6 +148,15 @@ class PreparedFrames:
     reviews: Coded
     subscriptions: Coded
     text_labels: Coded | None
+
+    def upto(self, cutoff: np.int64) -> PreparedFrames:
+        """Every table cut to its facts before ``cutoff``."""
+        cut = {
+            name: value.upto(cutoff)
+            for name, value in vars(self).items()
+            if isinstance(value, Coded)
+        }
+        return replace(self, **cut)
 
 
 @dataclass(frozen=True)
@@ -241,6 +264,13 @@ def _clicks_and_pairs(events: Coded) -> tuple[Coded, Coded]:
     entry = np.r_[True, session[1:] != session[:-1]] if len(session) else np.zeros(0, bool)
     clicks.arrays["browse"] = ~entry & ~_is(clicks, "canonical_event", MECHANICAL_EVENTS)
     browse = _take(clicks, np.flatnonzero(clicks.arrays["browse"]))
+    # What the builder reads of the clicks: the event and whether it is a browse step.
+    clicks = Coded(
+        clicks.customer,
+        clicks.time,
+        {k: clicks.arrays[k] for k in ("canonical_event", "browse")},
+        {"canonical_event": names},
+    )
     same = browse.arrays["session_key"][1:] == browse.arrays["session_key"][:-1]
     event = browse.arrays["canonical_event"]
     pair_codes = event[:-1][same].astype(np.int64) * len(names) + event[1:][same]
@@ -250,13 +280,14 @@ def _clicks_and_pairs(events: Coded) -> tuple[Coded, Coded]:
     number[distinct] = np.arange(len(distinct))
     inverse = number[pair_codes]
     labels = np.array(
-        [f"{names[c // len(names)]} > {names[c % len(names)]}" for c in distinct], dtype=object
+        [f"{names[c // len(names)]}{PAIR_SEPARATOR}{names[c % len(names)]}" for c in distinct],
+        dtype=object,
     )
     pairs = Coded(
         browse.customer[1:][same],
         browse.time[1:][same],
-        {"pair": inverse.astype(np.int32)},
-        {"pair": labels},
+        {"pair": inverse.astype(np.int32), "from": event[:-1][same]},
+        {"pair": labels, "from": names},
     )
     return clicks, pairs
 
@@ -299,6 +330,13 @@ def prepare_frames(frames: SegmentFrames) -> PreparedFrames:
         ("device_type", "platform", "acquisition_channel", "anonymous_id"),
     )
     sessions.arrays["device"] = sessions.arrays.pop("anonymous_id")  # the device, as a code
+    first_seen = np.full(len(customers), NOT_A_TIME, dtype=np.int64)
+    for table in (coded_events, sessions):
+        np.minimum.at(first_seen, table.customer, table.time)
+    # Of the other events, the builder counts only orders and email deliveries and opens.
+    counted = coded_events.arrays["is_conversion"] | _is(
+        coded_events, "canonical_event", (EMAIL_DELIVERED, EMAIL_OPENED)
+    )
     messages = frames.messages
     tags = tag_messages(messages["body"], messages.get("subject"))
     messages = messages.assign(
@@ -310,7 +348,8 @@ def prepare_frames(frames: SegmentFrames) -> PreparedFrames:
     return PreparedFrames(
         customers=customers,
         signup=_ns(known["signed_up_at"]),
-        events=coded_events,
+        first_seen=first_seen,
+        events=_take(coded_events, np.flatnonzero(counted)),
         clicks=clicks,
         pairs=pairs,
         sessions=sessions,
@@ -360,14 +399,15 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
 
 
 class _Builder:
-    """Blocks and profile columns of the customers described at one cutoff."""
+    """Blocks and profile columns of the customers described at one cutoff, from tables cut
+    at the cutoff (``PreparedFrames.upto``)."""
 
     def __init__(
         self, prepared: PreparedFrames, cutoff: np.int64, vocabulary: Vocabulary | None
     ) -> None:
         self.cutoff = cutoff
         has_session = np.zeros(len(prepared.customers), dtype=bool)
-        has_session[prepared.sessions.customer[prepared.sessions.before(cutoff)]] = True
+        has_session[prepared.sessions.customer] = True
         self.positions = np.cumsum(has_session) - 1
         self.positions[~has_session] = -1
         self.customers = prepared.customers[has_session]
@@ -377,13 +417,14 @@ class _Builder:
         self.blocks: list[Block] = []
         self.profile: dict[str, np.ndarray] = {}
         self.counts: dict[str, pd.DataFrame] = {}
+        self._rows: dict[int, np.ndarray] = {}
 
     def rows(self, table: Coded, where: np.ndarray | None = None) -> np.ndarray:
-        """Output rows of the table's facts before the cutoff (and ``where``), else -1."""
-        keep = table.before(self.cutoff)
-        if where is not None:
-            keep &= where
-        return np.where(keep, self.positions[table.customer], -1)
+        """Output rows of the table's facts (where ``where``), else -1."""
+        rows = self._rows.get(id(table))
+        if rows is None:  # several blocks count one table: look its rows up once
+            rows = self._rows[id(table)] = self.positions[table.customer]
+        return rows if where is None else np.where(where, rows, -1)
 
     def columns(
         self, name: str, table: Coded, column: str, rows: np.ndarray
@@ -435,11 +476,10 @@ def build_customer_features(
     """The blocks and the profile of every known customer with a session before ``cutoff``."""
     prepared = frames if isinstance(frames, PreparedFrames) else prepare_frames(frames)
     cutoff = pd.Timestamp(cutoff)
-    b = _Builder(prepared, np.int64(cutoff.as_unit("ns").value), vocabulary)
-    first_seen = np.full(len(prepared.customers), NOT_A_TIME, dtype=np.int64)
-    for table in (prepared.events, prepared.sessions):
-        keep = table.before(b.cutoff)
-        np.minimum.at(first_seen, table.customer[keep], table.time[keep])
+    at = np.int64(cutoff.as_unit("ns").value)
+    prepared = prepared.upto(at)
+    b = _Builder(prepared, at, vocabulary)
+    first_seen = np.where(prepared.first_seen < at, prepared.first_seen, NOT_A_TIME)
     described = b.positions >= 0
     first_seen, signup = first_seen[described], prepared.signup[described]
     weeks = np.maximum((b.cutoff - first_seen) / WEEK_NS, 1.0)
@@ -483,7 +523,21 @@ def _clickstream(b: _Builder, p: PreparedFrames, signup: np.ndarray) -> None:
     total = both.sum(axis=1)
     for j, name in enumerate(names):
         b.profile[f"event_share:{name}"] = _share(both[:, j], total)
-    b.categorical("step_pairs", p.pairs, "pair", b.rows(p.pairs))
+    _transitions(b, p.pairs)
+
+
+def _transitions(b: _Builder, pairs: Coded) -> None:
+    """The ``step_pairs`` block: each kept pair's count and, per step that starts a kept
+    pair, the count of its other next steps; grouped by that first step (a Markov chain)."""
+    rows = b.rows(pairs)
+    kept, chosen = b.columns("step_pairs", pairs, "pair", rows)
+    steps = pd.Index(sorted({label.split(PAIR_SEPARATOR)[0] for label in chosen}))
+    step = steps.get_indexer(pairs.names["from"].astype(str))[pairs.arrays["from"]]
+    column = np.where(kept >= 0, kept, np.where(step >= 0, len(chosen) + step, -1))
+    categories = [*chosen, *(f"{s}{PAIR_SEPARATOR}{STEP_ELSEWHERE}" for s in steps)]
+    groups = steps.get_indexer([c.split(PAIR_SEPARATOR)[0] for c in categories])
+    counts = count_matrix(rows, column, b.n, len(categories))
+    b.blocks.append(Categorical("step_pairs", counts, tuple(categories), groups))
 
 
 def _sessions(b: _Builder, p: PreparedFrames, weeks: np.ndarray) -> np.ndarray:
@@ -579,7 +633,7 @@ def _reviews(b: _Builder, p: PreparedFrames) -> None:
     for text_type, name in (("review", "review_score"), ("nps", "nps_score")):
         rows = b.rows(r, _is(r, "text_type", text_type) & np.isfinite(score))
         mean = _share(per_customer(rows, b.n, np.nan_to_num(score)), per_customer(rows, b.n))
-        b.blocks.append(Score(name, mean))
+        b.blocks.append(Score(name, mean, resolution=1.0))  # whole stars, whole NPS points
         b.profile[name] = mean
 
 

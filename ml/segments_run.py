@@ -50,7 +50,7 @@ from journeymap.ml.segments import (
 from journeymap.ml.warehouse_io import WarehouseSchemas, read_latest_load, resolve_as_of
 from journeymap.warehouse import Warehouse
 
-MODEL_VERSION = "segments-lca-v1"
+MODEL_VERSION = "segments-lca-v2"  # a new version starts its own weekly snapshots
 DIFFERENCE_COLUMNS = ("difference_1", "difference_2", "difference_3", "difference_4")
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from journeymap.report.fmt import count, esc, pct
+from journeymap.report.fmt import count, esc, event_label, pct, plural
 from journeymap.report.style import STAGE_COLOURS
 
 CSS = """
 /* what happens next */
+#next h3 { margin: 22px 0 4px; }
 .nx-table { width: 100%; border-collapse: collapse; font-size: 14px; margin-top: 8px; }
 .nx-table th, .nx-table td { text-align: left; padding: 6px 8px;
   border-bottom: 1px solid var(--line); }
@@ -77,6 +78,11 @@ def _interval(low: Any, high: Any, money: bool = False) -> str:
     return f"{100 * float(low):+.1f} to {100 * float(high):+.1f} pts"
 
 
+GOAL_WORDS = {
+    "churn": "churn (lower is better)",
+    "next_stage": "reaching the next stage",
+    "revenue": "revenue per customer",
+}
 GOAL_COLUMNS = {
     "churn": ("churned", False),
     "next_stage": ("reached_next_stage", False),
@@ -100,7 +106,7 @@ def _drop_off(rows: list[dict[str, Any]]) -> str:
         f'{60 * float(r["mean_drop_off_probability"] or 0):.0f}px"></span>'
         f"{esc(pct(r['mean_drop_off_probability']))}</td>"
         f'<td class="num">{esc(count(r["expected_drop_offs"]))}</td>'
-        f"<td>{esc(r['likely_next_step'] or '-')}</td></tr>"
+        f"<td>{esc(event_label(r['likely_next_step']) or '-')}</td></tr>"
         for r in rows
     )
     return (
@@ -111,13 +117,22 @@ def _drop_off(rows: list[dict[str, Any]]) -> str:
     )
 
 
+def _verdict_words(row: dict[str, Any]) -> str:
+    """The mart's verdict, said plainly when no assigned customer's window has passed yet."""
+    waiting = not (row.get("treated_customers") or row.get("holdout_customers"))
+    if waiting and row.get("open_customers"):
+        waiting_n = plural(row["open_customers"], "assigned customer")
+        return f"too early to tell: {waiting_n}, all still inside the outcome window"
+    return str(row["verdict"] or "")
+
+
 def _lift(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return '<p class="note" data-next="no-actions">No next-best-action assignments yet.</p>'
     cells = []
     for r in rows:
         column, money = GOAL_COLUMNS.get(r["goal"], ("reached_next_stage", False))
-        verdict = str(r["verdict"] or "")
+        verdict = _verdict_words(r)
         kind = verdict.split(":")[0] if verdict.startswith(("helps", "hurts")) else "early"
         difference = r.get(f"{column}_difference")
         interval = _interval(r.get(f"{column}_ci_low"), r.get(f"{column}_ci_high"), money)
@@ -127,8 +142,8 @@ def _lift(rows: list[dict[str, Any]]) -> str:
             else (f"{float(difference):+.2f}" if money else _points(difference))
         )
         cells.append(
-            f'<tr data-action="{esc(r["action"])}"><td>{esc(r["action"])}</td>'
-            f"<td>{esc(r['goal'])}</td>"
+            f'<tr data-action="{esc(r["action"])}"><td>{esc(event_label(r["action"]))}</td>'
+            f"<td>{esc(GOAL_WORDS.get(r['goal'], event_label(r['goal'])))}</td>"
             f'<td class="num">{esc(count(r["treated_customers"]))} / '
             f"{esc(count(r['holdout_customers']))}</td>"
             f'<td class="num">{esc(count(r["open_customers"]))}</td>'
@@ -138,7 +153,7 @@ def _lift(rows: list[dict[str, Any]]) -> str:
         )
     return (
         '<table class="nx-table" data-next="lift"><thead><tr><th>Action</th><th>Goal</th>'
-        '<th class="num">Treated / held out</th><th class="num">Window still open</th>'
+        '<th class="num">Treated / held out</th><th class="num">Still in their window</th>'
         '<th class="num">Difference on goal</th><th class="num">95% interval</th>'
         f"<th>Verdict</th></tr></thead><tbody>{''.join(cells)}</tbody></table>"
     )
@@ -149,6 +164,11 @@ def render(data: dict[str, Any]) -> str:
     return (
         '<section class="card" id="next" aria-labelledby="next-title">'
         '<h2 id="next-title">What happens next</h2>'
+        '<p class="lede">For every customer whose journey is still open, the next-step model '
+        "predicts where they go next and how likely they are to drop off before the next stage. "
+        "Next best actions are then measured honestly: a fixed random share of the eligible "
+        "customers is held out, and once an action's outcome window has passed the treated and "
+        "held-out customers are compared.</p>"
         "<h3>Predicted drop-off of open journeys</h3>"
         f"{_drop_off(section.get('drop_off') or [])}"
         "<h3>Does acting help? Next best action against its holdout</h3>"

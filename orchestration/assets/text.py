@@ -83,7 +83,9 @@ def text_labels(
     kinds={"scikit-learn"},
     description=(
         "Friction themes: the negative texts of each journey stage clustered into themes "
-        "(TF-IDF + NMF) with a readable label and masked example texts (ml.text_themes)."
+        "(TF-IDF of word families + NMF, the number of themes by stability under "
+        "subsampling) with a readable label, masked example texts and ids kept from the "
+        "previous run (ml.text_themes)."
     ),
     metadata={"dagster/table_name": "ml.text_themes"},
 )
@@ -93,7 +95,8 @@ def text_themes(
     from journeymap.ml.text.themes import MODEL_VERSION, run_friction_themes, theme_summary
 
     with step_warehouse(context, settings) as warehouse:
-        themes = run_friction_themes(warehouse)
+        built = run_friction_themes(warehouse)
+    themes = built.themes
     summary = theme_summary(themes)
     entry = {
         "model_version": MODEL_VERSION,
@@ -102,6 +105,7 @@ def text_themes(
         "themes_per_stage": summary.groupby("journey_stage").size().to_dict()
         if len(summary)
         else {},
+        "theme_count_per_stage": built.stages_report(),
         "top_theme_per_stage": {
             row["journey_stage"]: row["theme_label"]
             for row in summary[summary["theme_rank"] == 1].to_dict("records")

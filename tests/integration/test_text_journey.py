@@ -7,12 +7,18 @@ from __future__ import annotations
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from journeymap.ml.model_report import read_model_report
 from journeymap.ml.text.labelling import EmbeddedBackend, run_text_labelling
 from journeymap.ml.text.labels import EMOTIONS, INTENTS, STAGES
+from journeymap.ml.text.themes import (
+    friction_themes,
+    read_labelled_texts,
+    run_friction_themes,
+)
 from journeymap.warehouse import DuckDBWarehouse
 from tests.integration.marts import query, scalar
 
@@ -55,30 +61,41 @@ def test_model_report_holds_the_macro_f1_figures(built_warehouse):
     assert entry["intent_macro_f1_heldout"] > baselines["intent_macro_f1_majority"]
     themes = read_model_report(built_warehouse.settings.build_dir)["text_themes"]
     assert themes["rows_written"] > 100 and "purchase" in themes["top_theme_per_stage"]
+    purchase = themes["theme_count_per_stage"]["purchase"]
+    assert purchase["stable"] and purchase["min_theme_stability"] >= 0.75
+    assert purchase["themes"] == themes["themes_per_stage"]["purchase"]
+
+
+def _planted_in_stage(themed: pd.DataFrame, truth: pd.DataFrame, planted: dict) -> pd.DataFrame:
+    """The themed texts of the planted theme's stage, with whether each is a planted text."""
+    planted_keys = truth.loc[truth["theme"] == planted["theme"], ["source", "text_id"]]
+    keys = set(planted_keys.itertuples(index=False, name=None))
+    stage = themed[themed["journey_stage"] == planted["journey_stage"]].copy()
+    pairs = zip(stage["source"], stage["source_text_id"], strict=True)
+    stage["is_planted"] = [pair in keys for pair in pairs]
+    return stage
+
+
+def _planted_theme(stage: pd.DataFrame) -> tuple[str, float, int, int]:
+    """The theme holding the most planted texts: its id, purity, rank and planted texts."""
+    held = stage.groupby("theme_id")["is_planted"].agg(["mean", "sum"])
+    best = held["sum"].idxmax()
+    rank = int(stage.loc[stage["theme_id"] == best, "theme_rank"].iloc[0])
+    return best, float(held.loc[best, "mean"]), rank, int(held.loc[best, "sum"])
 
 
 def test_planted_friction_theme_is_in_the_top_three_of_its_stage(built_warehouse, truth):
     """The planted payment failures surface as a theme of their own (mostly planted texts)
-    among the top three of the purchase stage, and most planted texts sit in those three
-    (NMF may split one problem by its wordings into two themes: both then rank high)."""
+    among the top three of the purchase stage, holding most of the planted texts."""
     planted = built_warehouse.truth()["friction_theme"]
     themed = query(built_warehouse.duckdb_path, "select * from ml.text_themes")
-    themed = themed.merge(
-        truth.rename(columns={"text_id": "source_text_id"})[["source", "source_text_id", "theme"]],
-        on=["source", "source_text_id"],
-    )
-    stage = themed[themed["journey_stage"] == planted["journey_stage"]]
-    is_planted = stage["theme"] == planted["theme"]
-    purity = is_planted.groupby(stage["theme_id"]).mean()
-    rank = stage.groupby("theme_id")["theme_rank"].min()
-    about_it = purity[purity >= 0.6].index
-    assert len(about_it) >= 1 and rank[about_it].min() <= 3
-    # On the fixture 65 of 113 planted texts: NMF splits the payment failures by wording into
-    # several themes (111 of 113 are in the purchase stage's themes), and the smaller pieces
-    # rank below three. Merging themes of one problem is what would raise this.
-    in_top_three = is_planted[stage["theme_rank"] <= 3].sum()
-    assert in_top_three >= 0.5 * planted["texts"]
-    best = rank[about_it].idxmin()
+    stage = _planted_in_stage(themed, truth, planted)
+    best, purity, rank, held = _planted_theme(stage)
+    # On the fixture: 91 of 113 planted texts in one theme of purity 0.78, ranked first;
+    # 111 of 113 in the stage's top three (65 of 113 with the previous model).
+    assert purity >= 0.6 and rank <= 3
+    assert held >= 0.7 * planted["texts"]
+    assert stage.loc[stage["theme_rank"] <= 3, "is_planted"].sum() >= 0.9 * planted["texts"]
     themes = query(
         built_warehouse.duckdb_path,
         f"select * from enriched.mart_friction_themes where theme_id = '{best}'",
@@ -86,6 +103,22 @@ def test_planted_friction_theme_is_in_the_top_three_of_its_stage(built_warehouse
     assert re.search(r"pay|phone|checkout|mobile|card|app", themes["theme_label"])
     for example in (themes["example_text_1"], themes["example_text_2"]):
         assert example and "@" not in example
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_planted_theme_holds_when_a_few_percent_of_texts_are_removed(built_warehouse, truth, seed):
+    """Removing 5-10% of the texts at random (as a consent filter would) leaves the planted
+    theme a theme of its own in the top three of its stage, holding most planted texts."""
+    planted = built_warehouse.truth()["friction_theme"]
+    with DuckDBWarehouse(built_warehouse.duckdb_path, read_only=True) as warehouse:
+        frame = read_labelled_texts(warehouse)
+    rng = np.random.default_rng(seed)
+    kept = frame[rng.random(len(frame)) >= (0.05, 0.10)[seed % 2]]
+    stage = _planted_in_stage(friction_themes(kept), truth, planted)
+    left = int(stage["is_planted"].sum())
+    _, purity, rank, held = _planted_theme(stage)
+    assert purity >= 0.6 and rank <= 3, (purity, rank)
+    assert held >= 0.7 * left, (held, left)
 
 
 def test_friction_theme_figures_are_consistent(built_warehouse):
@@ -143,6 +176,35 @@ def test_labelling_again_labels_only_what_changed(built_warehouse, tmp_path):
         )
         third = run_text_labelling(warehouse, EmbeddedBackend())
     assert third.labelled_now == reviews > 0
+
+
+def test_a_run_with_one_more_day_of_texts_keeps_the_theme_ids(built_warehouse, tmp_path):
+    """Yesterday's run (without the last day's texts), a re-run of it, then today's run: the
+    re-run gives every text the same theme id, and today's run keeps the ids of the themes
+    (read from the ml.text_themes it replaces), so weekly trends follow one theme."""
+    path = tmp_path / "journeymap.duckdb"
+    shutil.copy2(built_warehouse.duckdb_path, path)
+    key = ["source", "source_text_id"]
+    with DuckDBWarehouse(path) as warehouse:
+        warehouse.execute("drop table ml.text_themes")
+        warehouse.execute(
+            "create table ml.last_day as select * from ml.text_labels "
+            "where occurred_at > (select max(occurred_at) from ml.text_labels) - interval 1 day"
+        )
+        warehouse.execute(
+            "delete from ml.text_labels where (source, source_text_id) in "
+            "(select (source, source_text_id) from ml.last_day)"
+        )
+        yesterday = run_friction_themes(warehouse).themes
+        again = run_friction_themes(warehouse).themes
+        warehouse.execute("insert into ml.text_labels select * from ml.last_day")
+        today = run_friction_themes(warehouse).themes
+    assert len(today) > len(yesterday) > 500
+    rerun = yesterday.merge(again, on=key, suffixes=("", "_again"))
+    assert len(rerun) == len(yesterday) and (rerun["theme_id"] == rerun["theme_id_again"]).all()
+    kept = yesterday.merge(today, on=key, suffixes=("", "_today"))
+    assert (kept["theme_id"] == kept["theme_id_today"]).mean() >= 0.95
+    assert set(yesterday["theme_id"]) == set(today["theme_id"])
 
 
 def scalar_of(warehouse, sql):

@@ -65,11 +65,14 @@ def test_drop_off_by_stage_and_the_lift_table_are_on_the_page():
     section = _section(data)
     assert section.index('data-stage="awareness"') < section.index('data-stage="purchase"')
     assert "61%" in section and "420" in section
-    assert "&lt;b&gt;order_placed&lt;/b&gt;" in section  # escaped
+    assert "&lt;b&gt;order placed&lt;/b&gt;" in section  # escaped, in words
+    assert "product viewed" in section and "product_viewed" not in section.replace('"', " ")
     offer = section[section.index('data-action="retention_offer"') :]
     assert "-14.0 pts" in offer and "-22.0 to -6.0 pts" in offer
     assert 'class="nx-verdict helps"' in offer
-    assert "too early to tell" in section[section.index('data-action="review_request"') :]
+    waiting = section[section.index('data-action="review_request"') :]
+    assert "review request" in waiting and "revenue per customer" in waiting
+    assert "40 assigned customers, all still inside the outcome window" in waiting
 
 
 def test_before_the_models_ran_the_section_says_so():

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from journeymap.ml.mixture import Categorical, Duration, Rate, Score, fit_mixture, take
+from journeymap.ml.mixture import Categorical, Duration, Rate, Score, fit_mixture, m_step, take
 from journeymap.ml.segment_features import SegmentFrames, build_customer_features, prepare_frames
 from journeymap.ml.segments import (
     SegmentConfig,
@@ -334,6 +334,33 @@ def test_step_pairs_stay_within_a_session():
     assert sorted(pairs.names["pair"][pairs.arrays["pair"]]) == ["a > b", "c > a"]
 
 
+def test_step_pairs_are_a_markov_chain_over_the_kept_pairs_first_steps():
+    """Per first step of a kept pair: where the customer went next, a kept pair or elsewhere,
+    the probabilities summing to one per first step (groups); other first steps left out."""
+    times = pd.date_range("2026-01-01 09:00", periods=5, freq="min")
+    events = pd.DataFrame(
+        {
+            "customer_key": "A",
+            "session_key": "s1",
+            "occurred_at": times,
+            "canonical_event": ["home_viewed", "a", "b", "a", "c"],
+            "source": "web_events",
+            "is_conversion": False,
+            "revenue": None,
+        }
+    )
+    frames = replace(_frames(), events=events)
+    features = build_customer_features(
+        frames, pd.Timestamp("2026-02-01"), {"step_pairs": ("a > b", "b > a")}
+    )
+    block = next(b for b in features.blocks if b.name == "step_pairs")
+    assert block.categories == ("a > b", "b > a", "a > (elsewhere)", "b > (elsewhere)")
+    assert block.groups.tolist() == [0, 1, 0, 1]
+    a = features.customers.get_loc("A")
+    # a > b, b > a, a > c (elsewhere): three transitions from kept first steps.
+    assert block.counts[a].tolist() == [1, 1, 1, 0]
+
+
 def test_text_labels_add_intents_and_sentiments_when_the_text_model_has_run(tmp_path):
     from journeymap.ml.customers_io import read_text_labels
     from journeymap.warehouse import DuckDBWarehouse
@@ -360,3 +387,15 @@ def test_text_labels_add_intents_and_sentiments_when_the_text_model_has_run(tmp_
     assert intents == {"billing": 1, "cancel": 1}
     assert features.counts["emotions"].loc["B", "anger"] == 2
     assert features.profile.loc["A", "sentiment_share:positive"] == 1.0
+
+
+def test_a_class_of_identical_scores_keeps_the_scales_rounding_variance():
+    """Ten customers who all gave 5 stars: their class's variance is the rounding variance of
+    whole stars (1/12), not a collapse to zero (an unbounded likelihood)."""
+    values = np.array([5.0] * 10 + [1.0, 2.0, 3.0, 4.0, 5.0] * 10)
+    resp = np.zeros((len(values), 2))
+    resp[:10, 0] = 1.0
+    resp[10:, 1] = 1.0
+    model = m_step([Score("stars", values, resolution=1.0)], resp)
+    assert model.params["stars"]["var"][0] == pytest.approx(1 / 12)
+    assert model.params["stars"]["var"][1] == pytest.approx(2.0)

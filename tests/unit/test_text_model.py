@@ -193,10 +193,15 @@ def test_themes_group_negative_texts_of_a_stage_and_mask_examples():
     )
     themes = friction_themes(frame)
     assert len(themes) == 50  # only negative texts
+    # Two problems, at least three themes: a problem may take two themes (one per wording),
+    # but no theme mixes the two problems.
+    is_payment = themes["masked_text"].str.contains("pay")
+    assert is_payment.groupby(themes["theme_id"]).mean().isin([0.0, 1.0]).all()
     summary = theme_summary(themes)
     top = summary.iloc[0]
-    assert top["theme_rank"] == 1 and top["texts"] >= 25
-    assert re.search(r"payment|phone|pay|checkout|fail", top["theme_label"])
+    assert top["theme_rank"] == 1 and top["texts"] >= 15
+    payment_labels = " ".join(themes.loc[is_payment, "theme_label"].unique())
+    assert re.search(r"payment|phone|pay|checkout|fail", payment_labels)
     assert not themes["masked_text"].str.contains("555 010").any()
     assert themes["masked_text"].str.contains(r"\[phone\]").sum() == 30
     assert themes["theme_weight"].between(0, 1).all()
