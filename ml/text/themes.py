@@ -46,9 +46,11 @@ temporal smoothing of dynamic/online topic models (warm start from the previous 
 online NMF, Cao et al. 2007, and dynamic NMF, Greene and Cross 2017):
 - the previous number of themes is kept unless the stability criterion finds a stable k
   (``kept_theme_count``): a stage with no stable k does not flip between counts;
-- a fresh (NNDSVDa) factorisation is used when it reproduces every previous theme (one-to-one
-  Jaccard at least ``STABLE_AT``, ``carried_over``), so a re-run on the same texts repeats
-  itself exactly; else NMF starts from the previous themes (``init="custom"``: per previous
+- in a stage with a stable k, a fresh (NNDSVDa) factorisation is used when it reproduces
+  every previous theme (one-to-one Jaccard at least ``STABLE_AT``, ``carried_over``), so a
+  re-run on the same texts repeats itself exactly; in a stage without a stable k (whose fresh
+  fit re-forms its themes on any change), or when it does not, NMF starts from the previous
+  themes (``init="custom"``: per previous
   theme the mean TF-IDF of its texts on this run's vocabulary, terms new to a theme at a
   small floor; ``previous_components``) and converges near them;
 - a text themed before keeps its theme while that theme's weight is at least
@@ -383,7 +385,8 @@ def stage_themes(
 ) -> StageThemes | None:
     """Themes of one stage's prepared, masked, lower-case ``docs`` (None: too few words),
     kept close to the ``previous`` run's themes (text key -> id number) when their number is
-    kept: a fresh fit that reproduces them, else a warm start (see the module docstring)."""
+    kept: a fresh fit that reproduces them in a stable stage, else a warm start (see the
+    module docstring)."""
     families = word_families(docs)
     try:
         matrix = _vectorizer(lambda d: [families[w] for w in content_words(d)]).fit_transform(docs)
@@ -394,7 +397,9 @@ def stage_themes(
     count = kept_theme_count(choose_theme_count(matrix[sample], keys[sample]), previous_k)
     _, weights = _factorise(matrix, count.k)
     if count.k == previous_k and (prior >= 0).any():
-        carried = carried_over(weights.argmax(axis=1), prior, count.k)
+        # An unstable stage's fresh fit re-forms its themes on any change: start from the
+        # previous themes, and so too when a stable stage's fresh fit does not reproduce them.
+        carried = carried_over(weights.argmax(axis=1), prior, count.k) if count.stable else None
         if carried is not None:  # this run's themes reproduce the previous ones
             prior = np.where(prior >= 0, carried[np.maximum(prior, 0)], -1)
         else:  # they do not: start from the previous themes instead
