@@ -110,9 +110,15 @@ def _select(columns: str, shifted: tuple[str, ...], renamed: tuple[str, ...]) ->
     return ", ".join(out)
 
 
-def scale_up(base: Path, target: Path, customers: int) -> dict[str, int]:
+def scale_up(
+    base: Path,
+    target: Path,
+    customers: int,
+    marts: dict[str, tuple] = MARTS,
+    ml: dict[str, tuple] = ML,
+) -> dict[str, int]:
     """The scratch warehouse: ``customers`` draws of the base's known customers in every mart
-    the models read (and the ML tables in ``ML`` the base has). Returns its row counts."""
+    of ``marts`` (and the ML tables of ``ml`` the base has). Returns its row counts."""
     import duckdb
 
     with duckdb.connect(str(target)) as db:
@@ -136,7 +142,7 @@ def scale_up(base: Path, target: Path, customers: int) -> dict[str, int]:
             inner join known on known.position = picks.h % known.known
             """
         )
-        for table, (columns, shifted, renamed) in MARTS.items():
+        for table, (columns, shifted, renamed) in marts.items():
             db.execute(
                 f"""
                 create table marts.{table} as
@@ -152,15 +158,15 @@ def scale_up(base: Path, target: Path, customers: int) -> dict[str, int]:
                 "where table_catalog = 'base' and table_schema = 'ml'"
             ).fetchall()
         }
-        for table, (columns, shifted, renamed) in ML.items():
+        for table, (columns, shifted, renamed) in ml.items():
             if table not in base_ml:
                 continue
             db.execute(
                 f"create table ml.{table} as select {_select(columns, shifted, renamed)} "
                 f"from base.ml.{table} as t inner join draws on draws.customer_key = t.customer_key"
             )
-        counted = [f"marts.{table}" for table in MARTS]
-        counted += [f"ml.{table}" for table in ML if table in base_ml]
+        counted = [f"marts.{table}" for table in marts]
+        counted += [f"ml.{table}" for table in ml if table in base_ml]
         return {name: db.execute(f"select count(*) from {name}").fetchone()[0] for name in counted}
 
 

@@ -189,6 +189,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
         seed=args.seed,
         end_date=args.end_date,
         say=_say,
+        experiment=not args.no_experiment,
     )
     _raise_if_failed(demo)
     print()
@@ -463,6 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command("demo", cmd_demo, help="generate, load, build and summarize in one go")
     _add_generation_flags(demo)
+    demo.add_argument(
+        "--no-experiment",
+        action="store_true",
+        help="one run over all days, without the planted next-best-action experiment",
+    )
 
     clv = commands.add_parser(
         "clv", parents=[project], help="lifetime value models on your own transactions"

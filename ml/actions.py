@@ -216,9 +216,11 @@ def assign_actions(
             "current_stage": customers["current_stage"].to_numpy(),
             "message": messages,
             "assigned_at": pd.Timestamp(assigned_at),
+            "message_source": "template",
+            "message_note": None,
         }
     )
-    frame.loc[frame["action"].isna(), ["channel", "goal", "message"]] = None
+    frame.loc[frame["action"].isna(), ["channel", "goal", "message", "message_source"]] = None
     return ACTION_ASSIGNMENTS.conform(frame)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from journeymap.ml.action_messages import LLMMessageWriter, MessageCache, write_messages
 from journeymap.ml.actions import INPUT_COLUMNS, ActionConfig, assign_actions, keep_earlier
 from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consenting, write_output
@@ -133,9 +134,13 @@ def _ml_inputs(
 def read_assignments(warehouse: Warehouse, s: WarehouseSchemas = SCHEMAS) -> pd.DataFrame:
     if not table_exists(warehouse, s.ml, ACTION_ASSIGNMENTS.table):
         return ACTION_ASSIGNMENTS.empty()
-    return ACTION_ASSIGNMENTS.conform(
-        query_frame(warehouse, f"select * from {s.ml}.{ACTION_ASSIGNMENTS.table}")
-    )
+    frame = query_frame(warehouse, f"select * from {s.ml}.{ACTION_ASSIGNMENTS.table}")
+    # Logged before messages had a writer: the template wrote them.
+    if "message_source" not in frame:
+        frame["message_source"] = frame["message"].notna().map({True: "template", False: None})
+    if "message_note" not in frame:
+        frame["message_note"] = None
+    return ACTION_ASSIGNMENTS.conform(frame)
 
 
 def recent_contacts(assignments: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
@@ -154,9 +159,11 @@ def run_actions(
     config: ActionConfig,
     as_of: datetime | None = None,
     s: WarehouseSchemas = SCHEMAS,
+    writer: LLMMessageWriter | None = None,
 ) -> pd.DataFrame:
-    """Decide for every eligible customer not yet assigned, keep earlier assignments, and
-    replace ``ml.action_assignments`` with both. Returns the table written."""
+    """Decide for every eligible customer not yet assigned (their messages by ``writer`` when
+    given, ``journeymap.ml.action_messages``), keep earlier assignments, and replace
+    ``ml.action_assignments`` with both. Returns the table written."""
     cutoff = pd.Timestamp(as_of) if as_of else read_latest_event_at(warehouse, s)
     inputs = read_action_inputs(warehouse, cutoff, s)
     previous = read_assignments(warehouse, s)
@@ -164,6 +171,12 @@ def run_actions(
         recent_contacts(previous, cutoff).reindex(inputs["customer_key"], fill_value=0).to_numpy()
     )
     new = assign_actions(inputs, read_catalog(warehouse), config, cutoff)
+    if writer is not None:
+        context = inputs[["customer_key", "persona", "recent_intent"]]
+        written = write_messages(
+            new.merge(context, on="customer_key", how="left"), writer, MessageCache(warehouse, s.ml)
+        )
+        new = ACTION_ASSIGNMENTS.conform(written[list(ACTION_ASSIGNMENTS.column_names)])
     table = keep_earlier(previous, new)
     write_output(warehouse, ACTION_ASSIGNMENTS, table, schema=s.ml)
     return table

@@ -215,7 +215,7 @@ ACTION_ASSIGNMENTS = MLOutput(
     columns=_columns(
         "experiment varchar, customer_key varchar, action varchar, channel varchar, "
         "goal varchar, is_holdout boolean, reason varchar, current_stage varchar, "
-        "message varchar, assigned_at timestamp"
+        "message varchar, assigned_at timestamp, message_source varchar, message_note varchar"
     ),
     key=("experiment", "customer_key"),
 )

@@ -15,9 +15,10 @@ Composed from modules by domain:
     assets/alerts.py     risk alerts outbox and webhook delivery (ml/risk_alerts)
     assets/report.py  report/journey_map, report/data_docs
     checks.py         Great Expectations suites as blocking asset checks
-    jobs.py           journeymap_full (daily), journeymap_demo (with the sample data)
+    jobs.py           journeymap_full (daily), journeymap_demo (with the sample data),
+                      journeymap_alerts (a new file's risk alerts, ahead of the full run)
     schedules.py      journeymap_daily
-    sensors.py        landing_files_sensor
+    sensors.py        landing_files_sensor (the alerts run, then the full run)
     resources.py      settings (paths and warehouse) and dbt
     project.py        the dbt project, parsed on request
     run.py            a job run in this process (`journeymap demo`)
@@ -43,7 +44,7 @@ from journeymap.orchestration.assets.raw import project_raw_assets, raw_assets, 
 from journeymap.orchestration.assets.report import report_assets
 from journeymap.orchestration.assets.text import text_assets
 from journeymap.orchestration.checks import expectation_checks
-from journeymap.orchestration.jobs import demo_job, full_job
+from journeymap.orchestration.jobs import alerts_job, demo_job, full_job
 from journeymap.orchestration.progress import PROGRESS_LOGGER, progress_logger
 from journeymap.orchestration.project import dbt_project, prepare_dbt_project
 from journeymap.orchestration.resources import build_resources
@@ -72,7 +73,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *report_assets,
         ],
         asset_checks=expectation_checks,
-        jobs=[full_job, demo_job],
+        jobs=[full_job, demo_job, alerts_job],
         schedules=[journeymap_daily],
         sensors=[landing_files_sensor],
         resources=build_resources(settings),

@@ -9,6 +9,7 @@ the CLI (which write target/manifest.json) and Dagster's parse do not overwrite 
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -43,9 +44,29 @@ def dbt_project(settings: Settings) -> DbtProject:
     )
 
 
+def step_vars(test_scope: str = "all") -> dict[str, str]:
+    """The ``--vars`` of a dbt step (assets/dbt.py). The parse uses the default step's, so each
+    step's command can reuse it (``PARSE_STATE``): dbt parses everything again when its vars or
+    target change."""
+    return {"test_scope": test_scope}
+
+
+# dbt's saved parse state, copied into each step's own target folder (resources.py).
+PARSE_STATE = "partial_parse.msgpack"
+
+
 def prepare_dbt_project(settings: Settings) -> Path:
     """Parse the dbt project into Dagster's ``manifest.json`` (partial parsing keeps repeats
     quick) and return its path."""
     project = dbt_project(settings)
-    run_dbt(settings, "parse", "--target-path", str(project.target_path), quiet=True)
+    # The vars and --target of the dbt steps (resources.py), which dbt's check of a saved
+    # parse compares.
+    run_dbt(
+        settings,
+        "parse",
+        *("--vars", json.dumps(step_vars())),
+        *("--target", settings.warehouse_kind),
+        *("--target-path", str(project.target_path)),
+        quiet=True,
+    )
     return project.manifest_path

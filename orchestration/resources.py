@@ -18,6 +18,7 @@ id and step as JSON), so on Snowflake a run's queries and their cost can be foun
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from pydantic import Field
 
-from journeymap.orchestration.project import dbt_project
+from journeymap.orchestration.project import PARSE_STATE, dbt_project, manifest_dir
 from journeymap.settings import Settings
 from journeymap.transform import (
     dbt_executable,
@@ -70,12 +71,16 @@ class JourneymapDbtResource(DbtCliResource):
     # journeymap.transform.link_dbt_folder, remade before every command (seeds come and go).
     dbt_folder: dict[str, str] = Field(default_factory=dict)
     artifacts_dir: str | None = Field(default=None)
+    # Where prepare_dbt_project parsed: its saved state lets each command skip a full parse.
+    parse_dir: str | None = Field(default=None)
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         context = kwargs.get("context")
         if kwargs.get("target_path") is None and self.artifacts_dir:
             unique = self._get_unique_target_path(context=context)
             kwargs["target_path"] = Path(self.artifacts_dir) / unique.name
+        if kwargs.get("target_path") is not None and self.parse_dir:
+            _reuse_parse(Path(self.parse_dir), Path(kwargs["target_path"]))
         if self.dbt_folder:
             link_dbt_folder(**{name: Path(path) for name, path in self.dbt_folder.items()})
         env = dict(self.warehouse_env)
@@ -83,6 +88,15 @@ class JourneymapDbtResource(DbtCliResource):
             env["JOURNEYMAP_QUERY_TAG"] = run_query_tag(context)
         with _environ(env):
             return super().cli(merge_vars(args, self.dbt_vars), **kwargs)
+
+
+def _reuse_parse(parse_dir: Path, target_path: Path) -> None:
+    """Copy the saved parse state into a command's target folder (dbt checks it is still valid
+    and parses what changed)."""
+    state = parse_dir / PARSE_STATE
+    if state.is_file() and not (target_path / PARSE_STATE).exists():
+        target_path.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(state, target_path / PARSE_STATE)
 
 
 @contextmanager
@@ -114,5 +128,6 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         dbt_vars=settings.dbt_vars,
         dbt_folder={name: str(path) for name, path in dbt_folder_parts(settings).items()},
         artifacts_dir=str(settings.dbt_target_dir / "runs"),
+        parse_dir=str(manifest_dir(settings)),
     )
     return {"settings": settings, "dbt": dbt}

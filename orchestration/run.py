@@ -14,7 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+import pandas as pd
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    RunRequest,
+)
 
 from journeymap.orchestration.definitions import build_definitions
 from journeymap.orchestration.progress import PROGRESS_LOGGER, Say, say_through
@@ -37,6 +44,28 @@ class JobResult:
 
 def _instance() -> DagsterInstance:
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def execute_request(
+    defs: Definitions,
+    request: RunRequest,
+    instance: DagsterInstance | None = None,
+    run_config: dict[str, Any] | None = None,
+) -> ExecuteInProcessResult:
+    """A sensor's run request executed in this process as the daemon would launch it: its
+    job, assets, checks and tags."""
+    job = defs.resolve_job_def(request.job_name)
+    checks = request.asset_check_keys
+    subset = job.get_subset(
+        asset_selection=set(request.asset_selection or ()),
+        asset_check_selection=None if checks is None else set(checks),
+    )
+    return subset.execute_in_process(
+        run_config=run_config,
+        instance=instance or _instance(),
+        tags=request.tags,
+        raise_on_error=False,
+    )
 
 
 def run_job(
@@ -102,8 +131,59 @@ def run_demo(
     end_date: str = "2026-10-31",
     say: Say = print,
     instance: DagsterInstance | None = None,
+    experiment: bool = False,
 ) -> JobResult:
-    """The demo job: the sample business, then everything the full job does."""
+    """The demo job: the sample business, then everything the full job does. With
+    ``experiment`` (``journeymap demo``) it runs a real experiment: the demo job sees the
+    business up to the outcome window before its end and decides the actions there; the
+    held-back days, with the planted effect of generator.planted_experiment, then land and a
+    full run measures the lift (enriched.mart_action_lift)."""
+    window = outcome_window_days(settings)
+    hold = window + 1 if experiment and days >= 2 * (window + 1) else 0
+    if experiment and not hold:
+        say(f"no experiment: {days} days are too few for a {window}-day outcome window")
     sample = {"customers": customers, "days": days, "seed": seed, "end_date": end_date}
-    run_config = {"ops": {"demo__sample_data": {"config": sample}}}
-    return run_job(settings, "journeymap_demo", run_config, say=say, instance=instance)
+    run_config = {"ops": {"demo__sample_data": {"config": {**sample, "hold_back_days": hold}}}}
+    first = run_job(settings, "journeymap_demo", run_config, say=say, instance=instance)
+    if not hold or not first.success:
+        return first
+    say(plant_demo_experiment(settings))
+    second = run_job(settings, "journeymap_full", say=say, instance=instance)
+    second.seconds += first.seconds
+    return second
+
+
+def outcome_window_days(settings: Settings) -> int:
+    from journeymap.transform import dbt_var
+
+    return int(dbt_var(settings, "action_outcome_window_days", 30))
+
+
+def plant_demo_experiment(settings: Settings) -> str:
+    """Plant the demo's effect in the held-back days and land them; what was planted."""
+    from journeymap.generator.planted_experiment import (
+        PlantedEffect,
+        held_back_dir,
+        plant_extra_orders,
+        release,
+        write_planted,
+    )
+    from journeymap.ml.actions_io import read_assignments
+    from journeymap.orchestration.assets.actions import experiment_config
+    from journeymap.warehouse import open_warehouse
+
+    held = held_back_dir(settings.data_dir)
+    with open_warehouse(settings, read_only=True) as warehouse:
+        assignments = read_assignments(warehouse)
+    amounts = pd.concat([pd.read_csv(p)["amount"] for p in sorted(held.glob("orders/*.csv"))])
+    effect = PlantedEffect(window_days=outcome_window_days(settings))
+    orders, truth = plant_extra_orders(assignments, amounts, experiment_config(settings), effect)
+    first_day = pd.Timestamp(assignments["assigned_at"].max()).date()
+    write_planted(held, orders, truth, settings.truth_dir, first_day)
+    files = release(held, settings.landing_dir)
+    return (
+        f"experiment: {truth.extra_orders} extra orders planted for the "
+        f"{truth.treated_customers} treated customers of {truth.action} "
+        f"({truth.revenue_effect_per_treated:.2f} revenue per treated customer; "
+        f"{truth.holdout_customers} held out); landing {files} held-back files"
+    )

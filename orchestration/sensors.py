@@ -1,13 +1,21 @@
-"""Sensors: new landing files trigger a run of just the affected raw loads and what they feed.
+"""Sensors: new landing files trigger two runs: their risk alerts first, then everything they feed.
 
 ``landing_files_sensor`` lists ``<data>/landing/<source>/``. A file is new when its name is not in
 the sensor's cursor and its content is not in ``raw.load_ledger`` (the loader's own test: same
 source, same sha256; a header-only file of a quiet day has the content of an earlier one). For
-the sources with new files it requests one run of ``raw/<source>`` and everything downstream of
-it (dbt models, churn, report and their checks), nothing else. Every file it has looked at goes
-into the cursor, so a file triggers at most one run (and the run key, made from the file names,
-guards against a repeat). The cursor keeps only names still in the landing folders, so it stays
-as small as the folders are.
+the sources with new files it requests two runs:
+
+* ``journeymap_alerts`` (queue priority 10): ``raw/<source>``, the models between it and what
+  the alert rules read, and ``ml/risk_alerts`` (jobs.alert_path), checked by their Great
+  Expectations suites only (``alert_checks``): the alerts in well under a minute;
+* ``journeymap_full``: ``raw/<source>`` and everything downstream of it (dbt models, churn,
+  report and their checks), nothing else. Its raw load finds the files loaded by the alerts
+  run and adds nothing; its incremental models take up from their own high-water marks.
+
+The queue runs one at a time (both carry the warehouse-writer tag). Every file it has looked at
+goes into the cursor, so a file triggers these two runs at most once (and the run keys, made
+from the file names, guard against a repeat). The cursor keeps only names still in the landing
+folders, so it stays as small as the folders are.
 
 Only files the cursor has not seen are hashed, and the ledger is read only when there are such
 files, with a read-only connection that is closed at once; while a run holds DuckDB's write lock
@@ -19,6 +27,7 @@ import json
 from pathlib import Path
 
 from dagster import (
+    AssetCheckKey,
     AssetKey,
     AssetSelection,
     DefaultSensorStatus,
@@ -31,7 +40,8 @@ from dagster import (
 )
 
 from journeymap.load import LoadError, file_sha256, landing_files
-from journeymap.orchestration.jobs import full_job
+from journeymap.orchestration.checks import CHECK_NAME
+from journeymap.orchestration.jobs import ALERTS_PRIORITY_TAG, alert_path, alerts_job, full_job
 from journeymap.orchestration.keys import raw_key
 from journeymap.settings import Settings
 from journeymap.warehouse import WarehouseBusyError, open_warehouse, query_tag, table_exists
@@ -80,18 +90,41 @@ def loaded_contents(settings: Settings, sources: set[str]) -> set[tuple[str, str
 def affected_assets(context: SensorEvaluationContext, sources: set[str]) -> list[AssetKey]:
     """The raw assets of ``sources`` and every asset downstream of them."""
     selection = AssetSelection.assets(*(raw_key(s) for s in sorted(sources))).downstream()
+    return _resolve(context, selection)
+
+
+def alert_assets(context: SensorEvaluationContext, sources: set[str]) -> list[AssetKey]:
+    """The raw assets of ``sources``, what of theirs the alert rules read, and the outbox."""
+    return _resolve(context, alert_path(sources))
+
+
+def alert_checks(context: SensorEvaluationContext, assets: list[AssetKey]) -> list[AssetCheckKey]:
+    """The Great Expectations suites of ``assets`` (blocking: bad data raises no alert). The
+    dbt tests (and dbt's unit tests) are left to the full run that follows: they are most of
+    a dbt step's time, and the keys they hold do not decide an alert (alert ids are
+    deterministic, so a duplicate row cannot alert twice)."""
+    selected = set(assets)
+    check_keys = context.repository_def.asset_graph.asset_check_keys
+    return sorted(
+        (k for k in check_keys if k.asset_key in selected and k.name == CHECK_NAME),
+        key=lambda k: k.to_user_string(),
+    )
+
+
+def _resolve(context: SensorEvaluationContext, selection: AssetSelection) -> list[AssetKey]:
     asset_graph = context.repository_def.asset_graph
     return sorted(selection.resolve(asset_graph), key=lambda key: key.to_user_string())
 
 
 @sensor(
     name="landing_files_sensor",
-    target=full_job,
-    minimum_interval_seconds=60,
+    jobs=[alerts_job, full_job],
+    minimum_interval_seconds=15,
     default_status=DefaultSensorStatus.STOPPED,
     description=(
         "New files in <data>/landing/<source>/ (not yet in raw.load_ledger) trigger a run of "
-        "those sources' raw loads and everything downstream of them."
+        "their risk alerts (journeymap_alerts, first in the queue), then a run of those "
+        "sources' raw loads and everything downstream of them."
     ),
 )
 def landing_files_sensor(context: SensorEvaluationContext, settings: ResourceParam[Settings]):
@@ -124,17 +157,27 @@ def landing_files_sensor(context: SensorEvaluationContext, settings: ResourcePar
     listing = "\n".join(f"{source}/{name}" for source, name in new)
     context.log.info(f"{len(new)} new landing files:\n{listing}")
     run_key = "landing-" + hashlib.sha256(listing.encode()).hexdigest()[:16]
+    alerting = alert_assets(context, sources)
+    tags = {
+        "journeymap/trigger": "landing_files_sensor",
+        "journeymap/sources": ",".join(sorted(sources)),
+        "journeymap/new_files": str(len(new)),
+    }
     return SensorResult(
         run_requests=[
             RunRequest(
+                run_key=f"{run_key}-alerts",
+                job_name=alerts_job.name,
+                asset_selection=alerting,
+                asset_check_keys=alert_checks(context, alerting),
+                tags={**tags, **ALERTS_PRIORITY_TAG},
+            ),
+            RunRequest(
                 run_key=run_key,
+                job_name=full_job.name,
                 asset_selection=affected_assets(context, sources),
-                tags={
-                    "journeymap/trigger": "landing_files_sensor",
-                    "journeymap/sources": ",".join(sorted(sources)),
-                    "journeymap/new_files": str(len(new)),
-                },
-            )
+                tags=tags,
+            ),
         ],
         cursor=cursor,
     )

@@ -22,8 +22,8 @@ or Ollama / vLLM / llama.cpp on your own machine), configured by environment var
 * **Figures** per run: requests, retries, failures, latency, tokens and cost (prices per
   million tokens from the environment), for Dagster metadata.
 
-``LLMClient.send`` (one request, retried) also serves the persona narratives
-(``ml.persona_narrator``).
+``LLMClient.send`` (one request, retried) also serves ``FactsWriter``: the persona narratives
+(``ml.persona_narrator``) and the next-best-action messages (``ml.action_messages``).
 """
 
 from __future__ import annotations
@@ -413,6 +413,58 @@ class LLMClient:
         """The raw label items for a batch, or ``([], reason)`` when every try failed."""
         items, reason = self.send(self.request_body(texts), figures, parse_answer)
         return items or [], reason
+
+
+WRITER_CHOICES = ("template", "llm")
+
+
+def llm_chosen(env: Mapping[str, str], variable: str) -> bool:
+    """Whether ``variable`` (template or llm) picks the LLM; unset, the LLM when an endpoint
+    is configured (JOURNEYMAP_LLM_BASE_URL and JOURNEYMAP_LLM_MODEL)."""
+    configured = bool(env.get("JOURNEYMAP_LLM_BASE_URL") and env.get("JOURNEYMAP_LLM_MODEL"))
+    choice = env.get(variable) or ("llm" if configured else "template")
+    if choice not in WRITER_CHOICES:
+        raise LLMConfigError(
+            f"{variable} must be one of {', '.join(WRITER_CHOICES)}, not {choice!r}"
+        )
+    return choice == "llm"
+
+
+class FactsWriter:
+    """One text per request: a system prompt and facts as JSON in, the model's text out (the
+    persona narratives, the next-best-action messages)."""
+
+    def __init__(self, config: LLMConfig, system_prompt: str) -> None:
+        self.config = config
+        self.system_prompt = system_prompt
+        self.client = LLMClient(config)
+        self.figures = RunFigures()
+
+    def facts_body(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "model": self.config.model,
+            "temperature": 0,
+            "messages": [
+                {"role": "system", "content": self.system_prompt},
+                {"role": "user", "content": json.dumps(facts, ensure_ascii=False, indent=1)},
+            ],
+        }
+
+    def write(self, facts: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """The model's text, or ``(None, reason)`` when every try failed."""
+        return self.client.send(self.facts_body(facts), self.figures, parse_content)
+
+    def cost(self, prefix: str) -> dict[str, Any]:
+        """What the texts cost, for Dagster metadata."""
+        figures = self.figures
+        return {
+            f"{prefix}_model": self.config.model,
+            f"{prefix}_requests": figures.requests,
+            f"{prefix}_retries": figures.retries,
+            f"{prefix}_failures": figures.failed_batches,
+            f"{prefix}_prompt_tokens": figures.prompt_tokens,
+            f"{prefix}_completion_tokens": figures.completion_tokens,
+        }
 
 
 class LLMBackend:

@@ -6,7 +6,14 @@ action, or why none; the stable holdout flag; the drafted message) from the cata
 
 from datetime import datetime
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, ResourceParam, asset
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    ResourceParam,
+    asset,
+)
 from pydantic import Field
 
 from journeymap.ml.actions_io import ACTION_INPUT_MARTS
@@ -27,6 +34,19 @@ from journeymap.settings import Settings
 class ActionConfig(Config):
     as_of: str | None = Field(
         default=None, description="Decide as of this time (ISO); default: the end of the data."
+    )
+
+
+def experiment_config(settings: Settings):
+    """The experiment as the dbt vars set it (``journeymap.ml.actions.ActionConfig``)."""
+    from journeymap.ml.actions import ActionConfig as Experiment
+    from journeymap.transform import dbt_var
+
+    return Experiment(
+        experiment=str(dbt_var(settings, "action_experiment", "next_best_action")),
+        holdout_share=float(dbt_var(settings, "action_holdout_share", 0.1)),
+        holdout_key=str(dbt_var(settings, "action_holdout_key", "journeymap")),
+        contact_cap=int(dbt_var(settings, "action_contact_cap_per_week", 3)),
     )
 
 
@@ -52,22 +72,18 @@ class ActionConfig(Config):
 def action_assignments(
     context: AssetExecutionContext, config: ActionConfig, settings: ResourceParam[Settings]
 ) -> MaterializeResult:
-    from journeymap.ml.actions import ActionConfig as Experiment
+    from journeymap.ml.action_messages import writer_from_env
     from journeymap.ml.actions_io import run_actions
-    from journeymap.transform import dbt_var
 
-    experiment = Experiment(
-        experiment=str(dbt_var(settings, "action_experiment", "next_best_action")),
-        holdout_share=float(dbt_var(settings, "action_holdout_share", 0.1)),
-        holdout_key=str(dbt_var(settings, "action_holdout_key", "journeymap")),
-        contact_cap=int(dbt_var(settings, "action_contact_cap_per_week", 3)),
-    )
+    experiment = experiment_config(settings)
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
+    writer = writer_from_env()
     with step_warehouse(context, settings) as warehouse:
-        table = run_actions(warehouse, experiment, as_of=as_of)
+        table = run_actions(warehouse, experiment, as_of=as_of, writer=writer)
     with_action = table[table["action"].notna()]
     counts = with_action.groupby("action").size().to_dict()
     context.log.info(f"action assignments: {counts}")
+    sources = with_action["message_source"].value_counts().to_dict()
     return MaterializeResult(
         metadata={
             "dagster/row_count": len(table),
@@ -75,6 +91,9 @@ def action_assignments(
             "held_out": int(with_action["is_holdout"].sum()),
             "without_action": len(table) - len(with_action),
             "experiment": experiment.experiment,
+            "messages_by_writer": MetadataValue.json(sources),
+            "messages_fell_back": int(with_action["message_note"].notna().sum()),
+            **(writer.cost("writer") if writer else {}),
         }
     )
 

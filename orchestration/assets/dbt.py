@@ -42,6 +42,7 @@ from journeymap.orchestration.keys import (
     ml_key,
     raw_key,
 )
+from journeymap.orchestration.project import step_vars
 from journeymap.orchestration.resources import JourneymapDbtResource, run_query_tag
 from journeymap.settings import Settings
 from journeymap.transform import prepare_warehouse
@@ -110,7 +111,7 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False
 
     def build_args(self) -> list[str]:
-        args = ["build", "--vars", json.dumps({"test_scope": self.test_scope})]
+        args = ["build", "--vars", json.dumps(step_vars(self.test_scope))]
         return [*args, "--full-refresh"] if self.full_refresh else args
 
 

@@ -5,7 +5,7 @@ loader skips content it has seen, by sha256), and reports what it did as metadat
 and skipped, rows loaded and quarantined (by reason), and the table's row count afterwards.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from dagster import (
     AssetExecutionContext,
@@ -31,6 +31,13 @@ class SampleDataConfig(Config):
     days: int = Field(default=90, description="Days of history.")
     seed: int = Field(default=42, description="Random seed (same seed, same files).")
     end_date: str = Field(default="2026-10-31", description="Last day simulated (ISO date).")
+    hold_back_days: int = Field(
+        default=0,
+        description=(
+            "Keep the landing files of the last N days in <data>/held_back (the demo's "
+            "experiment lands them, with its planted effect, for a second run)."
+        ),
+    )
 
 
 @asset(
@@ -56,6 +63,12 @@ def sample_data(
         seed=config.seed,
     )
     context.log.info(f"wrote {summary.total_rows:,} rows in {summary.seconds:.1f}s")
+    if config.hold_back_days:
+        from journeymap.generator.planted_experiment import held_back_dir, hold_back
+
+        first = date.fromisoformat(config.end_date) - timedelta(days=config.hold_back_days - 1)
+        moved = hold_back(settings.landing_dir, held_back_dir(settings.data_dir), first)
+        context.log.info(f"held back {moved} landing files from {first} on")
     return MaterializeResult(
         metadata={
             "customers": config.customers,

@@ -315,6 +315,33 @@ def test_jobs_run_in_process_and_the_daily_schedule_targets_the_full_job(defs):
     assert schedule.execution_timezone == "UTC"
 
 
+def test_the_alerts_job_builds_only_what_the_alert_rules_read(defs):
+    """The risk alerts' own job: no model is recomputed but the text labels (incremental),
+    and every job carries the tag the run queue lets one run of at a time (dagster.yaml)."""
+    import yaml
+
+    from journeymap.orchestration.jobs import WAREHOUSE_WRITER_TAG
+
+    alerts = defs.resolve_job_def("journeymap_alerts")
+    assert alerts.executor_def.name == "in_process"
+    keys = {k.to_user_string() for k in alerts.asset_layer.executable_asset_keys}
+    assert {"raw/web_events", "marts/fct_events", "marts/dim_customers"} <= keys
+    assert {"ml/risk_alerts", "ml/text_labels"} <= keys
+    assert not {k for k in keys if k.startswith(("ml/", "enriched/", "report/"))} - {
+        "ml/risk_alerts",
+        "ml/text_labels",
+    }
+    assert not {"marts/fct_sessions", "marts/mart_journey_map"} & keys
+    for name in ("journeymap_full", "journeymap_demo", "journeymap_alerts"):
+        assert WAREHOUSE_WRITER_TAG.items() <= defs.resolve_job_def(name).tags.items()
+    instance = yaml.safe_load(
+        (Path(__file__).parents[2] / "orchestration" / "dagster.yaml").read_text()
+    )
+    [limit] = instance["concurrency"]["runs"]["tag_concurrency_limits"]
+    [(key, value)] = WAREHOUSE_WRITER_TAG.items()
+    assert limit == {"key": key, "value": value, "limit": 1}
+
+
 def test_the_daily_run_tests_changed_rows_and_every_row_on_sundays(defs):
     from dagster import build_schedule_context, validate_run_config
 
@@ -383,7 +410,11 @@ def test_sensor_requests_only_the_affected_sources_once(defs, tmp_path):
 
     first = sensor(build_sensor_context(instance=instance, definitions=local, resources=resources))
     assert isinstance(first, SensorResult)
-    [request] = first.run_requests
+    alerts, request = first.run_requests
+    assert (alerts.job_name, request.job_name) == ("journeymap_alerts", "journeymap_full")
+    alerting = {k.to_user_string() for k in alerts.asset_selection}
+    assert {"raw/orders", "raw/reviews", "ml/risk_alerts"} <= alerting
+    assert "ml/churn_scores" not in alerting
     selected = {k.to_user_string() for k in request.asset_selection}
     assert {"raw/orders", "raw/reviews"} <= selected
     assert not {f"raw/{s}" for s in SOURCES if s not in ("orders", "reviews")} & selected

@@ -202,18 +202,25 @@ def _new_web_events_file(settings: Settings) -> Path:
     return new
 
 
-def test_sensor_runs_only_the_new_files_source_and_downstream(pipeline: Pipeline, tmp_path: Path):
+def test_sensor_runs_the_alerts_first_then_the_new_files_source_and_downstream(
+    pipeline: Pipeline, tmp_path: Path
+):
+    from journeymap.orchestration.run import execute_request
+    from tests.integration.marts import mart_fingerprints
+
     settings = copy_workspace(pipeline.settings, tmp_path / "new_file")
     events_before = _scalar(settings, "select count(*) from marts.fct_events")
     new_file = _new_web_events_file(settings)
+    full_only = copy_workspace(settings, tmp_path / "full_only")
 
     defs = _definitions(settings)
     sensor = defs.resolve_sensor_def("landing_files_sensor")
     instance = DagsterInstance.ephemeral()
     resources = {"settings": settings}
     tick = sensor(build_sensor_context(instance=instance, definitions=defs, resources=resources))
-    [request] = tick.run_requests
-    requested = {k.to_user_string() for k in request.asset_selection}
+    alerts, full = tick.run_requests
+    assert (alerts.job_name, full.job_name) == ("journeymap_alerts", "journeymap_full")
+    requested = {k.to_user_string() for k in full.asset_selection}
     graph = defs.resolve_asset_graph()
     web_downstream = (
         AssetSelection.assets(AssetKey(["raw", "web_events"])).downstream().resolve(graph)
@@ -222,18 +229,33 @@ def test_sensor_runs_only_the_new_files_source_and_downstream(pipeline: Pipeline
     assert not {f"raw/{s}" for s in SOURCES if s != "web_events"} & requested
     assert "staging/stg_commerce__orders" not in requested
 
-    result = defs.resolve_job_def("journeymap_full").execute_in_process(
-        asset_selection=list(request.asset_selection),
-        tags=request.tags,
-        instance=instance,
-        run_config=QUIET,
+    # The alerts run: the new file's load, what the alert rules read, the outbox; checked by
+    # the Great Expectations suites; first in the queue.
+    alerting = {k.to_user_string() for k in alerts.asset_selection}
+    assert {"raw/web_events", "marts/fct_events", "marts/dim_customers", "ml/risk_alerts"} <= (
+        alerting
     )
+    assert alerting < requested
+    assert not {"ml/churn_scores", "ml/next_step_predictions", "report/journey_map"} & alerting
+    assert not any(key.startswith(("enriched/", "seeds/")) for key in alerting)
+    assert {c.name for c in alerts.asset_check_keys} == {"expectations"}
+    assert int(alerts.tags["dagster/priority"]) > int(full.tags.get("dagster/priority", 0))
+
+    first = execute_request(defs, alerts, instance, QUIET)
+    assert first.success
+    assert _materialized(first) == alerting
+    loaded = first.asset_materializations_for_node("raw__web_events")[0].metadata
+    assert loaded["files_loaded"].value == 1
+
+    result = execute_request(defs, full, instance, QUIET)
     assert result.success
     assert _materialized(result) == requested
     assert all(e.passed for e in result.get_asset_check_evaluations())
-
-    loaded = result.asset_materializations_for_node("raw__web_events")[0].metadata
-    assert loaded["files_loaded"].value == 1
+    # The full run finds the file loaded by the alerts run, and adds nothing twice.
+    assert (
+        result.asset_materializations_for_node("raw__web_events")[0].metadata["files_loaded"].value
+        == 0
+    )
     new_rows = _scalar(
         settings,
         "select count(distinct event_id) from raw.web_events where _file_name = ?",
@@ -243,6 +265,24 @@ def test_sensor_runs_only_the_new_files_source_and_downstream(pipeline: Pipeline
     assert loaded["rows_loaded"].value >= new_rows  # duplicates within the file count once below
     events_after = _scalar(settings, "select count(*) from marts.fct_events")
     assert events_after - events_before == new_rows
+
+    # Incremental models take up where the alerts run left them: every mart is as a full run
+    # alone makes it (the marts are dbt's: the core step of the same request is enough, without
+    # its checks).
+    core = AssetSelection.assets(*full.asset_selection) - AssetSelection.groups(
+        "ml", "enriched", "report"
+    )
+    baseline_defs = _definitions(full_only)
+    baseline = (
+        baseline_defs.resolve_job_def("journeymap_full")
+        .get_subset(
+            asset_selection=core.resolve(baseline_defs.resolve_asset_graph()),
+            asset_check_selection=set(),  # the checks ran on the other copy
+        )
+        .execute_in_process(instance=instance, run_config=QUIET)
+    )
+    assert baseline.success
+    assert mart_fingerprints(settings.duckdb_path) == mart_fingerprints(full_only.duckdb_path)
 
     # The file triggers once: the next tick (same cursor) requests nothing.
     again = sensor(
