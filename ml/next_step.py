@@ -637,11 +637,7 @@ def predict_open_journeys(
         drop_p = d_model.predict_proba(log, rows)[:, 1]
     if log.has_stages:
         drop_p[furthest >= log.final_stage] = np.nan  # no later stage to reach
-    stage_name = np.array([log.stage_names.get(int(s)) for s in furthest], dtype=object)
-    next_stage = np.array(
-        [_next_stage(log.stage_names, s) if log.has_stages else None for s in furthest],
-        dtype=object,
-    )
+    stage_name, next_stage = _stage_names(log, furthest)
     frame = pd.DataFrame(
         {
             "customer_key": log.keys[log.journey[rows]],
@@ -672,6 +668,18 @@ def predict_open_journeys(
         }
     )
     return NEXT_STEP_PREDICTIONS.conform(frame)
+
+
+def _stage_names(log: StepLog, furthest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The name of each furthest stage and of the stage after it (None without stages),
+    looked up once per distinct stage, not once per journey."""
+    values, inverse = np.unique(furthest, return_inverse=True)
+    names = np.array([log.stage_names.get(int(s)) for s in values], dtype=object)
+    later = np.array(
+        [_next_stage(log.stage_names, s) if log.has_stages else None for s in values],
+        dtype=object,
+    )
+    return names[inverse], later[inverse]
 
 
 def _next_stage(stage_names: dict[int, str], furthest: float) -> str | None:

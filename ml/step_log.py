@@ -12,6 +12,7 @@ the step itself and the steps before it in its journey: a prefix never sees its 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -60,9 +61,10 @@ class StepLog:
     def __len__(self) -> int:
         return len(self.journey)
 
-    @property
+    @cached_property
     def has_stages(self) -> bool:
-        """True when the data maps steps to at least two journey stages."""
+        """True when the data maps steps to at least two journey stages (computed once per
+        log: it scans every step)."""
         return len(np.unique(self.stage[~np.isnan(self.stage)])) >= 2
 
     @property
