@@ -209,18 +209,22 @@ def journey_end_labels(log: StepLog, horizon_s: int, observed_until: int) -> np.
 # --- features ---------------------------------------------------------------------------------
 
 
-def step_contexts(log: StepLog, classes: Classes, order: int, stage: bool) -> list[np.ndarray]:
-    """Back-off contexts, coarsest first: a constant, then (with ``stage``) the furthest
-    stage, then the last 1..``order`` steps (``bos`` before the journey's start)."""
+def step_contexts(
+    log: StepLog, classes: Classes, order: int, stage: bool, rows: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Back-off contexts of the prefixes ``rows`` (default all), coarsest first: a constant,
+    then (with ``stage``) the furthest stage, then the last 1..``order`` steps (``bos``
+    before the journey's start)."""
+    pick = slice(None) if rows is None else rows
     codes = classes.encode(log)
-    n = len(log)
+    n = len(log) if rows is None else len(rows)
     contexts = [np.zeros(n, dtype=np.int64)]
     prefix: list[np.ndarray] = []
     if stage:
-        prefix = [log.furthest_stage().astype(np.int64)]
+        prefix = [log.furthest_stage().astype(np.int64)[pick]]
         contexts.append(pack_keys(prefix, CONTEXT_BITS))
     for lag in range(order):
-        prefix = [*prefix, log.lagged(codes, lag, classes.bos)]
+        prefix = [*prefix, log.lagged(codes, lag, classes.bos)[pick]]
         contexts.append(pack_keys(prefix, CONTEXT_BITS))
     return contexts
 
@@ -232,16 +236,19 @@ class FeatureSpec:
 
 
 def prefix_features(
-    log: StepLog, classes: Classes, config: NextStepConfig
+    log: StepLog, classes: Classes, config: NextStepConfig, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, FeatureSpec]:
-    """One row per prefix for the booster (NaN = missing); categorical columns hold codes."""
+    """One row per prefix (of ``rows``, default all) for the booster (NaN = missing);
+    categorical columns hold codes. Only the rows asked for are kept: a matrix of every
+    prefix of 10M steps would take over a GB."""
+    pick = slice(None) if rows is None else rows
     codes = classes.encode(log).astype(float)
     columns: dict[str, np.ndarray] = {}
     categorical: list[bool] = []
     for lag in range(config.history_steps):
         columns[f"step_{lag + 1}_back" if lag else "last_step"] = log.lagged(
             codes, lag, float(classes.bos)
-        )
+        )[pick]
         categorical.append(True)
     previous_t = log.lagged(log.t.astype(float), 1, np.nan)
     extra = {
@@ -259,9 +266,10 @@ def prefix_features(
     recent = (log.t - log.intent_at) <= config.intent_days * SECONDS_PER_DAY
     extra["recent_intent"] = (np.where(recent & (log.intent >= 0), log.intent, np.nan), True)
     for name, (values, is_categorical) in extra.items():
-        columns[name] = np.asarray(values, dtype=float)
+        columns[name] = np.asarray(values, dtype=float)[pick]
         categorical.append(is_categorical)
-    matrix = np.column_stack(list(columns.values())) if columns else np.zeros((len(log), 0))
+    n = len(log) if rows is None else len(rows)
+    matrix = np.column_stack(list(columns.values())) if columns else np.zeros((n, 0))
     return matrix, FeatureSpec(tuple(columns), tuple(categorical))
 
 
@@ -313,13 +321,13 @@ class Markov:
         self.model = BackoffModel(n_classes)
 
     def fit(self, log: StepLog, rows: np.ndarray, labels: np.ndarray) -> Markov:
-        contexts = step_contexts(log, self.classes, self.order, self.stage)
-        self.model.fit([c[rows] for c in contexts], labels)
+        self.model.fit(step_contexts(log, self.classes, self.order, self.stage, rows), labels)
         return self
 
     def predict_proba(self, log: StepLog, rows: np.ndarray) -> np.ndarray:
-        contexts = step_contexts(log, self.classes, self.order, self.stage)
-        return self.model.predict_proba([c[rows] for c in contexts])
+        return self.model.predict_proba(
+            step_contexts(log, self.classes, self.order, self.stage, rows)
+        )
 
 
 class Boosted:
@@ -333,9 +341,8 @@ class Boosted:
         self.used = np.zeros(0, dtype=bool)
 
     def fit(self, log: StepLog, rows: np.ndarray, labels: np.ndarray) -> Boosted:
-        features, self.spec = prefix_features(log, self.classes, self.config)
         keep = _sample(np.arange(len(rows)), self.config.max_boosting_prefixes, 1)
-        matrix = features[rows[keep]]
+        matrix, self.spec = prefix_features(log, self.classes, self.config, rows[keep])
         # A feature missing on every training row carries nothing (and breaks the binner).
         self.used = ~np.isnan(matrix).all(axis=0)
         categorical = [c for c, used in zip(self.spec.categorical, self.used, strict=True) if used]
@@ -345,8 +352,8 @@ class Boosted:
 
     def predict_proba(self, log: StepLog, rows: np.ndarray) -> np.ndarray:
         assert self.model is not None
-        features, _ = prefix_features(log, self.classes, self.config)
-        return self.model.predict_proba(features[rows][:, self.used])
+        features, _ = prefix_features(log, self.classes, self.config, rows)
+        return self.model.predict_proba(features[:, self.used])
 
 
 def next_step_model(name: str, classes: Classes, config: NextStepConfig) -> PrefixModel:
