@@ -27,7 +27,11 @@ first ``train_share`` (70%) are training journeys, cut at ``T``, the first step 
 earliest held-out journey, with labels as observed before ``T``; every prefix of the later
 journeys is a test case, with labels as observed by ``as_of``. Nothing at or after ``T``
 reaches training. Figures: top-1 and top-3 accuracy of the next step, AUC and Brier score
-of drop-off.
+of drop-off. At scale the test cases are every prefix of a uniform random sample of the
+held-out journeys (seeded), about ``max_eval_prefixes`` (150,000) prefixes in all; the
+model report states the cap and how many held-out journeys were scored. The booster trains
+on a seeded random sample of ``max_boosting_prefixes`` (25,000) training prefixes; the
+Markov models count every training prefix.
 
 Models (``journeymap.ml.sequence_models``): ``most_frequent`` (the training distribution of
 next steps), ``first_order_markov`` (the last step, Witten-Bell smoothed towards it),
@@ -580,6 +584,8 @@ def evaluate(log: StepLog, as_of: int, config: NextStepConfig = NextStepConfig()
         "held_out_journeys": int(len(log.keys) - train_journeys.sum()),
         "training_prefixes": int(len(train_rows)),
         "held_out_prefixes": int(len(test_rows)),
+        "held_out_journeys_scored": int(len(np.unique(groups))),
+        "held_out_prefix_cap": config.max_eval_prefixes,
         "drop_off_training_prefixes": int(len(d_train_rows)),
         "drop_off_held_out_prefixes": int(len(d_test_rows)),
         "held_out_drop_off_rate": float(np.mean(d_test[d_test_rows])) if len(d_test_rows) else None,

@@ -29,19 +29,18 @@ SCHEMAS = WarehouseSchemas()
 
 
 def events_query(schemas: WarehouseSchemas = SCHEMAS) -> str:
-    """Every step a customer did, in event key order: the log keeps that order among steps
-    at the same second (the tie breaker), so the event key itself is never fetched."""
+    """Every step a customer did; the event key breaks ties between steps at the same
+    second (unsorted: sorting 10M rows in the warehouse costs more memory than the log)."""
     return f"""
         select customer_key as journey_key, occurred_at,
             case when canonical_event is null or canonical_event = '{UNMAPPED}'
                 then raw_event_name else canonical_event end as step,
             case when journey_stage = '{UNMAPPED}' then null else journey_stage end
                 as journey_stage,
-            channel, device_type
+            channel, device_type, event_key as tie_breaker
         from {schemas.marts}.fct_events
         where customer_key is not null
             and coalesce(canonical_event, '') not in ({quote_literals(PASSIVE_EVENTS)})
-        order by event_key
     """
 
 

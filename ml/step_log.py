@@ -177,11 +177,9 @@ def log_from_frame(
     texts: pd.DataFrame | None = None,
 ) -> StepLog:
     """A log from a frame of strings: journey_key, occurred_at, step and optionally
-    journey_stage, channel, device_type and tie_breaker (steps at the same instant are
-    ordered by it, else by their order in the frame). ``texts`` (journey_key, occurred_at,
-    intent) are the texts customers wrote."""
-    if "tie_breaker" in frame:
-        frame = frame.iloc[np.argsort(frame["tie_breaker"].astype(str).to_numpy(), kind="stable")]
+    journey_stage, channel, device_type and tie_breaker (steps at the same second are
+    ordered by a fixed hash of it, else by their order in the frame). ``texts``
+    (journey_key, occurred_at, intent) are the texts customers wrote."""
     return log_from_batches([frame], stage_orders, texts)
 
 
@@ -192,10 +190,12 @@ def log_from_batches(
 ) -> StepLog:
     """A log from frames of strings (the columns of ``log_from_frame``), coded batch by batch
     so only integer arrays outlive a batch: a warehouse's ten million events cost a few
-    hundred MB. Steps at the same second keep the order they arrive in."""
+    hundred MB. Steps at the same second are ordered by a fixed hash of ``tie_breaker``
+    (an event key: arbitrary but the same on every run and warehouse, without keeping the
+    keys or sorting by them), else kept in the order they arrive in."""
     orders = stage_orders or {}
     vocab = {name: _Vocabulary() for name in ("journey", "step", "channel", "device")}
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in (*vocab, "t", "stage")}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in (*vocab, "t", "stage", "tie")}
     for frame in batches:
         missing = [c for c in ("journey_key", "occurred_at", "step") if c not in frame.columns]
         if missing:
@@ -211,6 +211,12 @@ def log_from_batches(
         parts["device"].append(vocab["device"].codes(frame.get("device_type", empty)))
         stage = frame["journey_stage"].map(orders) if "journey_stage" in frame else empty
         parts["stage"].append(stage.to_numpy(dtype=float))
+        tie = frame.get("tie_breaker")
+        parts["tie"].append(
+            np.zeros(len(frame), np.uint64)
+            if tie is None
+            else pd.util.hash_array(tie.astype(str).to_numpy(dtype=object))
+        )
     arrays = {
         name: np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
         for name, chunks in parts.items()
@@ -218,7 +224,7 @@ def log_from_batches(
     coded = {name: v.sorted(arrays[name]) for name, v in vocab.items()}
     if (coded["step"][0] < 0).any():
         raise ValueError(f"{int((coded['step'][0] < 0).sum())} steps have no name")
-    order = np.lexsort((arrays["t"], coded["journey"][0]))  # stable: ties keep arrival order
+    order = np.lexsort((arrays["tie"], arrays["t"], coded["journey"][0]))  # stable
     log = StepLog(
         keys=coded["journey"][1],
         journey=coded["journey"][0][order],
