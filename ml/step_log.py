@@ -73,7 +73,10 @@ class StepLog:
         return float(max(self.stage_names)) if self.stage_names else np.nan
 
     def subset(self, mask: np.ndarray) -> StepLog:
-        """The steps where ``mask`` is true (journey codes and vocabularies unchanged)."""
+        """The steps where ``mask`` is true (journey codes and vocabularies unchanged; the log
+        itself when every step is kept, so a cutoff after the data copies nothing)."""
+        if mask.all():
+            return self
         return replace(
             self,
             journey=self.journey[mask],
@@ -217,25 +220,32 @@ def log_from_batches(
             if tie is None
             else pd.util.hash_array(tie.astype(str).to_numpy(dtype=object))
         )
-    arrays = {
-        name: np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
-        for name, chunks in parts.items()
-    }
-    coded = {name: v.sorted(arrays[name]) for name, v in vocab.items()}
-    if (coded["step"][0] < 0).any():
-        raise ValueError(f"{int((coded['step'][0] < 0).sum())} steps have no name")
-    order = np.lexsort((arrays["tie"], arrays["t"], coded["journey"][0]))  # stable
+    # One column at a time, each freed once joined and ordered: peak memory stays near
+    # two copies of one column, not of the whole log.
+    columns: dict[str, np.ndarray] = {}
+    for name in list(parts):
+        chunks = parts.pop(name)
+        columns[name] = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+        del chunks
+    words: dict[str, np.ndarray] = {}
+    for name, v in vocab.items():
+        columns[name], words[name] = v.sorted(columns[name])
+    if (columns["step"] < 0).any():
+        raise ValueError(f"{int((columns['step'] < 0).sum())} steps have no name")
+    order = np.lexsort((columns.pop("tie"), columns["t"], columns["journey"]))  # stable
+    for name in list(columns):
+        columns[name] = columns[name][order]
     log = StepLog(
-        keys=coded["journey"][1],
-        journey=coded["journey"][0][order],
-        t=arrays["t"].astype(np.int64)[order],
-        step=coded["step"][0][order],
-        steps=coded["step"][1],
-        stage=arrays["stage"].astype(float)[order],
-        channel=coded["channel"][0][order],
-        channels=coded["channel"][1],
-        device=coded["device"][0][order],
-        devices=coded["device"][1],
+        keys=words["journey"],
+        journey=columns.pop("journey"),
+        t=columns.pop("t").astype(np.int64),
+        step=columns.pop("step"),
+        steps=words["step"],
+        stage=columns.pop("stage").astype(float),
+        channel=columns.pop("channel"),
+        channels=words["channel"],
+        device=columns.pop("device"),
+        devices=words["device"],
         stage_names={int(order): name for name, order in orders.items()},
     )
     if texts is not None and len(texts):
