@@ -130,14 +130,6 @@ class StepLog:
         return pd.Series(flags.astype(np.int64)).groupby(self.journey).cumsum().to_numpy()
 
 
-def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (-1 for missing or blank) and the sorted vocabulary."""
-    text = values.astype(object).where(values.notna(), None)
-    text = text.where(text.astype(str).str.strip() != "", None)
-    codes, uniques = pd.factorize(text, sort=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
-
-
 def _epoch_seconds(values: pd.Series) -> np.ndarray:
     stamps = pd.to_datetime(values, utc=True, format="mixed")
     if stamps.isna().any():
@@ -261,7 +253,8 @@ def log_from_batches(
 
 def with_texts(log: StepLog, journey: np.ndarray, t: np.ndarray, intent: pd.Series) -> StepLog:
     """The log with each step's latest text (at or before the step) and its intent."""
-    codes, intents = _codes(pd.Series(intent).reset_index(drop=True))
+    vocabulary = _Vocabulary()
+    codes, intents = vocabulary.sorted(vocabulary.codes(pd.Series(intent).reset_index(drop=True)))
     keep = (np.asarray(journey) >= 0) & (codes >= 0)
     texts = pd.DataFrame(
         {"journey": np.asarray(journey)[keep], "t": np.asarray(t)[keep], "intent": codes[keep]}
