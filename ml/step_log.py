@@ -256,21 +256,24 @@ def with_texts(log: StepLog, journey: np.ndarray, t: np.ndarray, intent: pd.Seri
     vocabulary = _Vocabulary()
     codes, intents = vocabulary.sorted(vocabulary.codes(pd.Series(intent).reset_index(drop=True)))
     keep = (np.asarray(journey) >= 0) & (codes >= 0)
-    texts = pd.DataFrame(
-        {"journey": np.asarray(journey)[keep], "t": np.asarray(t)[keep], "intent": codes[keep]}
-    ).sort_values(["t", "journey"], kind="mergesort")
-    steps = pd.DataFrame(
-        {"journey": log.journey.astype(np.int64), "t": log.t, "row": np.arange(len(log))}
-    )
-    steps = steps.sort_values(["t", "journey"], kind="mergesort")
-    texts = texts.rename(columns={"t": "text_t"})
-    texts["t"] = texts["text_t"]
-    merged = pd.merge_asof(steps, texts, on="t", by="journey", direction="backward")
-    merged = merged.sort_values("row")
-    intent_codes = merged["intent"].fillna(-1).to_numpy(dtype=np.int64)
+    # The latest text at or before each step: a binary search over (journey, time) packed in
+    # one int64 (times are offset to the earliest, so they fit 32 bits for a century).
+    origin = min(int(log.t.min()), int(np.asarray(t)[keep].min())) if keep.any() else 0
+    text_t = np.asarray(t, dtype=np.int64)[keep]
+    text_key = (np.asarray(journey, dtype=np.int64)[keep] << 32) | (text_t - origin)
+    order = np.argsort(text_key, kind="stable")  # equal keys: the later text wins, as before
+    text_key, text_t, text_intent = text_key[order], text_t[order], codes[keep][order]
+    step_key = (log.journey.astype(np.int64) << 32) | (log.t - origin)
+    found = np.searchsorted(text_key, step_key, side="right") - 1
+    has = found >= 0
+    has[has] = (text_key[found[has]] >> 32) == log.journey[has]  # the same customer's text
+    intent_codes = np.full(len(log), -1, dtype=np.int64)
+    intent_codes[has] = text_intent[found[has]]
+    intent_at = np.full(len(log), np.nan)
+    intent_at[has] = text_t[found[has]]
     return replace(
         log,
         intent=intent_codes,
         intents=intents,
-        intent_at=merged["text_t"].to_numpy(dtype=float),
+        intent_at=intent_at,
     )
