@@ -29,7 +29,8 @@ because a split in two is reproducible for almost any data (Ben-David, von Luxbu
 problems; the page lists a stage's top three. When no k is stable, ``MIN_THEMES``: finer
 themes the data do not reproduce only add noise, and the most stable of several unstable k
 flips from run to run on near ties; such a stage is reported as not stable
-(``theme_count_per_stage`` in the model report) and its themes move with the texts. A text
+(``theme_count_per_stage`` in the model report), and only the warm start below keeps its
+themes from moving with the texts. A text
 is in a subset by a hash of its key and the subset's number, and the stability is measured
 on at most ``SELECTION_SAMPLE`` texts chosen by a hash of their key: removing a few texts
 leaves the subsets the same but for them, so the choice of k does not flip with them.
@@ -39,9 +40,24 @@ words and pairs of adjacent content words; a pair stands in for its word when it
 least ``PAIR_SHARE`` of the word's weight ("payment failed" before "payment"), and each word
 appears once. The label is the first three, ``theme_terms`` the first eight.
 
-Ids that stay put (``theme_ids``): a run reads the previous ``ml.text_themes`` before it
-replaces it; per stage the new themes are matched one-to-one to the previous ids by the
-texts they share (``segments.stable_ids``: Jaccard at least ``MIN_ID_OVERLAP``, Hungarian
+Themes that persist from run to run (``stage_themes`` with the previous run): a run reads
+the previous ``ml.text_themes`` before it replaces it, and per stage follows the usual
+temporal smoothing of dynamic/online topic models (warm start from the previous model, as in
+online NMF, Cao et al. 2007, and dynamic NMF, Greene and Cross 2017):
+- the previous number of themes is kept unless the stability criterion finds a stable k
+  (``kept_theme_count``): a stage with no stable k does not flip between counts;
+- in a stage with a stable k, a fresh (NNDSVDa) factorisation is used when it reproduces
+  every previous theme (one-to-one Jaccard at least ``STABLE_AT``, ``carried_over``), so a
+  re-run on the same texts repeats itself exactly; in a stage without a stable k (whose fresh
+  fit re-forms its themes on any change), or when it does not, NMF starts from the previous
+  themes (``init="custom"``: per previous
+  theme the mean TF-IDF of its texts on this run's vocabulary, terms new to a theme at a
+  small floor; ``previous_components``) and converges near them;
+- a text themed before keeps its theme while that theme's weight is at least
+  ``KEEP_SHARE`` of its largest weight (``sticky_assignment``): only a clear change moves
+  it. New texts join their largest weight.
+Ids (``theme_ids``): the themes are matched one-to-one to the previous ids by the texts they
+share (``segments.stable_ids``: Jaccard at least ``MIN_ID_OVERLAP``, Hungarian
 assignment). A theme without a predecessor gets a number above every number of the stage in
 the previous run (the first run numbers by size). ``theme_id`` is ``<stage>-<number>``;
 ``theme_rank`` is the theme's size in the stage (1 = most texts). The figures per theme
@@ -61,7 +77,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.decomposition import NMF
+from scipy.optimize import linear_sum_assignment
+from sklearn.decomposition import NMF, non_negative_factorization
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from journeymap.ml.outputs import TEXT_THEMES, write_output
@@ -82,6 +99,7 @@ SELECTION_SAMPLE = 2_000
 PAIR_SHARE = 0.5
 LABEL_TERMS, LISTED_TERMS = 3, 8
 MIN_ID_OVERLAP = 0.2
+KEEP_SHARE = 0.5
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -216,6 +234,57 @@ def _factorise(matrix: sparse.spmatrix, k: int) -> tuple[NMF, np.ndarray]:
     return nmf, nmf.fit_transform(matrix)
 
 
+def previous_components(matrix: sparse.spmatrix, prior: np.ndarray, k: int) -> np.ndarray:
+    """The previous run's themes as NMF components on this run's vocabulary: per previous
+    theme (``prior``: 0..k-1 per row, -1 new text) the mean TF-IDF of its texts, every term at
+    least a small floor (new terms, and terms of no member, can still grow)."""
+    components = np.zeros((k, matrix.shape[1]))
+    for theme in range(k):
+        members = prior == theme
+        if members.any():
+            components[theme] = np.asarray(matrix[members].mean(axis=0)).ravel()
+    floor = 0.01 * components[components > 0].mean() if (components > 0).any() else 1e-3
+    return np.maximum(components, floor)
+
+
+def _warm_factorise(matrix: sparse.spmatrix, start: np.ndarray) -> np.ndarray:
+    """NMF started from the components ``start`` (weights solved for them first)."""
+    k = start.shape[0]
+    weights, _, _ = non_negative_factorization(
+        matrix, H=start, n_components=k, update_H=False, max_iter=500, random_state=0
+    )
+    nmf = NMF(n_components=k, init="custom", random_state=0, max_iter=500)
+    return nmf.fit_transform(matrix, W=np.ascontiguousarray(weights), H=start.copy())
+
+
+def carried_over(assigned: np.ndarray, prior: np.ndarray, k: int) -> np.ndarray | None:
+    """Per previous theme (0..k-1 in ``prior``) the theme of ``assigned`` that reproduces it
+    (one-to-one by the Jaccard similarity of their texts, Hungarian assignment), or None when
+    one of them is matched below ``STABLE_AT``."""
+    known = prior >= 0
+    new, old = assigned[known], prior[known]
+    overlap = np.zeros((k, k))
+    for j in range(k):
+        for i in range(k):
+            union = np.sum((old == j) | (new == i))
+            overlap[j, i] = np.sum((old == j) & (new == i)) / union if union else 0.0
+    rows, cols = linear_sum_assignment(-overlap)
+    if overlap[rows, cols].min() < STABLE_AT:
+        return None
+    return cols[np.argsort(rows)]
+
+
+def sticky_assignment(weights: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Each text's theme: its previous one (``prior``, -1 none) while that theme's weight is
+    at least ``KEEP_SHARE`` of the text's largest weight, else the largest (-1: no weight)."""
+    total = weights.sum(axis=1)
+    best = weights.argmax(axis=1)
+    rows = np.arange(len(weights))
+    held = np.where(prior >= 0, weights[rows, np.maximum(prior, 0)], 0.0)
+    keep = (prior >= 0) & (held > 0) & (held >= KEEP_SHARE * weights[rows, best])
+    return np.where(total > 0, np.where(keep, prior, best), -1)
+
+
 @dataclass
 class ThemeCount:
     """The chosen number of themes and every candidate's per-theme stability."""
@@ -292,19 +361,55 @@ class StageThemes:
     count: ThemeCount
 
 
-def stage_themes(docs: list[str], keys: pd.Index) -> StageThemes | None:
-    """Themes of one stage's prepared, masked, lower-case ``docs`` (None: too few words)."""
+def previous_themes(keys: pd.Index, previous: pd.Series | None) -> tuple[np.ndarray, int]:
+    """Per text its previous theme as 0..k-1 in the order of the previous id numbers (-1: not
+    themed before), and the previous number of themes (0: no previous run)."""
+    if previous is None or previous.empty:
+        return np.full(len(keys), -1), 0
+    numbers = np.sort(previous.unique())
+    known = previous.reindex(keys).to_numpy(dtype=float)
+    prior = np.searchsorted(numbers, np.nan_to_num(known, nan=-1))
+    return np.where(np.isnan(known), -1, prior), len(numbers)
+
+
+def kept_theme_count(count: ThemeCount, previous_k: int) -> ThemeCount:
+    """The previous run's number of themes, unless the stability criterion clearly prefers
+    another (a stable k) or cannot compare it (not a candidate now)."""
+    if previous_k and not count.stable and previous_k in count.stability:
+        return ThemeCount(previous_k, count.stability)
+    return count
+
+
+def stage_themes(
+    docs: list[str], keys: pd.Index, previous: pd.Series | None = None
+) -> StageThemes | None:
+    """Themes of one stage's prepared, masked, lower-case ``docs`` (None: too few words),
+    kept close to the ``previous`` run's themes (text key -> id number) when their number is
+    kept: a fresh fit that reproduces them in a stable stage, else a warm start (see the
+    module docstring)."""
     families = word_families(docs)
     try:
         matrix = _vectorizer(lambda d: [families[w] for w in content_words(d)]).fit_transform(docs)
     except ValueError:  # no term left (e.g. every text is one word)
         return None
     sample = hash_sample(keys, SELECTION_SAMPLE)
-    count = choose_theme_count(matrix[sample], keys[sample])
+    prior, previous_k = previous_themes(keys, previous)
+    count = kept_theme_count(choose_theme_count(matrix[sample], keys[sample]), previous_k)
     _, weights = _factorise(matrix, count.k)
+    if count.k == previous_k and (prior >= 0).any():
+        # An unstable stage's fresh fit re-forms its themes on any change: start from the
+        # previous themes, and so too when a stable stage's fresh fit does not reproduce them.
+        carried = carried_over(weights.argmax(axis=1), prior, count.k) if count.stable else None
+        if carried is not None:  # this run's themes reproduce the previous ones
+            prior = np.where(prior >= 0, carried[np.maximum(prior, 0)], -1)
+        else:  # they do not: start from the previous themes instead
+            weights = _warm_factorise(matrix, previous_components(matrix, prior, count.k))
+    else:
+        prior = np.full(len(docs), -1)
+    assigned = sticky_assignment(weights, prior)
     total = weights.sum(axis=1)
-    assigned = np.where(total > 0, weights.argmax(axis=1), -1)
-    share = np.divide(weights.max(axis=1), total, out=np.zeros(len(docs)), where=total > 0)
+    held = weights[np.arange(len(docs)), np.maximum(assigned, 0)]
+    share = np.divide(held, total, out=np.zeros(len(docs)), where=total > 0)
     terms = _theme_terms(docs, assigned, count.k, families)
     return StageThemes(assigned, share, terms, count)
 
@@ -348,7 +453,7 @@ def _stage_rows(
 ) -> tuple[pd.DataFrame, ThemeCount | None]:
     docs = [_PLACEHOLDERS.sub(" ", t).lower() for t in texts["masked_text"]]
     keys = text_keys(texts)
-    found = stage_themes(docs, keys)
+    found = stage_themes(docs, keys, previous)
     if found is None:
         return pd.DataFrame(), None
     ids = theme_ids(keys, found.assigned, previous)

@@ -15,11 +15,15 @@ from sklearn.metrics import adjusted_rand_score
 
 from journeymap.ml.text.themes import (
     FUNCTION_WORDS,
+    KEEP_SHARE,
     STOP_WORDS,
+    ThemeCount,
     build_friction_themes,
     friction_themes,
+    kept_theme_count,
     pairs_first,
     readable_terms,
+    sticky_assignment,
     theme_ids,
     theme_summary,
     word_families,
@@ -194,3 +198,45 @@ def test_corpus_themes_hold_when_five_percent_of_texts_are_removed(corpus_frame)
             compared += 1
         assert part.themes["theme_label"].str.split(" · ").str[0].eq(first_word).any()
     assert compared >= 1
+
+
+# --- ids that survive one more day on texts without stable themes ---
+def _themeless_texts(n: int, seed: int) -> list[str]:
+    """Complaints drawing their problem words at random: no k is stable on them, so a cold
+    factorisation re-forms its themes whenever a few texts are added."""
+    words = [
+        *("refund", "invoice", "delivery", "courier", "login", "password", "screen", "battery"),
+        *("charger", "cable", "label", "parcel", "voucher", "discount", "account", "profile"),
+        *("address", "postcode", "receipt", "tariff"),
+    ]
+    rng = Random(seed)
+    return [f"The {' and the '.join(rng.sample(words, 3))} failed again." for _ in range(n)]
+
+
+def test_one_more_day_keeps_the_ids_even_when_no_theme_count_is_stable():
+    bodies = _themeless_texts(300, seed=5)
+    first = build_friction_themes(_frame(bodies))
+    assert not first.counts["purchase"].stable
+    more = _frame([*bodies, *_themeless_texts(15, seed=6)])
+    key = ["source", "source_text_id"]
+    kept = first.themes.merge(friction_themes(more, previous=first.themes), on=key)
+    assert (kept["theme_id_x"] == kept["theme_id_y"]).mean() >= 0.95
+    cold = first.themes.merge(friction_themes(more), on=key)
+    assert (cold["theme_id_x"] == cold["theme_id_y"]).mean() < 0.95  # what warm start fixes
+
+
+def test_a_text_keeps_its_theme_until_its_weight_clearly_says_otherwise():
+    weights = np.array([[0.6, 1.0, 0.0], [0.4, 1.0, 0.0], [0.2, 0.3, 0.1], [0.0, 0.0, 0.0]])
+    prior = np.array([0, 0, -1, 2])
+    # Kept at 0.6 of the best weight, moved at 0.4 (< KEEP_SHARE), largest when new, none at 0.
+    assert sticky_assignment(weights, prior).tolist() == [0, 1, 1, -1]
+    assert KEEP_SHARE == 0.5
+
+
+def test_the_previous_theme_count_is_kept_unless_another_is_stable():
+    unstable = ThemeCount(3, {3: [0.9, 0.6, 0.7], 4: [0.7] * 4, 5: [0.5] * 5})
+    assert kept_theme_count(unstable, previous_k=4).k == 4
+    assert kept_theme_count(unstable, previous_k=0).k == 3  # first run
+    assert kept_theme_count(unstable, previous_k=7).k == 3  # not a candidate now
+    stable = ThemeCount(5, {3: [0.5] * 3, 4: [0.6] * 4, 5: [0.8] * 5})
+    assert kept_theme_count(stable, previous_k=4).k == 5
