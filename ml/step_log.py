@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -63,11 +62,12 @@ class StepLog:
     def __len__(self) -> int:
         return len(self.journey)
 
-    @cached_property
+    @property
     def has_stages(self) -> bool:
-        """True when the data maps steps to at least two journey stages (computed once per
-        log: it scans every step)."""
-        return len(np.unique(self.stage[~np.isnan(self.stage)])) >= 2
+        """True when the data maps steps to at least two journey stages (min and max, not a
+        sort of every step: this is asked often)."""
+        known = self.stage[~np.isnan(self.stage)]
+        return bool(len(known)) and bool(known.min() != known.max())
 
     @property
     def final_stage(self) -> float:
