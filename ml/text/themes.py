@@ -44,8 +44,9 @@ Themes that persist from run to run (``stage_themes`` with the previous run): a 
 the previous ``ml.text_themes`` before it replaces it, and per stage follows the usual
 temporal smoothing of dynamic/online topic models (warm start from the previous model, as in
 online NMF, Cao et al. 2007, and dynamic NMF, Greene and Cross 2017):
-- the previous number of themes is kept unless the stability criterion finds a stable k
-  (``kept_theme_count``): a stage with no stable k does not flip between counts;
+- the previous number of themes is kept while it is stable, and when no number is stable
+  (``choose_theme_count``, ``kept_theme_count``); another only when it is stable and the
+  previous one is not: a stage does not flip between counts;
 - in a stage with a stable k, a fresh (NNDSVDa) factorisation is used when it reproduces
   every previous theme (one-to-one Jaccard at least ``STABLE_AT``, ``carried_over``), so a
   re-run on the same texts repeats itself exactly; in a stage without a stable k (whose fresh
@@ -325,25 +326,36 @@ def _unit_hash(text: str) -> float:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") / 2**64
 
 
-def choose_theme_count(matrix: sparse.spmatrix, keys: pd.Index) -> ThemeCount:
+def _theme_stability(matrix: sparse.spmatrix, subsets: list[np.ndarray], k: int) -> list[float]:
+    """Per theme of a k-theme fit, how well the refits on ``subsets`` reproduce it."""
+    _, weights = _factorise(matrix, k)
+    reference = weights.argmax(axis=1)
+    others = []
+    for rows in subsets:
+        refit, _ = _factorise(matrix[rows], k)
+        others.append(refit.transform(matrix).argmax(axis=1))
+    stability = jaccard_stability(reference, others)
+    # A theme no text joined is not reproduced by anything.
+    return np.pad(stability, (0, k - len(stability))).tolist()
+
+
+def choose_theme_count(matrix: sparse.spmatrix, keys: pd.Index, previous_k: int = 0) -> ThemeCount:
     """The number of themes by the module's criterion (fewest stable, from ``MIN_THEMES``);
-    ``keys`` name the rows (they choose the subsets)."""
+    ``keys`` name the rows (they choose the subsets). A ``previous_k`` that is still stable
+    is kept (among stable counts, the one that keeps the themes from run to run)."""
     n, terms = matrix.shape
     k_max = max(1, min(MAX_THEMES, n // TEXTS_PER_THEME_AT_LEAST, terms))
     candidates = range(min(MIN_THEMES, k_max), k_max + 1)
     count = ThemeCount(k=candidates[0])
     subsets = subsamples(keys)
+    if previous_k in candidates:
+        count.stability[previous_k] = _theme_stability(matrix, subsets, previous_k)
+        if count.min_stability(previous_k) >= STABLE_AT:
+            count.k = previous_k
+            return count
     for k in candidates:
-        _, weights = _factorise(matrix, k)
-        reference = weights.argmax(axis=1)
-        others = []
-        for rows in subsets:
-            refit, _ = _factorise(matrix[rows], k)
-            others.append(refit.transform(matrix).argmax(axis=1))
-        stability = jaccard_stability(reference, others)
-        # A theme no text joined is not reproduced by anything.
-        stability = np.pad(stability, (0, k - len(stability)))
-        count.stability[k] = stability.tolist()
+        if k not in count.stability:
+            count.stability[k] = _theme_stability(matrix, subsets, k)
         if count.min_stability(k) >= STABLE_AT:
             count.k = k
             return count
@@ -394,7 +406,8 @@ def stage_themes(
         return None
     sample = hash_sample(keys, SELECTION_SAMPLE)
     prior, previous_k = previous_themes(keys, previous)
-    count = kept_theme_count(choose_theme_count(matrix[sample], keys[sample]), previous_k)
+    count = choose_theme_count(matrix[sample], keys[sample], previous_k)
+    count = kept_theme_count(count, previous_k)
     _, weights = _factorise(matrix, count.k)
     if count.k == previous_k and (prior >= 0).any():
         # An unstable stage's fresh fit re-forms its themes on any change: start from the
