@@ -10,7 +10,7 @@ base's known customers, each draw a new customer with its whole history shifted 
 ``--base`` customers is built. The model runs in a process of its own, so its peak RSS
 (``ru_maxrss``) is its own. Training is capped at 25k prefixes and evaluation at 150k
 (``NextStepConfig``), so memory should grow with the events read and the journeys scored,
-not with the training set.
+not with the training set (100k customers: 59.5 s, 2,193 MB; bench/README.md).
 """
 
 from __future__ import annotations

@@ -27,7 +27,11 @@ first ``train_share`` (70%) are training journeys, cut at ``T``, the first step 
 earliest held-out journey, with labels as observed before ``T``; every prefix of the later
 journeys is a test case, with labels as observed by ``as_of``. Nothing at or after ``T``
 reaches training. Figures: top-1 and top-3 accuracy of the next step, AUC and Brier score
-of drop-off.
+of drop-off. At scale the test cases are every prefix of a uniform random sample of the
+held-out journeys (seeded), about ``max_eval_prefixes`` (150,000) prefixes in all; the
+model report states the cap and how many held-out journeys were scored. The booster trains
+on a seeded random sample of ``max_boosting_prefixes`` (25,000) training prefixes; the
+Markov models count every training prefix.
 
 Models (``journeymap.ml.sequence_models``): ``most_frequent`` (the training distribution of
 next steps), ``first_order_markov`` (the last step, Witten-Bell smoothed towards it),
@@ -209,18 +213,22 @@ def journey_end_labels(log: StepLog, horizon_s: int, observed_until: int) -> np.
 # --- features ---------------------------------------------------------------------------------
 
 
-def step_contexts(log: StepLog, classes: Classes, order: int, stage: bool) -> list[np.ndarray]:
-    """Back-off contexts, coarsest first: a constant, then (with ``stage``) the furthest
-    stage, then the last 1..``order`` steps (``bos`` before the journey's start)."""
+def step_contexts(
+    log: StepLog, classes: Classes, order: int, stage: bool, rows: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Back-off contexts of the prefixes ``rows`` (default all), coarsest first: a constant,
+    then (with ``stage``) the furthest stage, then the last 1..``order`` steps (``bos``
+    before the journey's start)."""
+    pick = slice(None) if rows is None else rows
     codes = classes.encode(log)
-    n = len(log)
+    n = len(log) if rows is None else len(rows)
     contexts = [np.zeros(n, dtype=np.int64)]
     prefix: list[np.ndarray] = []
     if stage:
-        prefix = [log.furthest_stage().astype(np.int64)]
+        prefix = [log.furthest_stage().astype(np.int64)[pick]]
         contexts.append(pack_keys(prefix, CONTEXT_BITS))
     for lag in range(order):
-        prefix = [*prefix, log.lagged(codes, lag, classes.bos)]
+        prefix = [*prefix, log.lagged(codes, lag, classes.bos)[pick]]
         contexts.append(pack_keys(prefix, CONTEXT_BITS))
     return contexts
 
@@ -232,16 +240,19 @@ class FeatureSpec:
 
 
 def prefix_features(
-    log: StepLog, classes: Classes, config: NextStepConfig
+    log: StepLog, classes: Classes, config: NextStepConfig, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, FeatureSpec]:
-    """One row per prefix for the booster (NaN = missing); categorical columns hold codes."""
+    """One row per prefix (of ``rows``, default all) for the booster (NaN = missing);
+    categorical columns hold codes. Only the rows asked for are kept: a matrix of every
+    prefix of 10M steps would take over a GB."""
+    pick = slice(None) if rows is None else rows
     codes = classes.encode(log).astype(float)
     columns: dict[str, np.ndarray] = {}
     categorical: list[bool] = []
     for lag in range(config.history_steps):
         columns[f"step_{lag + 1}_back" if lag else "last_step"] = log.lagged(
             codes, lag, float(classes.bos)
-        )
+        )[pick]
         categorical.append(True)
     previous_t = log.lagged(log.t.astype(float), 1, np.nan)
     extra = {
@@ -259,9 +270,10 @@ def prefix_features(
     recent = (log.t - log.intent_at) <= config.intent_days * SECONDS_PER_DAY
     extra["recent_intent"] = (np.where(recent & (log.intent >= 0), log.intent, np.nan), True)
     for name, (values, is_categorical) in extra.items():
-        columns[name] = np.asarray(values, dtype=float)
+        columns[name] = np.asarray(values, dtype=float)[pick]
         categorical.append(is_categorical)
-    matrix = np.column_stack(list(columns.values())) if columns else np.zeros((len(log), 0))
+    n = len(log) if rows is None else len(rows)
+    matrix = np.column_stack(list(columns.values())) if columns else np.zeros((n, 0))
     return matrix, FeatureSpec(tuple(columns), tuple(categorical))
 
 
@@ -313,13 +325,13 @@ class Markov:
         self.model = BackoffModel(n_classes)
 
     def fit(self, log: StepLog, rows: np.ndarray, labels: np.ndarray) -> Markov:
-        contexts = step_contexts(log, self.classes, self.order, self.stage)
-        self.model.fit([c[rows] for c in contexts], labels)
+        self.model.fit(step_contexts(log, self.classes, self.order, self.stage, rows), labels)
         return self
 
     def predict_proba(self, log: StepLog, rows: np.ndarray) -> np.ndarray:
-        contexts = step_contexts(log, self.classes, self.order, self.stage)
-        return self.model.predict_proba([c[rows] for c in contexts])
+        return self.model.predict_proba(
+            step_contexts(log, self.classes, self.order, self.stage, rows)
+        )
 
 
 class Boosted:
@@ -333,9 +345,8 @@ class Boosted:
         self.used = np.zeros(0, dtype=bool)
 
     def fit(self, log: StepLog, rows: np.ndarray, labels: np.ndarray) -> Boosted:
-        features, self.spec = prefix_features(log, self.classes, self.config)
         keep = _sample(np.arange(len(rows)), self.config.max_boosting_prefixes, 1)
-        matrix = features[rows[keep]]
+        matrix, self.spec = prefix_features(log, self.classes, self.config, rows[keep])
         # A feature missing on every training row carries nothing (and breaks the binner).
         self.used = ~np.isnan(matrix).all(axis=0)
         categorical = [c for c, used in zip(self.spec.categorical, self.used, strict=True) if used]
@@ -345,8 +356,8 @@ class Boosted:
 
     def predict_proba(self, log: StepLog, rows: np.ndarray) -> np.ndarray:
         assert self.model is not None
-        features, _ = prefix_features(log, self.classes, self.config)
-        return self.model.predict_proba(features[rows][:, self.used])
+        features, _ = prefix_features(log, self.classes, self.config, rows)
+        return self.model.predict_proba(features[:, self.used])
 
 
 def next_step_model(name: str, classes: Classes, config: NextStepConfig) -> PrefixModel:
@@ -573,6 +584,8 @@ def evaluate(log: StepLog, as_of: int, config: NextStepConfig = NextStepConfig()
         "held_out_journeys": int(len(log.keys) - train_journeys.sum()),
         "training_prefixes": int(len(train_rows)),
         "held_out_prefixes": int(len(test_rows)),
+        "held_out_journeys_scored": int(len(np.unique(groups))),
+        "held_out_prefix_cap": config.max_eval_prefixes,
         "drop_off_training_prefixes": int(len(d_train_rows)),
         "drop_off_held_out_prefixes": int(len(d_test_rows)),
         "held_out_drop_off_rate": float(np.mean(d_test[d_test_rows])) if len(d_test_rows) else None,
@@ -637,11 +650,7 @@ def predict_open_journeys(
         drop_p = d_model.predict_proba(log, rows)[:, 1]
     if log.has_stages:
         drop_p[furthest >= log.final_stage] = np.nan  # no later stage to reach
-    stage_name = np.array([log.stage_names.get(int(s)) for s in furthest], dtype=object)
-    next_stage = np.array(
-        [_next_stage(log.stage_names, s) if log.has_stages else None for s in furthest],
-        dtype=object,
-    )
+    stage_name, next_stage = _stage_names(log, furthest)
     frame = pd.DataFrame(
         {
             "customer_key": log.keys[log.journey[rows]],
@@ -672,6 +681,18 @@ def predict_open_journeys(
         }
     )
     return NEXT_STEP_PREDICTIONS.conform(frame)
+
+
+def _stage_names(log: StepLog, furthest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The name of each furthest stage and of the stage after it (None without stages),
+    looked up once per distinct stage, not once per journey."""
+    values, inverse = np.unique(furthest, return_inverse=True)
+    names = np.array([log.stage_names.get(int(s)) for s in values], dtype=object)
+    later = np.array(
+        [_next_stage(log.stage_names, s) if log.has_stages else None for s in values],
+        dtype=object,
+    )
+    return names[inverse], later[inverse]
 
 
 def _next_stage(stage_names: dict[int, str], furthest: float) -> str | None:

@@ -18,7 +18,7 @@ from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.features import PASSIVE_EVENTS
 from journeymap.ml.next_step import NextStepConfig, NextStepRun, score_next_steps
 from journeymap.ml.outputs import NEXT_STEP_PREDICTIONS, write_output
-from journeymap.ml.step_log import StepLog, log_from_frame
+from journeymap.ml.step_log import StepLog, log_from_batches, log_from_frame
 from journeymap.ml.text.labelling import table_exists
 from journeymap.warehouse import Warehouse, query_frame, quote_literals
 
@@ -28,8 +28,9 @@ UNMAPPED = "unmapped"
 SCHEMAS = WarehouseSchemas()
 
 
-def eventsquery_frame(schemas: WarehouseSchemas = SCHEMAS) -> str:
-    """Every step a customer did, oldest first (ties broken by the event key)."""
+def events_query(schemas: WarehouseSchemas = SCHEMAS) -> str:
+    """Every step a customer did; the event key breaks ties between steps at the same
+    second (unsorted: sorting 10M rows in the warehouse costs more memory than the log)."""
     return f"""
         select customer_key as journey_key, occurred_at,
             case when canonical_event is null or canonical_event = '{UNMAPPED}'
@@ -63,12 +64,16 @@ def read_text_intents(warehouse: Warehouse, ml: str = "ml") -> pd.DataFrame | No
 
 
 def read_step_log(warehouse: Warehouse, schemas: WarehouseSchemas = SCHEMAS) -> StepLog:
-    events = query_frame(warehouse, eventsquery_frame(schemas))
-    if events.empty:
-        raise ValueError(f"{schemas.marts}.fct_events holds no customer steps to learn from")
-    return log_from_frame(
-        events, read_stage_orders(warehouse), read_text_intents(warehouse, schemas.ml)
+    """The customers' steps, streamed in batches and coded to integers as they arrive (the
+    events are never one frame of strings: 10M of them would take several GB)."""
+    log = log_from_batches(
+        warehouse.query_batches(events_query(schemas)),
+        read_stage_orders(warehouse),
+        read_text_intents(warehouse, schemas.ml),
     )
+    if len(log) == 0:
+        raise ValueError(f"{schemas.marts}.fct_events holds no customer steps to learn from")
+    return log
 
 
 def default_as_of(log: StepLog) -> pd.Timestamp:

@@ -9,7 +9,7 @@ import pytest
 
 from journeymap.ml import next_step as ns
 from journeymap.ml.sequence_models import BackoffModel
-from journeymap.ml.step_log import log_from_frame
+from journeymap.ml.step_log import log_from_batches, log_from_frame
 from tests.helpers.process_log import as_step_frame, process_log
 
 DAY = 86_400
@@ -219,3 +219,26 @@ def test_evaluation_table_names_every_model_and_the_choice(process):
     for name in (*ns.NEXT_STEP_MODELS, "stage_rate"):
         assert name in table
     assert f"next step: {entry['chosen']} is used" in table
+
+
+def test_a_log_read_in_batches_equals_the_log_read_at_once():
+    """The warehouse streams events in batches in event-key order; the codes and the order
+    of steps (ties at one second kept in arrival order) do not depend on the batching."""
+    frame = as_step_frame(process_log(cases=50, activities=12, seed=5))
+    frame["channel"] = np.where(np.arange(len(frame)) % 3 == 0, "web", " ")  # blank = missing
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True).dt.floor("D")  # ties
+    frame = frame.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    whole = log_from_frame(frame)
+    batches = log_from_batches(frame.iloc[i : i + 97] for i in range(0, len(frame), 97))
+    for name in ("keys", "journey", "t", "step", "steps", "channel", "channels", "stage"):
+        np.testing.assert_array_equal(getattr(batches, name), getattr(whole, name))
+    assert (whole.channel == -1).sum() == (frame["channel"] == " ").sum()
+
+
+def test_the_evaluation_sample_keeps_whole_journeys(process):
+    """Beyond the cap, held-out prefixes are every prefix of a random sample of journeys."""
+    rows = np.arange(len(process))
+    sample = ns._sample_journeys(process, rows, len(rows) // 4, seed=2)
+    picked = np.unique(process.journey[sample])
+    assert 0.15 * len(rows) < len(sample) < 0.35 * len(rows)
+    np.testing.assert_array_equal(sample, np.flatnonzero(np.isin(process.journey, picked)))
