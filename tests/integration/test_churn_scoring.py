@@ -15,6 +15,7 @@ import pytest
 
 from journeymap.ml.churn import MODEL_VERSION, SCORE_COLUMNS, ChurnRun, run_churn_scoring
 from journeymap.ml.keyword_topics import tag_messages
+from journeymap.ml.outputs import OPTED_OUT_SQL
 from journeymap.warehouse import DuckDBWarehouse
 from tests.helpers.pseudonyms import pseudonym
 from tests.integration.marts import query, scalar
@@ -74,8 +75,10 @@ def test_every_active_subscriber_is_scored_with_three_reasons(scored):
     cutoff = scored.run.cutoffs.score
     active = set(query(scored.path, _active_subscribers_sql(cutoff))["customer_id"])
     assert cutoff == pd.Timestamp("2026-11-01")  # the end of the 90 generated days
-    assert len(written) == len(scored.run.scores) == len(active) > 300
-    assert set(written["customer_key"]) == active and written["customer_key"].is_unique
+    refused = set(query(scored.path, OPTED_OUT_SQL.format(marts="marts"))["customer_key"])
+    assert len(scored.run.scores) == len(active) > 300 and active & refused
+    # Written: every active subscriber but those who refused analytics (counted, not listed).
+    assert set(written["customer_key"]) == active - refused and written["customer_key"].is_unique
     assert list(written.columns) == list(SCORE_COLUMNS)
     assert written["churn_score"].between(0, 1).all()
     assert written[REASONS].notna().all().all()
@@ -105,7 +108,8 @@ def test_scores_keep_the_contract_types_and_join_dim_customers(scored):
         "cutoff_at": "TIMESTAMP",
         "scored_at": "TIMESTAMP",
     }
-    rows = len(scored.run.scores)
+    rows = scalar(scored.path, "select count(*) from ml.churn_scores")
+    assert rows > 300
     in_events = scalar(
         scored.path,
         "select count(*) from ml.churn_scores "
