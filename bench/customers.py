@@ -197,13 +197,18 @@ def _child(step: str, warehouse_path: Path) -> dict:
     return child_figures("bench.customers", "--step", step, "--at", str(warehouse_path))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.customers", description=__doc__)
+def add_draw_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a bench that draws customers (``scale_up``) and writes figures."""
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--warehouse", type=Path, default=None, help="a built base warehouse")
     parser.add_argument("--base", type=int, default=2000, help="customers of a new base")
     parser.add_argument("--dir", type=Path, default=None, help="scratch folder (default: temp)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.customers", description=__doc__)
+    add_draw_arguments(parser)
     parser.add_argument("--step", choices=["segments", "value"], help=argparse.SUPPRESS)
     parser.add_argument("--at", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.customers import build_base, peak_rss_mb, scale_up
+from bench.customers import add_draw_arguments, build_base, peak_rss_mb, scale_up
 from bench.measure import child_figures, machine_load, print_figures
 
 # What the model reads of each drawn customer (journeymap.ml.next_step_io).
@@ -62,11 +62,7 @@ def _copy_seed(base: Path, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.next_step_memory", description=__doc__)
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--warehouse", type=Path, default=None, help="a built base warehouse")
-    parser.add_argument("--base", type=int, default=2000, help="customers of a new base")
-    parser.add_argument("--dir", type=Path, default=None, help="scratch folder (default: temp)")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    add_draw_arguments(parser)
     parser.add_argument("--at", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.at:
