@@ -16,13 +16,14 @@ the workspace is changed. ``--workspace`` repeats, one per size.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+
+from bench.measure import print_figures
 
 RESULTS = Path(__file__).resolve().parent / "results" / "alert_latency.json"
 
@@ -159,9 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     results = [measure(Path(workspace), args.then_full) for workspace in args.workspace]
-    print(json.dumps(results, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print_figures(results, RESULTS)
 
 
 if __name__ == "__main__":

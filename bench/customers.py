@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.measure import print_figures
+from bench.measure import child_figures, machine_load, print_figures
 
 # What the draws copy of each mart: (table, columns, time columns shifted, key columns renamed).
 MARTS = {
@@ -196,18 +194,21 @@ def run_step(step: str, warehouse_path: Path) -> dict:
 
 
 def _child(step: str, warehouse_path: Path) -> dict:
-    command = [sys.executable, "-m", "bench.customers", "--step", step, "--at", str(warehouse_path)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child_figures("bench.customers", "--step", step, "--at", str(warehouse_path))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.customers", description=__doc__)
+def add_draw_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a bench that draws customers (``scale_up``) and writes figures."""
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--warehouse", type=Path, default=None, help="a built base warehouse")
     parser.add_argument("--base", type=int, default=2000, help="customers of a new base")
     parser.add_argument("--dir", type=Path, default=None, help="scratch folder (default: temp)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.customers", description=__doc__)
+    add_draw_arguments(parser)
     parser.add_argument("--step", choices=["segments", "value"], help=argparse.SUPPRESS)
     parser.add_argument("--at", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -228,8 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             "lifetime_value": _child("value", target),
             "segmentation_first_run": _child("segments", target),
             "segmentation_daily_run": _child("segments", target),
-            "load_average": [round(v, 2) for v in os.getloadavg()],
-            "cpus": os.cpu_count(),
+            **machine_load(),
         }
     print_figures(figures, args.json)
     return 0

@@ -27,6 +27,7 @@ import re
 import resource
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -236,7 +237,20 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def print_figures(figures: dict, path: Path | None = None) -> None:
+def child_figures(module: str, *args: str) -> dict:
+    """Run ``python -m module args`` in a process of its own (its peak RSS is its own) and
+    return the JSON figures it prints on its last line."""
+    command = [sys.executable, "-m", module, *args]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def machine_load() -> dict:
+    """The load average (1, 5, 15 min) and CPUs, to read a figure of a shared machine by."""
+    return {"load_average": [round(v, 2) for v in os.getloadavg()], "cpus": os.cpu_count()}
+
+
+def print_figures(figures: dict | list, path: Path | None = None) -> None:
     """Print the figures as indented JSON, and write them to ``path`` too when given."""
     text = json.dumps(figures, indent=2)
     print(text)

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.customers import build_base, peak_rss_mb, scale_up
-from bench.measure import print_figures
+from bench.customers import add_draw_arguments, build_base, peak_rss_mb, scale_up
+from bench.measure import child_figures, machine_load, print_figures
 
 # What the model reads of each drawn customer (journeymap.ml.next_step_io).
 MARTS = {
@@ -64,11 +62,7 @@ def _copy_seed(base: Path, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.next_step_memory", description=__doc__)
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--warehouse", type=Path, default=None, help="a built base warehouse")
-    parser.add_argument("--base", type=int, default=2000, help="customers of a new base")
-    parser.add_argument("--dir", type=Path, default=None, help="scratch folder (default: temp)")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    add_draw_arguments(parser)
     parser.add_argument("--at", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.at:
@@ -82,15 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = scale_up(base, target, args.customers, MARTS, ML)
         _copy_seed(base, target)
         preparation = round(time.perf_counter() - started, 1)
-        command = [sys.executable, "-m", "bench.next_step_memory", "--at", str(target)]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
         figures = {
             "customers_drawn": args.customers,
             "rows": rows,
             "preparation_seconds": preparation,
-            "next_step": json.loads(done.stdout.strip().splitlines()[-1]),
-            "load_average": [round(v, 2) for v in os.getloadavg()],
-            "cpus": os.cpu_count(),
+            "next_step": child_figures("bench.next_step_memory", "--at", str(target)),
+            **machine_load(),
         }
     print_figures(figures, args.json)
     return 0

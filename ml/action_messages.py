@@ -36,7 +36,13 @@ import pandas as pd
 
 from journeymap.ml.narrative import numbers_in
 from journeymap.ml.outputs import MLOutput, _columns
-from journeymap.ml.text.llm import FactsWriter, LLMConfig, llm_chosen
+from journeymap.ml.text.llm import (
+    FactsWriter,
+    LLMConfig,
+    MemoryCache,
+    WarehouseCache,
+    llm_chosen,
+)
 
 MAX_MESSAGE_CHARS = 400
 SYSTEM_PROMPT = f"""You write one short message from an online business to one customer. You
@@ -125,34 +131,22 @@ def write_message(facts: Mapping[str, str], answer: str | None, failure: str | N
 
 
 class MessageCache:
-    """``<ml>.action_message_cache`` in a warehouse, or a dict in memory (``warehouse=None``)."""
+    """Drafts by facts hash in ``<ml>.action_message_cache``, or in memory (``warehouse=None``):
+    the text labels' cache (``ml.text.llm``) on this table."""
 
     def __init__(self, warehouse: Any = None, schema: str = "ml") -> None:
-        self.warehouse, self.schema = warehouse, schema
-        self._memory: dict[str, str] = {}
+        self._rows = (
+            MemoryCache(MESSAGE_CACHE)
+            if warehouse is None
+            else WarehouseCache(warehouse, schema, MESSAGE_CACHE)
+        )
 
     def get(self, hashes: list[str], model: str) -> dict[str, str]:
-        from journeymap.warehouse import quote_literal, table_exists
-
-        if self.warehouse is None:
-            return {h: self._memory[h] for h in hashes if h in self._memory}
-        if not hashes or not table_exists(self.warehouse, self.schema, MESSAGE_CACHE.table):
-            return {}
-        frame = self.warehouse.query_df(
-            f"select facts_hash, draft from {self.schema}.{MESSAGE_CACHE.table} "
-            f"where prompt_version = {quote_literal(PROMPT_VERSION)} "
-            f"and model = {quote_literal(model)}"
-        )
-        frame.columns = [str(c).lower() for c in frame.columns]
-        wanted = set(hashes)
-        pairs = zip(frame["facts_hash"], frame["draft"], strict=True)
-        return {key: draft for key, draft in pairs if key in wanted}
+        found = self._rows.get(hashes, PROMPT_VERSION, model)
+        return {key: row["draft"] for key, row in found.items()}
 
     def put(self, answers: dict[str, str], model: str) -> None:
         if not answers:
-            return
-        if self.warehouse is None:
-            self._memory.update(answers)
             return
         rows = pd.DataFrame(
             {
@@ -163,9 +157,7 @@ class MessageCache:
                 "cached_at": pd.Timestamp.now("UTC").tz_localize(None),
             }
         )
-        self.warehouse.write_frame(
-            self.schema, MESSAGE_CACHE.table, MESSAGE_CACHE.conform(rows), mode="append"
-        )
+        self._rows.put(MESSAGE_CACHE.conform(rows))
 
 
 class LLMMessageWriter(FactsWriter):

@@ -259,9 +259,11 @@ class LabelCache(Protocol):
 
 
 class MemoryCache:
-    """A cache for one process (the CLI)."""
+    """A cache for one process (the CLI), of the rows of ``output`` (the text labels' cache by
+    default) keyed by their hash column (the first of the output's key)."""
 
-    def __init__(self) -> None:
+    def __init__(self, output: MLOutput = LLM_CACHE) -> None:
+        self.hash_column = output.key[0]
         self._rows: dict[tuple[str, str, str], dict] = {}
 
     def get(self, hashes: list[str], prompt_version: str, model: str) -> dict[str, dict]:
@@ -270,33 +272,38 @@ class MemoryCache:
 
     def put(self, rows: pd.DataFrame) -> None:
         for row in rows.to_dict("records"):
-            self._rows[(row["text_hash"], row["prompt_version"], row["model"])] = row
+            self._rows[(row[self.hash_column], row["prompt_version"], row["model"])] = row
 
 
 class WarehouseCache:
-    """``<ml>.text_label_cache``: appended to, read by prompt version and model."""
+    """``<ml>.<output table>`` (``ml.text_label_cache`` by default): appended to, read by
+    prompt version and model, keyed by the output's hash column."""
 
-    def __init__(self, warehouse: Any, schema: str = "ml") -> None:
-        self.warehouse, self.schema = warehouse, schema
+    def __init__(self, warehouse: Any, schema: str = "ml", output: MLOutput = LLM_CACHE) -> None:
+        self.warehouse, self.schema, self.output = warehouse, schema, output
+        self.hash_column = output.key[0]
 
     def get(self, hashes: list[str], prompt_version: str, model: str) -> dict[str, dict]:
-        if not hashes or not table_exists(self.warehouse, self.schema, LLM_CACHE.table):
+        table = self.output.table
+        if not hashes or not table_exists(self.warehouse, self.schema, table):
             return {}
         frame = self.warehouse.query_df(
-            f"select * from {self.schema}.{LLM_CACHE.table} "
+            f"select * from {self.schema}.{table} "
             f"where prompt_version = {quote_literal(prompt_version)} "
             f"and model = {quote_literal(model)}"
         )
         frame.columns = [str(c).lower() for c in frame.columns]
         wanted = set(hashes)
         return {
-            row["text_hash"]: row for row in frame.to_dict("records") if row["text_hash"] in wanted
+            row[self.hash_column]: row
+            for row in frame.to_dict("records")
+            if row[self.hash_column] in wanted
         }
 
     def put(self, rows: pd.DataFrame) -> None:
         if len(rows):
             self.warehouse.write_frame(
-                self.schema, LLM_CACHE.table, LLM_CACHE.conform(rows), mode="append"
+                self.schema, self.output.table, self.output.conform(rows), mode="append"
             )
 
 

@@ -408,16 +408,10 @@ def stage_themes(
     prior, previous_k = previous_themes(keys, previous)
     count = choose_theme_count(matrix[sample], keys[sample], previous_k)
     count = kept_theme_count(count, previous_k)
-    _, weights = _factorise(matrix, count.k)
     if count.k == previous_k and (prior >= 0).any():
-        # An unstable stage's fresh fit re-forms its themes on any change: start from the
-        # previous themes, and so too when a stable stage's fresh fit does not reproduce them.
-        carried = carried_over(weights.argmax(axis=1), prior, count.k) if count.stable else None
-        if carried is not None:  # this run's themes reproduce the previous ones
-            prior = np.where(prior >= 0, carried[np.maximum(prior, 0)], -1)
-        else:  # they do not: start from the previous themes instead
-            weights = _warm_factorise(matrix, previous_components(matrix, prior, count.k))
+        weights, prior = _fit_near_previous(matrix, count, prior)
     else:
+        _, weights = _factorise(matrix, count.k)
         prior = np.full(len(docs), -1)
     assigned = sticky_assignment(weights, prior)
     total = weights.sum(axis=1)
@@ -425,6 +419,22 @@ def stage_themes(
     share = np.divide(held, total, out=np.zeros(len(docs)), where=total > 0)
     terms = _theme_terms(docs, assigned, count.k, families)
     return StageThemes(assigned, share, terms, count)
+
+
+def _fit_near_previous(
+    matrix: sparse.spmatrix, count: ThemeCount, prior: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of a fit that keeps the previous themes (``prior``: 0..k-1 per text, -1 new),
+    and ``prior`` in the fit's theme numbers. A stable stage's fresh fit when it reproduces
+    them; else (an unstable stage's fresh fit re-forms its themes on any change, so it is not
+    even tried) NMF started from the previous themes."""
+    if count.stable:
+        _, weights = _factorise(matrix, count.k)
+        carried = carried_over(weights.argmax(axis=1), prior, count.k)
+        if carried is not None:
+            return weights, np.where(prior >= 0, carried[np.maximum(prior, 0)], -1)
+    start = previous_components(matrix, prior, count.k)
+    return _warm_factorise(matrix, start), prior
 
 
 def _theme_terms(
