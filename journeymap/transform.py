@@ -1,7 +1,8 @@
 """Run dbt on the journeymap project against the configured warehouse.
 
-dbt runs as a subprocess of the venv's own `dbt`: its output streams to the console, its memory
-is its own (benchmarks measure it), and one process per command keeps dbt's global state clean.
+dbt runs as a subprocess of the venv's own `dbt` (through `journeymap-dbt`, which dies with the
+process that started it): its output streams to the console, its memory is its own (benchmarks
+measure it), and one process per command keeps dbt's global state clean.
 
 The user's project reaches dbt in two ways, and every dbt command journeymap runs (the CLI's,
 Dagster's, ``journeymap dbt ...``) gets both from ``Settings``:
@@ -62,9 +63,14 @@ class DbtError(RuntimeError):
 
 
 def dbt_executable() -> str:
-    """The dbt of this Python environment (the venv's bin is often not on PATH)."""
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+    """The dbt of this Python environment (the venv's bin is often not on PATH), launched as
+    ``journeymap-dbt`` (journeymap.dbt_process) so that it dies with the run that started it;
+    plain ``dbt`` in an environment installed before that launcher existed."""
+    for name in ("journeymap-dbt", "dbt"):
+        candidate = Path(sys.executable).with_name(name)
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("journeymap-dbt") or shutil.which("dbt") or "dbt"
 
 
 def dbt_project_dir(settings: Settings) -> Path:

@@ -123,3 +123,63 @@ def mart_fingerprints(duckdb_path: Path) -> dict[str, dict[str, object]]:
             "sha256": hashlib.sha256(text.encode()).hexdigest()[:16],
         }
     return fingerprints
+
+
+# Columns that say when a run happened, not what it computed: a re-run writes new values.
+RUN_TIME_COLUMNS = (
+    *BOOKKEEPING_COLUMNS,
+    "loaded_through",
+    "previous_loaded_through",
+    "scored_at",
+    "computed_at",
+    "labelled_at",
+    "built_at",
+    "recorded_at",
+    "created_at",
+)
+DERIVED_SCHEMAS = ("staging", "intermediate", "marts", "enriched", "ml")
+
+
+def table_fingerprints(
+    duckdb_path: Path,
+    schemas: tuple[str, ...] = DERIVED_SCHEMAS,
+    ignore: tuple[str, ...] = RUN_TIME_COLUMNS,
+) -> dict[str, tuple[int, int]]:
+    """``schema.table`` -> (rows, an order-independent hash of its rows) for every table and
+    view of ``schemas``: the sum of a hash per row over its columns, doubles rounded to 6
+    decimals, ``ignore`` left out. A duplicated or lost row changes both."""
+    fingerprints = {}
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        columns = connection.execute(
+            "select table_schema, table_name, column_name, data_type "
+            "from information_schema.columns where table_schema in "
+            f"({', '.join(repr(s) for s in schemas)}) order by all"
+        ).fetchall()
+        tables: dict[str, list[str]] = {}
+        for schema, table, column, data_type in columns:
+            name = f"{schema}.{table}"
+            tables.setdefault(name, [])
+            if column in ignore:
+                continue
+            quoted = f'"{column}"'
+            if data_type in ("DOUBLE", "FLOAT") or data_type.startswith("DECIMAL"):
+                quoted = f"round({quoted}::double, 6)"
+            tables[name].append(quoted)
+        for name, selected in tables.items():
+            row_hash = f"hash({', '.join(selected)})" if selected else "0"
+            rows, content = connection.execute(
+                f"select count(*), coalesce(sum({row_hash}::hugeint), 0) from {name}"
+            ).fetchone()
+            fingerprints[name] = (int(rows), int(content))
+    return fingerprints
+
+
+def differing_tables(
+    left: dict[str, tuple[int, int]], right: dict[str, tuple[int, int]]
+) -> dict[str, tuple]:
+    """Tables whose fingerprints differ (or exist on one side only): name -> (left, right)."""
+    return {
+        name: (left.get(name), right.get(name))
+        for name in sorted(left.keys() | right.keys())
+        if left.get(name) != right.get(name)
+    }
