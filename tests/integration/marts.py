@@ -125,18 +125,27 @@ def mart_fingerprints(duckdb_path: Path) -> dict[str, dict[str, object]]:
     return fingerprints
 
 
-# Columns that say when a run happened, not what it computed: a re-run writes new values.
+# Columns that say when a run or load happened, not what it computed: a re-run writes new
+# values (the enriched layer renames some of them).
 RUN_TIME_COLUMNS = (
     *BOOKKEEPING_COLUMNS,
+    "mapping_loaded_at",
     "loaded_through",
     "previous_loaded_through",
+    "segments_loaded_through",
     "scored_at",
+    "segmented_at",
     "computed_at",
+    "attribution_computed_at",
+    "predicted_at",
     "labelled_at",
     "built_at",
+    "themes_built_at",
     "recorded_at",
     "created_at",
 )
+# A quarantine reason quotes the load time it compared with.
+_LOAD_TIME_IN_TEXT = r"load time \d{4}-\d{2}-\d{2} [\d:.]+"
 DERIVED_SCHEMAS = ("staging", "intermediate", "marts", "enriched", "ml")
 
 
@@ -147,7 +156,8 @@ def table_fingerprints(
 ) -> dict[str, tuple[int, int]]:
     """``schema.table`` -> (rows, an order-independent hash of its rows) for every table and
     view of ``schemas``: the sum of a hash per row over its columns, doubles rounded to 6
-    decimals, ``ignore`` left out. A duplicated or lost row changes both."""
+    decimals, ``ignore`` left out, load times quoted in text blanked. A duplicated or lost row
+    changes both."""
     fingerprints = {}
     with duckdb.connect(str(duckdb_path), read_only=True) as connection:
         columns = connection.execute(
@@ -164,6 +174,8 @@ def table_fingerprints(
             quoted = f'"{column}"'
             if data_type in ("DOUBLE", "FLOAT") or data_type.startswith("DECIMAL"):
                 quoted = f"round({quoted}::double, 6)"
+            elif data_type == "VARCHAR":
+                quoted = f"regexp_replace({quoted}, '{_LOAD_TIME_IN_TEXT}', 'load time', 'g')"
             tables[name].append(quoted)
         for name, selected in tables.items():
             row_hash = f"hash({', '.join(selected)})" if selected else "0"
