@@ -26,8 +26,13 @@ def _die_with(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def main() -> None:
+def die_with_parent() -> None:
+    """From now on, this process is killed when its parent process ends."""
     threading.Thread(target=_die_with, args=(os.getppid(),), daemon=True).start()
+
+
+def main() -> None:
+    die_with_parent()
     from dbt.cli.main import cli  # after the watch starts: importing dbt takes seconds
 
     sys.argv[0] = "dbt"
