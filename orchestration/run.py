@@ -2,7 +2,8 @@
 calls. It prepares the dbt project, builds the definitions for the given settings and executes
 the job with the in-process executor, printing one line per finished step; what dbt prints
 goes to ``<dbt target>/<job>_output.log``. When DAGSTER_HOME is set the run is recorded there,
-so ``make dev`` shows it afterwards.
+so ``make dev`` shows it afterwards; a run whose process was killed stays STARTED there until
+the next run of the installation marks it failed (``fail_abandoned_runs``).
 """
 
 from __future__ import annotations
@@ -18,16 +19,24 @@ import pandas as pd
 from dagster import (
     DagsterEventType,
     DagsterInstance,
+    DagsterRunStatus,
     Definitions,
     ExecuteInProcessResult,
     RunRequest,
+    RunsFilter,
 )
 
 from journeymap.orchestration.definitions import build_definitions
 from journeymap.orchestration.progress import PROGRESS_LOGGER, Say, say_through
 from journeymap.orchestration.project import prepare_dbt_project
 from journeymap.settings import Settings
-from journeymap.warehouse import run_lock
+from journeymap.warehouse import run_lock, run_lock_path
+
+# The tag of the runs run_job starts: the run lock of their installation (one per warehouse
+# on this machine), so a later run of the same installation finds those it outlived.
+INSTALLATION_TAG = "journeymap/run_lock"
+# A run still in one of these when no process of its installation runs was killed.
+_UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 
 @dataclass
@@ -78,7 +87,28 @@ def run_job(
     """Run ``job_name`` for the installation of ``settings`` and return its result; a clear
     error (WarehouseBusyError) when another run of the installation is writing."""
     with run_lock(settings, f"the Dagster job {job_name}"):
+        instance = instance or _instance()
+        for run_id in fail_abandoned_runs(instance, settings):
+            say(f"the Dagster run {run_id} ended without finishing (killed): marked failed")
         return _run_job(settings, job_name, run_config, say, instance)
+
+
+def fail_abandoned_runs(instance: DagsterInstance, settings: Settings) -> list[str]:
+    """Mark failed the runs run_job started for this installation that the instance still
+    counts as running, and return their ids. Called with the run lock held: no process of the
+    installation runs, so their process was killed (SIGKILL records nothing). Left STARTED,
+    they would count against the run queue's limit of ``make dev`` (one run at a time) and
+    hold it forever."""
+    tags = {INSTALLATION_TAG: str(run_lock_path(settings))}
+    abandoned = instance.get_runs(RunsFilter(statuses=_UNFINISHED, tags=tags))
+    for run in abandoned:
+        instance.report_engine_event(
+            "the process running this run ended without finishing it (killed); the next run "
+            "of the installation marked it failed",
+            run,
+        )
+        instance.report_run_failed(run)
+    return [run.run_id for run in abandoned]
 
 
 def _run_job(
@@ -86,7 +116,7 @@ def _run_job(
     job_name: str,
     run_config: dict[str, Any] | None,
     say: Say,
-    instance: DagsterInstance | None,
+    instance: DagsterInstance,
 ) -> JobResult:
     started = time.perf_counter()
     say("parsing the dbt project")
@@ -108,7 +138,10 @@ def _run_job(
         contextlib.redirect_stdout(output),
     ):
         result = job.execute_in_process(
-            run_config=run_config, instance=instance or _instance(), raise_on_error=False
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            tags={INSTALLATION_TAG: str(run_lock_path(settings))},
         )
     failed_steps = [
         event.step_key

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterInstance
 
 from journeymap.generator import generate
 from journeymap.settings import PROJECT_DIR
@@ -307,6 +308,11 @@ def test_a_build_killed_while_dbt_builds_completes_to_the_uninterrupted_build(
     assert differing_tables(killed.complete(), reference_builds["full"]) == {}
     assert killed.reconciled()
     killed.completed = True
+    # The killed run, left STARTED in the run storage, was marked failed by the next one.
+    assert "ended without finishing (killed): marked failed" in killed.console.read_text()
+    with DagsterInstance.from_config(str(killed.root / "dagster_home")) as instance:
+        statuses = sorted(run.status.value for run in instance.get_runs())
+    assert statuses == ["FAILURE", "SUCCESS"]
 
 
 def test_an_incremental_build_killed_in_dbt_then_in_a_python_model_completes(

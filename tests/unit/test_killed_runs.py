@@ -1,4 +1,6 @@
-"""journeymap-dbt dies with the process that started it, also when that one is SIGKILLed."""
+"""What a run killed with SIGKILL leaves behind: no dbt (journeymap-dbt dies with the process
+that started it), and no run that Dagster's storage counts as running for ever (the next run
+of the installation marks it failed)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,12 @@ import subprocess
 import sys
 import time
 
+from dagster import DagsterInstance, DagsterRunStatus, job, op
+
+from journeymap.orchestration.run import INSTALLATION_TAG, fail_abandoned_runs
+from journeymap.settings import Settings
 from journeymap.transform import dbt_executable
+from journeymap.warehouse import run_lock_path
 
 # A parent that starts a child calling die_with_parent (then idling as a long dbt build
 # would), prints the child's pid and waits.
@@ -48,3 +55,29 @@ def test_dbt_runs_through_the_launcher():
     assert os.path.basename(executable) == "journeymap-dbt"
     version = subprocess.run([executable, "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and "installed" in version.stdout
+
+
+@op
+def _step() -> None:
+    pass
+
+
+@job
+def _job() -> None:
+    _step()
+
+
+def test_the_next_run_marks_failed_the_runs_its_installation_left_started(tmp_path):
+    settings = Settings.for_workspace(tmp_path)
+    instance = DagsterInstance.ephemeral()
+    ours = {INSTALLATION_TAG: str(run_lock_path(settings))}
+    other = {INSTALLATION_TAG: str(tmp_path / "elsewhere.run.lock")}
+    left = instance.create_run_for_job(_job, tags=ours, status=DagsterRunStatus.STARTED)
+    done = instance.create_run_for_job(_job, tags=ours, status=DagsterRunStatus.SUCCESS)
+    elsewhere = instance.create_run_for_job(_job, tags=other, status=DagsterRunStatus.STARTED)
+
+    assert fail_abandoned_runs(instance, settings) == [left.run_id]
+    status = {run.run_id: run.status for run in instance.get_runs()}
+    assert status[left.run_id] == DagsterRunStatus.FAILURE
+    assert status[done.run_id] == DagsterRunStatus.SUCCESS
+    assert status[elsewhere.run_id] == DagsterRunStatus.STARTED  # another installation's
