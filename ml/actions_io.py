@@ -13,7 +13,7 @@ import pandas as pd
 from journeymap.ml.action_messages import LLMMessageWriter, MessageCache, write_messages
 from journeymap.ml.actions import INPUT_COLUMNS, ActionConfig, assign_actions, keep_earlier
 from journeymap.ml.churn_io import WarehouseSchemas
-from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consenting, write_output
+from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consented, write_output
 from journeymap.ml.text.labelling import table_exists
 from journeymap.warehouse import Warehouse, query_frame, timestamp_literal
 
@@ -39,12 +39,16 @@ def read_action_inputs(
     who refused analytics (profiling) are not decided for."""
     cutoff = timestamp_literal(as_of)
     week = timestamp_literal(as_of - pd.Timedelta(days=7))
+
+    def mart(table: str) -> str:
+        return consented(warehouse, f"{s.marts}.{table}", s.marts)
+
     customers = query_frame(
         warehouse,
         f"""
         select customer_key, current_stage, has_email_consent, has_sms_consent
-        from {s.marts}.dim_customers as customers
-        where is_known and ({consenting(warehouse, "customers", s.marts)})
+        from {mart("dim_customers")} as customers
+        where is_known
         """,
     )
     devices = query_frame(
@@ -53,7 +57,7 @@ def read_action_inputs(
         select customer_key, max(device_type) as device_type from (
             select customer_key, device_type,
                 row_number() over (partition by customer_key order by occurred_at desc) as rn
-            from {s.marts}.fct_events
+            from {mart("fct_events")} as events
             where device_type is not null and occurred_at < {cutoff}
         ) as latest where rn = 1 group by customer_key
         """,
@@ -61,7 +65,7 @@ def read_action_inputs(
     contacts = query_frame(
         warehouse,
         f"""
-        select customer_key, count(*) as contacts_last_week from {s.marts}.fct_events
+        select customer_key, count(*) as contacts_last_week from {mart("fct_events")} as events
         where canonical_event in ('{"', '".join(CONTACT_EVENTS)}')
             and occurred_at >= {week} and occurred_at < {cutoff}
         group by customer_key
@@ -70,7 +74,8 @@ def read_action_inputs(
     reviews = query_frame(
         warehouse,
         f"""
-        select customer_key, avg(score) as review_score from {s.marts}.fct_customer_texts
+        select customer_key, avg(score) as review_score
+        from {mart("fct_customer_texts")} as texts
         where source = 'reviews' and occurred_at < {cutoff} group by customer_key
         """,
     )
@@ -87,12 +92,16 @@ def read_action_inputs(
 def _ml_inputs(
     warehouse: Warehouse, as_of: pd.Timestamp, s: WarehouseSchemas
 ) -> list[pd.DataFrame]:
+    def ml(table: str) -> str:  # rows written before a refusal, if this runs first
+        return consented(warehouse, f"{s.ml}.{table}", s.marts)
+
     parts = []
     if table_exists(warehouse, s.ml, "churn_scores"):
         parts.append(
             query_frame(
                 warehouse,
-                f"select customer_key, risk_band as churn_risk_band from {s.ml}.churn_scores",
+                f"select customer_key, risk_band as churn_risk_band "
+                f"from {ml('churn_scores')} as scores",
             )
         )
     if table_exists(warehouse, s.ml, "text_labels"):
@@ -104,7 +113,7 @@ def _ml_inputs(
                 select customer_key, max(intent) as recent_intent from (
                     select customer_key, intent, row_number() over (
                         partition by customer_key order by occurred_at desc) as rn
-                    from {s.ml}.text_labels
+                    from {ml("text_labels")} as labels
                     where customer_key is not null and occurred_at >= {since}
                         and occurred_at < {timestamp_literal(as_of)}
                 ) as latest where rn = 1 group by customer_key
@@ -117,7 +126,7 @@ def _ml_inputs(
             query_frame(
                 warehouse,
                 f"select customer_key, lower(persona_name) as persona "
-                f"from {s.ml}.customer_segments",
+                f"from {ml('customer_segments')} as segments",
             )
         )
     if table_exists(warehouse, s.ml, "next_step_predictions"):
@@ -125,7 +134,7 @@ def _ml_inputs(
             query_frame(
                 warehouse,
                 f"select customer_key, last_step, drop_off_probability "
-                f"from {s.ml}.next_step_predictions",
+                f"from {ml('next_step_predictions')} as predictions",
             )
         )
     return parts

@@ -17,7 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from journeymap.ml.features import naive_utc
-from journeymap.ml.outputs import CUSTOMER_SEGMENTS, PERSONA_SNAPSHOTS, consenting
+from journeymap.ml.outputs import (
+    CUSTOMER_SEGMENTS,
+    PERSONA_SNAPSHOTS,
+    consented,
+    without_analytics_opt_outs,
+)
 from journeymap.ml.segment_features import SegmentFrames
 from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, table_exists
 from journeymap.warehouse import Warehouse
@@ -45,8 +50,8 @@ def read_orders(
     not refuse analytics (their orders are not even fitted on)."""
     sql = f"""
         select customer_key, occurred_at as at, revenue as value
-        from {schemas.marts}.fct_events as events
-        where is_conversion and ({consenting(warehouse, "events", schemas.marts)})
+        from {consented(warehouse, f"{schemas.marts}.fct_events", schemas.marts)} as events
+        where is_conversion
     """
     return query_frame(warehouse, sql)
 
@@ -98,12 +103,16 @@ def read_segment_frames(
     sessions and devices by a number, not by key or name: millions of strings are slow to
     move and to compare, numbers are not."""
     m = schemas.marts
+
+    def mart(table: str) -> str:
+        return consented(warehouse, f"{m}.{table}", m)
+
     # Known customers who did not refuse analytics: every frame below is theirs only.
     known = f"""
         select customer_key,
             row_number() over (order by customer_key) - 1 as customer_position
-        from {m}.dim_customers as customers
-        where is_known and ({consenting(warehouse, "customers", m)})
+        from {mart("dim_customers")} as customers
+        where is_known
     """
     frames = {
         "customers": f"""
@@ -136,7 +145,7 @@ def read_segment_frames(
         """,
         "subscriptions": f"""
             select customer_key, subscription_id, plan, started_at
-            from {m}.fct_subscription_versions
+            from {mart("fct_subscription_versions")} as subscriptions
         """,
     }
     read = {name: query_frame(warehouse, sql) for name, sql in frames.items()}
@@ -156,13 +165,18 @@ def read_text_labels(
     customer and time of their text in fct_customer_texts."""
     if not table_exists(warehouse, schemas.ml, TEXT_LABELS_TABLE):
         return None
-    labels = query_frame(warehouse, f"select * from {schemas.ml}.{TEXT_LABELS_TABLE}")
+    labels = without_analytics_opt_outs(  # labels written before a refusal, if it ran first
+        warehouse,
+        query_frame(warehouse, f"select * from {schemas.ml}.{TEXT_LABELS_TABLE}"),
+        schemas.marts,
+    )
     if "customer_key" not in labels or "occurred_at" not in labels:
         if "text_key" not in labels:
             return None
         texts = query_frame(
             warehouse,
-            f"select text_key, customer_key, occurred_at from {schemas.marts}.fct_customer_texts",
+            "select text_key, customer_key, occurred_at from "
+            f"{consented(warehouse, f'{schemas.marts}.fct_customer_texts', schemas.marts)} as t",
         )
         labels = labels.drop(columns=["customer_key", "occurred_at"], errors="ignore")
         labels = labels.merge(texts, on="text_key", how="inner")
@@ -178,7 +192,8 @@ def read_text_labels(
 def _optional(warehouse: Warehouse, schemas: WarehouseSchemas, table: str, columns: str):
     if not table_exists(warehouse, schemas.ml, table):
         return pd.DataFrame(columns=["customer_key", *columns.split(", ")])
-    return query_frame(warehouse, f"select customer_key, {columns} from {schemas.ml}.{table}")
+    rows = consented(warehouse, f"{schemas.ml}.{table}", schemas.marts)
+    return query_frame(warehouse, f"select customer_key, {columns} from {rows} as model_rows")
 
 
 @dataclass(frozen=True)
@@ -197,7 +212,8 @@ def read_card_facts(
     paths = query_frame(
         warehouse,
         f"""
-        select customer_key, path from {schemas.marts}.fct_journey_paths
+        select customer_key, path
+        from {consented(warehouse, f"{schemas.marts}.fct_journey_paths", schemas.marts)} as paths
         where path_grain = 'customer'
         """,
     )
@@ -242,7 +258,7 @@ def read_previous_run(
             warehouse,
             f"""
             select customer_key, segment_id, loaded_through, cutoff_at
-            from {schemas.ml}.customer_segments
+            from {consented(warehouse, f"{schemas.ml}.customer_segments", schemas.marts)} as s
             """,
         )
         if len(frame):
