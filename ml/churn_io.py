@@ -24,6 +24,8 @@ CHURN_INPUT_MARTS = (
     "fct_sessions",
     "fct_customer_texts",
 )
+# Whom the model is about (subscribers): its count of refusals left out is theirs.
+CHURN_POPULATION = ("fct_subscription_versions",)
 
 
 def churn_queries(warehouse: Warehouse, s: WarehouseSchemas = WarehouseSchemas()) -> dict[str, str]:

@@ -37,6 +37,9 @@ SEGMENT_INPUT_MARTS = (
     "fct_subscription_versions",
     "fct_journey_paths",
 )
+# Whom the segmentation is about (known customers with a web or app session): its count of
+# refusals left out is theirs.
+SEGMENT_POPULATION = ("fct_sessions",)
 CARD_INPUT_TABLES = ("churn_scores", "customer_value")
 TEXT_LABELS_TABLE = "text_labels"
 # Keys read as numbers are hashed into [0, this prime < 2^53).

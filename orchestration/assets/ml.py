@@ -23,8 +23,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from journeymap.ml.churn_io import CHURN_INPUT_MARTS
+from journeymap.ml.churn_io import CHURN_INPUT_MARTS, CHURN_POPULATION
 from journeymap.ml.model_report import record_model_report
+from journeymap.ml.outputs import refusals_in
 from journeymap.orchestration.keys import CHURN_SCORES_KEY, ML_GROUP, mart_key
 from journeymap.orchestration.metadata import jsonable, markdown_table, to_metadata
 from journeymap.orchestration.resources import step_warehouse
@@ -38,9 +39,15 @@ def model_result(
     entry: Mapping[str, Any],
     metadata: Mapping[str, Any],
     asset_key: AssetKey | None = None,
+    excluded_no_consent: int | None = None,
 ) -> MaterializeResult:
     """Record ``model``'s report entry and return the materialization with its metadata
-    (``asset_key``: which asset of a multi-asset it is)."""
+    (``asset_key``: which asset of a multi-asset it is; ``excluded_no_consent``: how many
+    customers who refused analytics the model's population left out, ``refusals_in``, as
+    ``customers_excluded_no_consent`` in both)."""
+    if excluded_no_consent is not None:
+        entry = {**entry, "customers_excluded_no_consent": excluded_no_consent}
+        metadata = {**metadata, "customers_excluded_no_consent": excluded_no_consent}
     path = record_model_report(settings.build_dir, model, entry)
     context.log.info(f"{model}: report entry in {path}")
     return MaterializeResult(
@@ -83,12 +90,15 @@ def churn_scores(
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
     with step_warehouse(context, settings) as warehouse:
         run = run_churn_scoring(warehouse, as_of=as_of, horizon_days=config.horizon_days)
+        excluded = refusals_in(warehouse, CHURN_POPULATION)
     metadata: dict[str, Any] = dict(run.metadata())
     metadata["feature_importances"] = MetadataValue.json(jsonable(run.feature_importances))
     calibration = run.metrics.get("calibration") or []
     if calibration:
         metadata["calibration"] = MetadataValue.md(markdown_table(calibration))
-    return model_result(context, settings, "churn", run.report_entry(), metadata)
+    return model_result(
+        context, settings, "churn", run.report_entry(), metadata, excluded_no_consent=excluded
+    )
 
 
 ml_assets = [churn_scores]
