@@ -13,7 +13,7 @@ import pandas as pd
 from journeymap.ml.action_messages import LLMMessageWriter, MessageCache, write_messages
 from journeymap.ml.actions import INPUT_COLUMNS, ActionConfig, assign_actions, keep_earlier
 from journeymap.ml.churn_io import WarehouseSchemas
-from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consented, write_output
+from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consented_tables, write_output
 from journeymap.ml.text.labelling import table_exists
 from journeymap.warehouse import Warehouse, query_frame, timestamp_literal
 
@@ -40,8 +40,10 @@ def read_action_inputs(
     cutoff = timestamp_literal(as_of)
     week = timestamp_literal(as_of - pd.Timedelta(days=7))
 
+    consented = consented_tables(warehouse, s.marts)
+
     def mart(table: str) -> str:
-        return consented(warehouse, f"{s.marts}.{table}", s.marts)
+        return consented(f"{s.marts}.{table}")
 
     customers = query_frame(
         warehouse,
@@ -92,8 +94,10 @@ def read_action_inputs(
 def _ml_inputs(
     warehouse: Warehouse, as_of: pd.Timestamp, s: WarehouseSchemas
 ) -> list[pd.DataFrame]:
+    consented = consented_tables(warehouse, s.marts)
+
     def ml(table: str) -> str:  # rows written before a refusal, if this runs first
-        return consented(warehouse, f"{s.ml}.{table}", s.marts)
+        return consented(f"{s.ml}.{table}")
 
     parts = []
     if table_exists(warehouse, s.ml, "churn_scores"):

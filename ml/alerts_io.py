@@ -19,7 +19,7 @@ from journeymap.ml.alerts import (
     new_alerts,
 )
 from journeymap.ml.churn_io import WarehouseSchemas
-from journeymap.ml.outputs import RISK_ALERTS, consented, write_output
+from journeymap.ml.outputs import RISK_ALERTS, consented_tables, write_output
 from journeymap.ml.text.labelling import table_exists
 from journeymap.warehouse import Warehouse, query_frame, quote_literals, timestamp_literal
 
@@ -48,8 +48,7 @@ def find_alerts(
     config = config or AlertConfig()
     since = end - pd.Timedelta(hours=config.lookback_hours)
 
-    def rows(table: str) -> str:  # a customer who refused analytics raises no alert
-        return consented(warehouse, table, s.marts)
+    rows = consented_tables(warehouse, s.marts)  # who refused analytics raises no alert
 
     parts = []
     if table_exists(warehouse, s.ml, "text_labels") and table_exists(

@@ -28,7 +28,7 @@ from journeymap.ml.attribution_eval import evaluate_orders, path_table, split_jo
 from journeymap.ml.outputs import (
     CHANNEL_ATTRIBUTION,
     CHANNEL_TRANSITIONS,
-    consented,
+    consented_tables,
     write_output,
 )
 from journeymap.warehouse import Warehouse
@@ -44,8 +44,9 @@ def journeys_query(warehouse: Warehouse, marts: str = "marts") -> str:
     """One row per journey: customer, transformed channel path, conversions, nulls, revenue;
     no journey of a customer who refused analytics (``consented``: their paths are in no
     transition count, removal effect or Shapley value)."""
-    converted = consented(warehouse, f"{marts}.mart_conversion_paths", marts)
-    not_converted = consented(warehouse, f"{marts}.mart_non_conversion_paths", marts)
+    consented = consented_tables(warehouse, marts)
+    converted = consented(f"{marts}.mart_conversion_paths")
+    not_converted = consented(f"{marts}.mart_non_conversion_paths")
     return f"""
         select customer_key, channel_path as path, 1 as conversions, 0 as nulls,
             revenue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from journeymap.ml.features import UNREAD_EVENTS, ChurnFrames
-from journeymap.ml.outputs import CHURN_SCORES, consented, write_output
+from journeymap.ml.outputs import CHURN_SCORES, consented_tables, write_output
 from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, read_latest_event_at
 from journeymap.warehouse import Warehouse, quote_literals
 
@@ -33,8 +33,10 @@ def churn_queries(warehouse: Warehouse, s: WarehouseSchemas = WarehouseSchemas()
     customer who refused analytics (``consented``), so the model neither trains on nor
     scores them."""
 
+    consented = consented_tables(warehouse, s.marts)
+
     def mart(table: str) -> str:
-        return consented(warehouse, f"{s.marts}.{table}", s.marts)
+        return consented(f"{s.marts}.{table}")
 
     subscribers = f"select customer_key from {mart('fct_subscription_versions')} as subscriptions"
     return {

@@ -21,6 +21,7 @@ from journeymap.ml.outputs import (
     CUSTOMER_SEGMENTS,
     PERSONA_SNAPSHOTS,
     consented,
+    consented_tables,
     without_analytics_opt_outs,
 )
 from journeymap.ml.segment_features import SegmentFrames
@@ -107,8 +108,10 @@ def read_segment_frames(
     move and to compare, numbers are not."""
     m = schemas.marts
 
+    consented_table = consented_tables(warehouse, m)
+
     def mart(table: str) -> str:
-        return consented(warehouse, f"{m}.{table}", m)
+        return consented_table(f"{m}.{table}")
 
     # Known customers who did not refuse analytics: every frame below is theirs only.
     known = f"""

@@ -10,6 +10,7 @@ quality suites read it too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -298,7 +299,14 @@ def consented(warehouse, table: str, marts_schema: str = "marts") -> str:
     trained on nor scored (``write_output`` still drops them from what is written: a table
     that keeps earlier rows, such as the actions or the alert outbox, may hold a customer
     who refused since)."""
-    return f"(select * from {table} as kept where {consenting(warehouse, 'kept', marts_schema)})"
+    return consented_tables(warehouse, marts_schema)(table)
+
+
+def consented_tables(warehouse, marts_schema: str = "marts") -> Callable[[str], str]:
+    """``consented`` for a reader of several tables: the catalog is asked once (a query of
+    Snowflake's information schema takes a while)."""
+    condition = consenting(warehouse, "kept", marts_schema)
+    return lambda table: f"(select * from {table} as kept where {condition})"
 
 
 def refusals_in(warehouse, tables: tuple[str, ...], marts_schema: str = "marts") -> int:
