@@ -37,24 +37,22 @@ def _keys(*columns: pd.Series) -> set[str]:
     return {str(key) for column in columns for key in column.dropna()}
 
 
+def _frame_keys(frames, names: str) -> list[pd.Series]:
+    """The customer_key column of each named frame of ``frames``."""
+    return [getattr(frames, name)["customer_key"] for name in names.split()]
+
+
 def _churn(w) -> set[str]:
     frames = read_churn_frames(w)
-    return _keys(
-        frames.subscriptions["customer_id"],
-        frames.events["customer_key"],
-        frames.sessions["customer_key"],
-        frames.messages["customer_key"],
-    )
+    customers = frames.subscriptions["customer_id"]
+    return _keys(customers, *_frame_keys(frames, "events sessions messages"))
 
 
 def _segments(w) -> set[str]:
     frames = read_segment_frames(w)
     labels = read_text_labels(w)
     return _keys(
-        frames.customers["customer_key"],
-        frames.messages["customer_key"],
-        frames.reviews["customer_key"],
-        frames.subscriptions["customer_key"],
+        *_frame_keys(frames, "customers messages reviews subscriptions"),
         labels["customer_key"] if labels is not None else pd.Series(dtype=object),
         read_card_facts(w).paths.index.to_series(),
     )
