@@ -15,6 +15,7 @@ from journeymap.ml.actions import INPUT_COLUMNS, ActionConfig, assign_actions, k
 from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consented_tables, write_output
 from journeymap.ml.text.labelling import table_exists
+from journeymap.ml.warehouse_io import read_latest_event_at
 from journeymap.warehouse import Warehouse, query_frame, timestamp_literal
 
 ACTION_INPUT_MARTS = ("dim_customers", "fct_events", "fct_customer_texts")
@@ -25,11 +26,6 @@ CONTACT_EVENTS = ("email_delivered",)
 
 def read_catalog(warehouse: Warehouse, seeds: str = "seeds") -> pd.DataFrame:
     return query_frame(warehouse, f"select * from {seeds}.actions")
-
-
-def read_latest_event_at(warehouse: Warehouse, s: WarehouseSchemas = SCHEMAS) -> pd.Timestamp:
-    frame = query_frame(warehouse, f"select max(occurred_at) as latest from {s.marts}.fct_events")
-    return pd.Timestamp(frame["latest"].iloc[0])
 
 
 def read_action_inputs(

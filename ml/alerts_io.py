@@ -21,6 +21,7 @@ from journeymap.ml.alerts import (
 from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.outputs import RISK_ALERTS, consented_tables, write_output
 from journeymap.ml.text.labelling import table_exists
+from journeymap.ml.warehouse_io import read_latest_event_at
 from journeymap.warehouse import Warehouse, query_frame, quote_literals, timestamp_literal
 
 ALERT_INPUT_MARTS = ("fct_events", "dim_customers")
@@ -40,11 +41,7 @@ def find_alerts(
     s: WarehouseSchemas = SCHEMAS,
 ) -> pd.DataFrame:
     """Every alert the last ``lookback_hours`` of data holds."""
-    end = pd.Timestamp(
-        query_frame(warehouse, f"select max(occurred_at) as t from {s.marts}.fct_events")["t"].iloc[
-            0
-        ]
-    )
+    end = read_latest_event_at(warehouse, s)
     config = config or AlertConfig()
     since = end - pd.Timedelta(hours=config.lookback_hours)
 

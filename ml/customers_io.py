@@ -66,9 +66,10 @@ def _numbered(column: str) -> str:
     return f"case when {column} is null then -1 else hash({column}) % {KEY_NUMBERS} end"
 
 
-def _events_sql(m: str, known: str, column: str | None = None) -> str:
-    """The events the segmentation reads, with their customer's position and the canonical
-    event and source as codes (``column``: the names of that column's codes instead)."""
+def _events_sql(fct_events: str, known: str, column: str | None = None) -> str:
+    """The events the segmentation reads (of ``fct_events``, a relation), with their
+    customer's position and the canonical event and source as codes (``column``: the names of
+    that column's codes instead)."""
     names = {
         name: f"""
             select {name}, row_number() over (order by {name}) - 1 as code
@@ -78,7 +79,7 @@ def _events_sql(m: str, known: str, column: str | None = None) -> str:
     }
     head = f"""
         with events as (
-            select * from {m}.fct_events
+            select * from {fct_events} as fct_events
             where canonical_event not in ('email_sent', 'email_bounced')
         ),
         canonical_events as ({names["canonical_event"]}),
@@ -107,7 +108,6 @@ def read_segment_frames(
     sessions and devices by a number, not by key or name: millions of strings are slow to
     move and to compare, numbers are not."""
     m = schemas.marts
-
     consented_table = consented_tables(warehouse, m)
 
     def mart(table: str) -> str:
@@ -124,28 +124,28 @@ def read_segment_frames(
         "customers": f"""
             select known.customer_key, customers.crm_created_at as signed_up_at
             from ({known}) as known
-            inner join {m}.dim_customers as customers
+            inner join {mart("dim_customers")} as customers
                 on customers.customer_key = known.customer_key
             order by known.customer_position
         """,
-        "events": _events_sql(m, known),
+        "events": _events_sql(mart("fct_events"), known),
         "sessions": f"""
             select known.customer_position as customer, sessions.started_at,
                 {_numbered("sessions.anonymous_id")} as anonymous_id,
                 sessions.channel as platform, sessions.device_type,
                 sessions.acquisition_channel
-            from {m}.fct_sessions as sessions
+            from {mart("fct_sessions")} as sessions
             inner join ({known}) as known on known.customer_key = sessions.customer_key
         """,
         "messages": f"""
             select texts.customer_key, texts.occurred_at, texts.subject, texts.body
-            from {m}.fct_customer_texts as texts
+            from {mart("fct_customer_texts")} as texts
             inner join ({known}) as known on known.customer_key = texts.customer_key
             where texts.source = 'support_messages'
         """,
         "reviews": f"""
             select texts.customer_key, texts.occurred_at, texts.text_type, texts.score
-            from {m}.fct_customer_texts as texts
+            from {mart("fct_customer_texts")} as texts
             inner join ({known}) as known on known.customer_key = texts.customer_key
             where texts.source = 'reviews'
         """,
@@ -157,7 +157,7 @@ def read_segment_frames(
     read = {name: query_frame(warehouse, sql) for name, sql in frames.items()}
     events = read["events"]
     for column in ("canonical_event", "source"):
-        names = query_frame(warehouse, _events_sql(m, known, column))["name"]
+        names = query_frame(warehouse, _events_sql(mart("fct_events"), known, column))["name"]
         events[column] = pd.Categorical.from_codes(events[column].to_numpy(), names.to_numpy())
     return SegmentFrames(**read, text_labels=read_text_labels(warehouse, schemas))
 

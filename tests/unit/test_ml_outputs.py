@@ -3,6 +3,7 @@ exactly the same columns and types for the enriched layer."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -100,3 +101,36 @@ def test_before_dim_customers_exists_every_row_is_read(tmp_path):
         rows = warehouse.query_df(f"select n from {consented(warehouse, 'marts.fct_events')} as e")
         assert sorted(rows["n"]) == [1, 2, 3, 4, 5]
         assert refusals_in(warehouse, ("fct_events",)) == 0
+
+
+# The relations a model reads without ``consented``, by file: about nobody (seeds, the end of
+# the data as max(occurred_at), per-segment snapshots, the LLM cache by text hash), the
+# consent helpers themselves, or the model's own earlier output (write_output filters it
+# again; text labels are filtered as a frame, as old ones may lack a customer_key).
+UNFILTERED_READS = {
+    "actions_io.py": {"{seeds}.actions", "{s.ml}.{ACTION_ASSIGNMENTS.table}"},
+    "alerts_io.py": {"{s.ml}.{RISK_ALERTS.table}"},
+    "customers_io.py": {"{schemas.ml}.{TEXT_LABELS_TABLE}", "{schemas.ml}.persona_snapshots"},
+    "next_step_io.py": {"{seeds}.journey_stages"},
+    "outputs.py": {"{marts}.dim_customers", "{marts_schema}.{t}"},
+    "labelling.py": {"{ml}.{TEXT_LABELS.table}"},
+    "llm.py": {"{self.schema}.{table}"},
+    "themes.py": {"{ml}.{TEXT_THEMES.table}"},
+    "warehouse_io.py": {"{schemas.marts}.fct_events"},
+}
+# `from {schema}.table` in an f-string; `from {consented(...)}` (a call) is not matched.
+RELATION = re.compile(r"(?:from|join)\s+(\{[^}(]+\}\.(?:\{[^}]+\}|\w+))")
+
+
+def test_models_read_customer_rows_only_through_consented():
+    """A model's SQL names a table directly only where the table is about nobody or is its
+    own output: every other read goes through ``consented``, so a refusal of analytics is
+    never trained on. A new direct read fails here: route it through ``consented`` (or, if
+    it is about nobody, add it above with the reason)."""
+    import journeymap.ml
+
+    found: dict[str, set[str]] = {}
+    for path in Path(journeymap.ml.__file__).parent.rglob("*.py"):
+        for relation in RELATION.findall(path.read_text()):
+            found.setdefault(path.name, set()).add(relation)
+    assert found == UNFILTERED_READS
