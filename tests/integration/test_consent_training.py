@@ -1,7 +1,8 @@
 """Consent reaches training, not only the outputs: on the session fixture (129 of 2,000
 customers refuse analytics) every model's reader hands it no row of a customer who refused,
 although its core marts hold such rows; the model report counts the customers each model
-left out; and a refusal that arrives later applies from the next run, training included."""
+left out; and a refusal that arrives later (a new CRM version) applies from the next run,
+training included."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
+from journeymap.load import load_landing
 from journeymap.ml.actions_io import read_action_inputs, read_latest_event_at
 from journeymap.ml.alerts_io import find_alerts
-from journeymap.ml.attribution_io import read_journeys, run_channel_attribution
+from journeymap.ml.attribution_io import (
+    ATTRIBUTION_INPUT_MARTS,
+    read_journeys,
+    run_channel_attribution,
+)
 from journeymap.ml.churn import run_churn_scoring
 from journeymap.ml.churn_io import read_churn_frames
 from journeymap.ml.customers_io import (
@@ -23,10 +29,13 @@ from journeymap.ml.customers_io import (
     read_text_labels,
 )
 from journeymap.ml.next_step_io import read_step_log, run_next_step
+from journeymap.ml.outputs import refusals_in
 from journeymap.ml.text.labelling import read_texts
 from journeymap.ml.text.themes import read_labelled_texts
+from journeymap.transform import build
 from journeymap.warehouse import DuckDBWarehouse
 from tests.conftest import copy_workspace
+from tests.helpers.pseudonyms import clear_identifiers
 
 pytestmark = pytest.mark.integration
 
@@ -169,13 +178,33 @@ def test_the_model_report_counts_the_customers_each_model_left_out(built_warehou
         assert expected > 0 and report[model]["customers_excluded_no_consent"] == expected, model
 
 
+def _land_refusal(settings, customer_key: str) -> None:
+    """A new CRM version of the customer, a day after their latest, refusing analytics: a
+    landing file as the CRM export would deliver it."""
+    with DuckDBWarehouse(settings.duckdb_path, read_only=True) as w:
+        clear = clear_identifiers(w.connection)[customer_key]
+        (latest,) = w.query_df(
+            "select _file_name from raw.crm_contacts where customer_id = ? "
+            "order by updated_at desc limit 1",
+            [clear],
+        ).iloc[0]
+    landing = settings.landing_dir / "crm_contacts"
+    contacts = pd.read_csv(landing / latest, dtype=str)
+    version = contacts[contacts["customer_id"] == clear].tail(1).copy()
+    later = pd.Timestamp(version["updated_at"].iloc[0]) + pd.Timedelta(days=1)
+    version["updated_at"] = later.strftime("%Y-%m-%dT%H:%M:%SZ")
+    version["consent_analytics"] = "false"
+    version.to_csv(landing / "crm_contacts_2026-11-01.csv", index=False)
+
+
 def test_a_refusal_applies_from_the_next_run_training_included(built_warehouse, tmp_path):
     """One consenting subscriber with a churn score, an open journey and attributed paths
-    refuses analytics (their dim_customers row as the next core build makes it from a new CRM
-    version); re-running churn, next step and attribution drops them from what each reads
-    and writes, and attribution's journeys fall by exactly theirs."""
+    refuses analytics in a new CRM version; after the next load and core build (of what
+    lies between the CRM contacts and dim_customers), re-running churn, next step and
+    attribution drops them from what each reads and writes, attribution's journeys fall by
+    exactly theirs, and the refusals counted grow by one."""
     settings = copy_workspace(built_warehouse.settings, tmp_path)
-    with DuckDBWarehouse(settings.duckdb_path) as w:
+    with DuckDBWarehouse(settings.duckdb_path, read_only=True) as w:
         (customer,) = w.query_df(
             """
             select scores.customer_key from ml.churn_scores as scores
@@ -185,11 +214,13 @@ def test_a_refusal_applies_from_the_next_run_training_included(built_warehouse, 
             """
         ).iloc[0]
         journeys_before = read_journeys(w)
-        theirs = int((journeys_before["customer_key"] == customer).sum())
-        w.execute(
-            "update marts.dim_customers set has_analytics_consent = false where customer_key = ?",
-            [customer],
-        )
+        refused_before = refusals_in(w, ATTRIBUTION_INPUT_MARTS)
+    theirs = int((journeys_before["customer_key"] == customer).sum())
+    _land_refusal(settings, customer)
+    with DuckDBWarehouse(settings.duckdb_path) as w:
+        load_landing(w, settings.landing_dir, contracts=settings.source_contracts)
+    build(settings, select="stg_crm__contacts+,+dim_customers")
+    with DuckDBWarehouse(settings.duckdb_path) as w:
         for model in ("churn", "next_step", "channel_attribution"):
             assert customer not in READERS[model][0](w), model
         churn = run_churn_scoring(w)
@@ -202,3 +233,4 @@ def test_a_refusal_applies_from_the_next_run_training_included(built_warehouse, 
             assert rows == 0, table
         assert customer not in set(churn.scores["customer_key"])
         assert theirs > 0 and attribution.journeys == len(journeys_before) - theirs
+        assert refusals_in(w, ATTRIBUTION_INPUT_MARTS) == refused_before + 1
