@@ -42,6 +42,7 @@ from journeymap.ml.outputs import (
     CHURN_SCORE_COLUMNS,
     CUSTOMER_SEGMENTS,
     CUSTOMER_VALUE,
+    OPTED_OUT_SQL,
     PERSONA_CARDS,
     RISK_BANDS,
     TEXT_LABELS,
@@ -1366,10 +1367,8 @@ def _attribution_totals_sql(
     models are fitted on)."""
     reconcile = _within("attributed.attributed_conversions", "converted.conversions")
     refused = (
-        f"""
-    where paths.customer_key is null or paths.customer_key not in (
-        select customer_key from {MARTS_SCHEMA}.dim_customers where not has_analytics_consent
-    )"""
+        "\n    where paths.customer_key is null or paths.customer_key not in "
+        f"({OPTED_OUT_SQL.format(marts=MARTS_SCHEMA)})"
         if consenting_only
         else ""
     )
