@@ -28,6 +28,7 @@ from journeymap.ml.attribution_eval import evaluate_orders, path_table, split_jo
 from journeymap.ml.outputs import (
     CHANNEL_ATTRIBUTION,
     CHANNEL_TRANSITIONS,
+    CONSENT_MART,
     consented_tables,
     write_output,
 )
@@ -35,7 +36,8 @@ from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "attribution-v1"
 # The marts the attribution asset reads (the Dagster asset depends on exactly these).
-ATTRIBUTION_INPUT_MARTS = ("mart_conversion_paths", "mart_non_conversion_paths")
+ATTRIBUTION_POPULATION = ("mart_conversion_paths", "mart_non_conversion_paths")
+ATTRIBUTION_INPUT_MARTS = (*ATTRIBUTION_POPULATION, CONSENT_MART)
 DEFAULT_ORDERS = tuple(range(1, MAX_MARKOV_ORDER + 1))
 DEFAULT_HOLDOUT_SHARE = 0.25
 

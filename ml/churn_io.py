@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from journeymap.ml.features import UNREAD_EVENTS, ChurnFrames
-from journeymap.ml.outputs import CHURN_SCORES, consented_tables, write_output
+from journeymap.ml.outputs import CHURN_SCORES, CONSENT_MART, consented_tables, write_output
 from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, read_latest_event_at
 from journeymap.warehouse import Warehouse, quote_literals
 
@@ -23,6 +23,7 @@ CHURN_INPUT_MARTS = (
     "fct_events",
     "fct_sessions",
     "fct_customer_texts",
+    CONSENT_MART,
 )
 # Whom the model is about (subscribers): its count of refusals left out is theirs.
 CHURN_POPULATION = ("fct_subscription_versions",)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from journeymap.ml.features import naive_utc
 from journeymap.ml.outputs import (
+    CONSENT_MART,
     CUSTOMER_SEGMENTS,
     PERSONA_SNAPSHOTS,
     consented,
@@ -29,7 +30,9 @@ from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, table_exis
 from journeymap.warehouse import Warehouse
 
 # What each model reads (the Dagster assets depend on exactly these).
-VALUE_INPUT_MARTS = ("fct_events",)
+VALUE_INPUT_MARTS = ("fct_events", CONSENT_MART)
+# Whom the value model is about (customers with events): its count of refusals left out.
+VALUE_POPULATION = ("fct_events",)
 SEGMENT_INPUT_MARTS = (
     "dim_customers",
     "fct_events",

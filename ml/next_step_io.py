@@ -17,13 +17,15 @@ import pandas as pd
 from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.features import PASSIVE_EVENTS
 from journeymap.ml.next_step import NextStepConfig, NextStepRun, score_next_steps
-from journeymap.ml.outputs import NEXT_STEP_PREDICTIONS, consented, write_output
+from journeymap.ml.outputs import CONSENT_MART, NEXT_STEP_PREDICTIONS, consented, write_output
 from journeymap.ml.step_log import StepLog, log_from_batches, log_from_frame
 from journeymap.ml.text.labelling import table_exists
 from journeymap.warehouse import Warehouse, query_frame, quote_literals
 
 # The marts the next-step model reads (the Dagster asset depends on exactly these).
-NEXT_STEP_INPUT_MARTS = ("fct_events",)
+NEXT_STEP_INPUT_MARTS = ("fct_events", CONSENT_MART)
+# Whom the model is about (customers with steps): its count of refusals left out is theirs.
+NEXT_STEP_POPULATION = ("fct_events",)
 UNMAPPED = "unmapped"
 SCHEMAS = WarehouseSchemas()
 

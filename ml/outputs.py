@@ -268,7 +268,9 @@ def write_output(
 
 
 # Customers who refused analytics and profiling (the CRM's consent_analytics, as of the last
-# core build): no ML output row is about them. dim_customers counts them (has_analytics_consent).
+# core build): no ML output row is about them. dim_customers counts them (has_analytics_consent);
+# every model reads it (``consented``), so its asset depends on it.
+CONSENT_MART = "dim_customers"
 OPTED_OUT_SQL = "select customer_key from {marts}.dim_customers where not has_analytics_consent"
 _CONSENT_COLUMN_SQL = (
     "select count(*) from information_schema.columns where lower(table_schema) = '{marts}' "

@@ -15,7 +15,11 @@ from dagster import (
 )
 from pydantic import Field
 
-from journeymap.ml.attribution_io import ATTRIBUTION_INPUT_MARTS, DEFAULT_HOLDOUT_SHARE
+from journeymap.ml.attribution_io import (
+    ATTRIBUTION_INPUT_MARTS,
+    ATTRIBUTION_POPULATION,
+    DEFAULT_HOLDOUT_SHARE,
+)
 from journeymap.ml.outputs import refusals_in
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import CHANNEL_ATTRIBUTION_KEY, ML_GROUP, mart_key
@@ -56,7 +60,7 @@ def channel_attribution(
         run = run_channel_attribution(
             warehouse, orders=config.orders, holdout_share=config.holdout_share
         )
-        excluded = refusals_in(warehouse, ATTRIBUTION_INPUT_MARTS)
+        excluded = refusals_in(warehouse, ATTRIBUTION_POPULATION)
     metadata: dict[str, Any] = dict(run.metadata())
     shares = run.shares()
     rows = [

@@ -31,6 +31,7 @@ from journeymap.ml.customers_io import (
     SEGMENT_POPULATION,
     TEXT_LABELS_TABLE,
     VALUE_INPUT_MARTS,
+    VALUE_POPULATION,
 )
 from journeymap.ml.outputs import refusals_in
 from journeymap.orchestration.assets.ml import model_result
@@ -80,7 +81,7 @@ def customer_value(
     value_config = ValueConfig(horizon_days=config.horizon_days, holdout_days=config.holdout_days)
     with step_warehouse(context, settings) as warehouse:
         run = run_customer_value(warehouse, as_of=as_of, config=value_config)
-        excluded = refusals_in(warehouse, VALUE_INPUT_MARTS)
+        excluded = refusals_in(warehouse, VALUE_POPULATION)
     metadata: dict[str, Any] = dict(run.metadata())
     table = (run.holdout or {}).get("by_calibration_frequency") or []
     if table:

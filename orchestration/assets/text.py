@@ -21,7 +21,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from journeymap.ml.outputs import refusals_in
+from journeymap.ml.outputs import CONSENT_MART, refusals_in
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import ML_GROUP, TEXT_LABELS_KEY, TEXT_THEMES_KEY, mart_key
 from journeymap.orchestration.metadata import markdown_table
@@ -41,7 +41,7 @@ class TextLabellingConfig(Config):
 @asset(
     key=TEXT_LABELS_KEY,
     group_name=ML_GROUP,
-    deps=[mart_key(TEXT_INPUT_MART)],
+    deps=[mart_key(TEXT_INPUT_MART), mart_key(CONSENT_MART)],
     kinds={"scikit-learn"},
     description=(
         "Intent, journey stage, sentiment and emotion of every text a customer wrote, with "
@@ -83,7 +83,7 @@ def text_labels(
 @asset(
     key=TEXT_THEMES_KEY,
     group_name=ML_GROUP,
-    deps=[TEXT_LABELS_KEY, mart_key(TEXT_INPUT_MART)],
+    deps=[TEXT_LABELS_KEY, mart_key(TEXT_INPUT_MART), mart_key(CONSENT_MART)],
     kinds={"scikit-learn"},
     description=(
         "Friction themes: the negative texts of each journey stage clustered into themes "

@@ -16,7 +16,7 @@ from journeymap.load import load_landing
 from journeymap.ml.actions_io import read_action_inputs, read_latest_event_at
 from journeymap.ml.alerts_io import find_alerts
 from journeymap.ml.attribution_io import (
-    ATTRIBUTION_INPUT_MARTS,
+    ATTRIBUTION_POPULATION,
     read_journeys,
     run_channel_attribution,
 )
@@ -214,7 +214,7 @@ def test_a_refusal_applies_from_the_next_run_training_included(built_warehouse, 
             """
         ).iloc[0]
         journeys_before = read_journeys(w)
-        refused_before = refusals_in(w, ATTRIBUTION_INPUT_MARTS)
+        refused_before = refusals_in(w, ATTRIBUTION_POPULATION)
     theirs = int((journeys_before["customer_key"] == customer).sum())
     _land_refusal(settings, customer)
     with DuckDBWarehouse(settings.duckdb_path) as w:
@@ -233,4 +233,4 @@ def test_a_refusal_applies_from_the_next_run_training_included(built_warehouse, 
             assert rows == 0, table
         assert customer not in set(churn.scores["customer_key"])
         assert theirs > 0 and attribution.journeys == len(journeys_before) - theirs
-        assert refusals_in(w, ATTRIBUTION_INPUT_MARTS) == refused_before + 1
+        assert refusals_in(w, ATTRIBUTION_POPULATION) == refused_before + 1
