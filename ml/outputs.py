@@ -297,10 +297,10 @@ def consenting(warehouse, alias: str, marts_schema: str = "marts") -> str:
 def consented(warehouse, table: str, marts_schema: str = "marts") -> str:
     """``table`` (schema-qualified, with a customer_key: a core mart or an ml table) as a
     parenthesised subquery of the rows a model may read: none about a customer who refused
-    analytics. Every model reads its customer rows through this, so refusals are neither
-    trained on nor scored (``write_output`` still drops them from what is written: a table
-    that keeps earlier rows, such as the actions or the alert outbox, may hold a customer
-    who refused since)."""
+    analytics (rows about nobody stay). Every model reads its customer rows through this, so
+    refusals are neither trained on nor scored (``write_output`` still drops them from what
+    is written: a table that keeps earlier rows, such as the actions or the alert outbox,
+    may hold a customer who refused since)."""
     return consented_tables(warehouse, marts_schema)(table)
 
 

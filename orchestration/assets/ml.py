@@ -3,9 +3,11 @@ journeymap.ml.outputs) and records how it did on held-out data in ``<build>/mode
 and in its materialization's metadata.
 
 To add a model: an ``@asset`` keyed ``ml_key(<table>)`` in ``ML_GROUP`` that depends on the
-marts it reads, writes through ``journeymap.ml.outputs.write_output`` and returns
-``model_result(...)``. The dbt translator maps ``source('ml', <table>)`` to that key, so the
-enriched marts that read the table run after it.
+marts it reads (``dim_customers`` among them), reads customer rows through
+``journeymap.ml.outputs.consented`` (no row of a customer who refused analytics), writes
+through ``journeymap.ml.outputs.write_output`` and returns ``model_result(...)`` (with
+``excluded_no_consent``, the refusals its population left out). The dbt translator maps
+``source('ml', <table>)`` to that key, so the enriched marts that read the table run after it.
 """
 
 from collections.abc import Mapping
