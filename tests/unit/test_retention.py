@@ -4,7 +4,7 @@ ledger keeps reconciling and remembers them, the purge is logged and compacted a
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,9 @@ from tests.unit.test_load import assert_counts_reconcile, order_row, rows, web_r
 DAYS = 400
 # A value only the expired orders file holds: its bytes must not survive the purge.
 MARKER = "purgedmarker7f3a9c"
-NOW = datetime(2026, 12, 1, 12, 0)
+# The loads' ages are set from this clock; a purge without a time of its own (the asset) runs
+# seconds later, far from any cutoff (the nearest load is a day inside it).
+NOW = datetime.now(UTC).replace(tzinfo=None)
 
 
 def _age(settings: Settings, file_name: str, days: int) -> None:
@@ -208,3 +210,17 @@ def test_the_period_comes_from_the_project_and_the_env_var_overrides(
     (tmp_path / "journeymap.yml").write_text("retention:\n  days: 400\n")
     with pytest.raises(ProjectError, match="unknown key days"):
         load_project(tmp_path)
+
+
+def test_a_run_purges_before_its_loads(workspace) -> None:
+    """The Dagster asset every raw load waits for purges with the run's settings."""
+    from dagster import materialize
+
+    from journeymap.orchestration.assets.raw import raw_retention
+
+    result = materialize([raw_retention], resources={"settings": workspace})
+
+    [materialization] = result.asset_materializations_for_node(raw_retention.op.name)
+    metadata = {k: v.value for k, v in materialization.metadata.items()}
+    assert (metadata["files_purged"], metadata["rows_purged"]) == (2, 5)  # 500 days old
+    assert _query(workspace, "select count(*) as n from raw.orders") == [{"n": 1}]
