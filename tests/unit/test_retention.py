@@ -224,3 +224,42 @@ def test_a_run_purges_before_its_loads(workspace) -> None:
     metadata = {k: v.value for k, v in materialization.metadata.items()}
     assert (metadata["files_purged"], metadata["rows_purged"]) == (2, 5)  # 500 days old
     assert _query(workspace, "select count(*) as n from raw.orders") == [{"n": 1}]
+
+
+def test_the_purge_speaks_snowflake_sql(workspace, monkeypatch) -> None:
+    """Every statement of a purge passes the Snowflake SQL guard (the purge runs the same SQL
+    there through the warehouse interface; only the compaction is DuckDB's)."""
+    from contextlib import contextmanager
+
+    import journeymap.retention as retention
+    from tests.helpers.snowflake_sql import snowflake_sql_problems
+
+    statements: list[str] = []
+
+    class Recording(DuckDBWarehouse):
+        def execute(self, sql, params=None):
+            statements.append(sql)
+            return super().execute(sql, params)
+
+        def query_df(self, sql, params=None):
+            statements.append(sql)
+            return super().query_df(sql, params)
+
+    @contextmanager
+    def recording(settings, read_only=False, tag=None):
+        with Recording(settings.duckdb_path) as warehouse:
+            yield warehouse
+
+    monkeypatch.setattr(retention, "open_warehouse", recording)
+    assert purge_expired(workspace, now=NOW, say=lambda _: None).rows_purged == 5
+
+    # Queries, deletes and updates: the guard reads `insert into t (columns)` as a call of a
+    # function t (the loader writes its ledger with the same insert on Snowflake), and the
+    # DDL is the warehouse's own (ensure_tables).
+    checked = ("select", "delete", "update")
+    purge_sql = [
+        s for s in statements if s.startswith(checked) and "information_schema" not in s.lower()
+    ]
+    assert any(s.startswith("delete from") for s in purge_sql)
+    assert any("left(_load_id" in s for s in purge_sql)  # the ledger's re-deliveries
+    assert {s: snowflake_sql_problems(s) for s in purge_sql} == dict.fromkeys(purge_sql, [])
