@@ -457,9 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_purge,
         help="purge raw and quarantine rows older than the retention period (retention.raw_days)",
     )
-    purge.add_argument(
-        "--dry-run", action="store_true", help="only print what would be purged, per table"
-    )
+    purge.add_argument("--dry-run", action="store_true", help="only print what would be purged")
     predict = command(
         "predict-next",
         cmd_predict_next,
