@@ -19,8 +19,8 @@ backfill of old events is therefore kept ``raw_days`` from its load, not from th
    status ``purged`` (``journeymap.load.adjust_ledger``; re-deliveries of the same content
    counted with them too), so the ledger keeps reconciling and the same file delivered again
    is recognised by its checksum and not loaded again;
-3. logs to ``raw.retention_log``: purge id, time, cutoff, period, rows purged per table and
-   file (no personal data), one row ``(nothing expired)`` when nothing was;
+3. logs to ``raw.retention_log``: purge id, Dagster run id, time, cutoff, period, rows purged
+   per table and file (no personal data), one row ``(nothing expired)`` when nothing was;
 4. on DuckDB, compacts the file (``journeymap.erasure.compact``) so purged rows do not
    survive in free blocks. On Snowflake the rows are deleted by the same SQL; Time Travel and
    Fail-safe keep them for the raw tables' ``DATA_RETENTION_TIME_IN_DAYS`` plus 7 days.
@@ -54,6 +54,7 @@ from journeymap.warehouse import Warehouse, open_warehouse, run_lock, table_exis
 LOG_TABLE = "retention_log"
 LOG_COLUMNS = {
     "purge_id": "varchar",
+    "run_id": "varchar",  # the Dagster run that purged; null for `journeymap purge`
     "purged_at": "timestamp",
     "cutoff": "timestamp",
     "raw_days": "bigint",
@@ -78,6 +79,7 @@ class PurgeResult:
     cutoff: datetime
     raw_days: int
     dry_run: bool
+    run_id: str | None = None
     # (table, load id) -> rows; every expired load is in ``files`` even if it held no rows.
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # load id -> <source>/<file name>
@@ -162,7 +164,7 @@ def _delete_expired(warehouse: Warehouse, settings: Settings, result: PurgeResul
 
 
 def _log(warehouse: Warehouse, result: PurgeResult) -> None:
-    head = [result.purge_id, result.purged_at, result.cutoff, result.raw_days]
+    head = [result.purge_id, result.run_id, result.purged_at, result.cutoff, result.raw_days]
     rows: list[list[Any]] = [
         [*head, table, load_id, result.files[load_id].split("/", 1)[1], n]
         for (table, load_id), n in sorted(result.rows.items())
@@ -182,10 +184,12 @@ def purge_expired(
     now: datetime | None = None,
     say: Callable[[str], None] = print,
     tag: str | None = None,
+    run_id: str | None = None,
 ) -> PurgeResult | None:
     """Purge the loads older than the retention period (module docstring); None when the
     period is off. The caller holds the run lock (a run's first step, or ``purge``).
-    ``now``: the purge's time (UTC, naive; default the clock); ``tag``: the sessions' query tag."""
+    ``now``: the purge's time (UTC, naive; default the clock); ``tag``: the sessions' query
+    tag; ``run_id``: the Dagster run purging, for the log."""
     days = settings.retention_raw_days
     if not days:
         return None
@@ -196,6 +200,7 @@ def purge_expired(
         cutoff=purged_at - timedelta(days=days),
         raw_days=days,
         dry_run=dry_run,
+        run_id=run_id,
     )
     with open_warehouse(settings, tag=tag) as warehouse:
         if not table_exists(warehouse, RAW_SCHEMA, LEDGER_TABLE):

@@ -108,7 +108,9 @@ def raw_retention(
 
     # Runs inside the run: `journeymap build` holds the run lock, the daemon's queue starts
     # one run at a time, and the raw loads wait for this step.
-    result = purge_expired(settings, say=context.log.info, tag=run_query_tag(context))
+    result = purge_expired(
+        settings, say=context.log.info, tag=run_query_tag(context), run_id=context.run_id
+    )
     if result is None:
         return MaterializeResult(metadata={"retention": "off", "rows_purged": 0})
     return MaterializeResult(

@@ -224,6 +224,8 @@ def test_a_run_purges_before_its_loads(workspace) -> None:
     metadata = {k: v.value for k, v in materialization.metadata.items()}
     assert (metadata["files_purged"], metadata["rows_purged"]) == (2, 5)  # 500 days old
     assert _query(workspace, "select count(*) as n from raw.orders") == [{"n": 1}]
+    logged = _query(workspace, f"select distinct run_id from raw.{LOG_TABLE}")
+    assert logged == [{"run_id": result.run_id}]
 
 
 def test_the_purge_speaks_snowflake_sql(workspace, monkeypatch) -> None:
