@@ -25,9 +25,11 @@ backfill of old events is therefore kept ``raw_days`` from its load, not from th
    survive in free blocks. On Snowflake the rows are deleted by the same SQL; Time Travel and
    Fail-safe keep them for the raw tables' ``DATA_RETENTION_TIME_IN_DAYS`` plus 7 days.
 
-Downstream: dbt's incremental models fingerprint the purged loads (``macros/settings_state.sql``,
-setting ``raw purges``), so the next build after a purge that removed rows rebuilds them from
-scratch, like after a changed setting: marts then equal a build over the retained rows only.
+Downstream: dbt's incremental models record the number of purges that removed rows as one of
+their settings (``raw purges``, ``macros/settings_state.sql``), so the next build after such a
+purge rebuilds them from scratch, like after a changed setting: marts then equal a build over
+the retained rows only. (Erasure deletes a person's rows from them instead; a purge's rows
+cannot be traced through the aggregates.)
 """
 
 from __future__ import annotations
