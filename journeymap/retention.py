@@ -22,8 +22,10 @@ backfill of old events is therefore kept ``raw_days`` from its load, not from th
 3. logs to ``raw.retention_log``: purge id, Dagster run id, time, cutoff, period, rows purged
    per table and file (no personal data), one row ``(nothing expired)`` when nothing was;
 4. on DuckDB, compacts the file (``journeymap.erasure.compact``) so purged rows do not
-   survive in free blocks. On Snowflake the rows are deleted by the same SQL; Time Travel and
-   Fail-safe keep them for the raw tables' ``DATA_RETENTION_TIME_IN_DAYS`` plus 7 days.
+   survive in free blocks (a purge killed before that leaves a marker, and the next purge
+   compacts first: ``compaction_pending``). On Snowflake the rows are deleted by the same
+   SQL; Time Travel and Fail-safe keep them for the raw tables'
+   ``DATA_RETENTION_TIME_IN_DAYS`` plus 7 days.
 
 Downstream: dbt's incremental models record the number of purges that removed rows as one of
 their settings (``raw purges``, ``macros/settings_state.sql``), so the next build after such a
@@ -39,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from journeymap.erasure import compact
@@ -210,12 +213,23 @@ def purge_expired(
             return result  # nothing loaded yet: nothing to purge or log
         _find_expired(warehouse, settings, result)
         if not dry_run:
+            if result.rows_purged and settings.warehouse_kind == "duckdb":
+                pending = compaction_pending(settings)
+                pending.touch()  # before the delete: a crash before compact leaves it behind
             _delete_expired(warehouse, settings, result)
-    if not dry_run and result.rows_purged and settings.warehouse_kind == "duckdb":
+    if not dry_run and compaction_pending(settings).exists():
         compact(settings.duckdb_path)
+        compaction_pending(settings).unlink()
         result.compacted = True
     say(result.summary())
     return result
+
+
+def compaction_pending(settings: Settings) -> Path:
+    """A marker next to the DuckDB file while a purge's deleted rows may still be in its free
+    blocks: a purge killed before its compaction leaves it, and the next purge compacts first
+    of all, even if it finds nothing to delete."""
+    return settings.duckdb_path.with_name(f"{settings.duckdb_path.name}.compact-pending")
 
 
 def purge(

@@ -265,3 +265,25 @@ def test_the_purge_speaks_snowflake_sql(workspace, monkeypatch) -> None:
     assert any(s.startswith("delete from") for s in purge_sql)
     assert any("left(_load_id" in s for s in purge_sql)  # the ledger's re-deliveries
     assert {s: snowflake_sql_problems(s) for s in purge_sql} == dict.fromkeys(purge_sql, [])
+
+
+def test_a_purge_killed_before_its_compaction_is_compacted_by_the_next(
+    workspace, monkeypatch
+) -> None:
+    import journeymap.retention as retention
+
+    def killed(path: Path) -> None:
+        raise KeyboardInterrupt("killed before the compaction")
+
+    monkeypatch.setattr(retention, "compact", killed)
+    with pytest.raises(KeyboardInterrupt):
+        purge_expired(workspace, now=NOW, say=lambda _: None)
+    assert retention.compaction_pending(workspace).exists()
+    assert MARKER.encode() in workspace.duckdb_path.read_bytes()  # deleted, not yet gone
+    monkeypatch.undo()
+
+    again = purge_expired(workspace, now=NOW, say=lambda _: None)
+
+    assert again is not None and again.rows_purged == 0 and again.compacted
+    assert not retention.compaction_pending(workspace).exists()
+    assert MARKER.encode() not in workspace.duckdb_path.read_bytes()
