@@ -31,6 +31,10 @@ QUARANTINE_REASONS = (
 # Not a check: rows of a person who asked to be forgotten, re-delivered after the request
 # (journeymap.erasure's tombstones); quarantined without a copy of the record.
 ERASED_REASON = "erased"
+# Not a check: a record the file's format cannot parse (a CSV row with the wrong number of
+# fields or an unterminated quote, a line over the reader's maximum size, a JSON line that is
+# not a JSON object); quarantined with its line number and text, the rest of the file loads.
+MALFORMED_REASON = "malformed_record"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -45,6 +46,7 @@ from journeymap.load import (
     adjust_ledger,
     file_sha256,
     landing_format,
+    malformed_records_sql,
     read_as_text,
 )
 from journeymap.pii_scan import Hit, files_under, scan_files, scan_tables, table_columns
@@ -257,23 +259,32 @@ def _copy_format(path: Path) -> str:
 
 def rewrite_without(connection: duckdb.DuckDBPyConnection, path: Path, regex: str) -> int:
     """Rewrite a CSV/JSONL/Parquet file without the rows matching ``regex``; rows removed.
-    The new file replaces the old one atomically."""
-    relation = read_as_text(connection, path)
-    aliases = [f"_c{i}" for i in range(len(relation.columns))]
-    where = _row_matches(aliases, regex)
-    count_sql = f"select count(*) from ({relation.sql}) where {where}"
-    (matched,) = connection.execute(count_sql).fetchone()
-    if not matched:
-        return 0
-    pairs = zip(aliases, relation.columns, strict=True)
-    names = ", ".join(f"{alias} as {quote_identifier(name)}" for alias, name in pairs)
-    temporary = path.with_name(f".{path.name}.erasing{''.join(path.suffixes)}")
-    connection.execute(
-        f"copy (select {names} from ({relation.sql}) where not ({where})) "
-        f"to {quote_literal(str(temporary))} {_copy_format(path)}"
-    )
+    The new file replaces the old one atomically. Records the reader cannot parse (the
+    loader quarantined them as malformed) are not written back: raw.quarantine keeps them,
+    and those matching ``regex`` are deleted there with the person's other rows."""
+    with tempfile.TemporaryDirectory(prefix="journeymap-") as scratch:
+        relation = read_as_text(connection, path, set_aside_in=Path(scratch))
+        aliases = [f"_c{i}" for i in range(len(relation.columns))]
+        where = _row_matches(aliases, regex)
+        # fetchall: the read's rejected records are stored once its result is consumed.
+        [(matched,)] = connection.execute(
+            f"select count(*) from ({relation.sql}) where {where}"
+        ).fetchall()
+        [(malformed,)] = connection.execute(
+            f"select count(*) from ({malformed_records_sql(connection)}) "
+            f"where {_row_matches(['record'], regex)}"
+        ).fetchall()
+        if not matched and not malformed:
+            return 0
+        pairs = zip(aliases, relation.columns, strict=True)
+        names = ", ".join(f"{alias} as {quote_identifier(name)}" for alias, name in pairs)
+        temporary = path.with_name(f".{path.name}.erasing{''.join(path.suffixes)}")
+        connection.execute(
+            f"copy (select {names} from ({relation.sql}) where not ({where})) "
+            f"to {quote_literal(str(temporary))} {_copy_format(path)}"
+        )
     os.replace(temporary, path)
-    return int(matched)
+    return int(matched) + int(malformed)
 
 
 def _rewrite_data_files(

@@ -11,24 +11,29 @@ the same SQL in an in-memory DuckDB, and its raw and quarantine rows are written
 staged and loaded with ``COPY INTO`` in the transaction that also writes the ledger row
 (journeymap.snowflake).
 
-Row numbers are 1-based in file order (header excluded). The parsed file is stored in a
-temp table and numbered by its ``rowid``: DuckDB keeps the reader's order on insert
-(``preserve_insertion_order``), and unlike ``row_number() over ()`` this keeps the read
-parallel. Timestamps parse as ``timestamptz`` in a UTC session (so ``Z``, ``+02:00`` and
-no offset all work) and are stored as UTC without a zone.
+Row numbers are 1-based in file order (header excluded); records the file's format cannot
+parse (``MALFORMED_REASON``) are quarantined whole and numbered after the parsed rows. The
+parsed file is stored in a temp table and numbered by its ``rowid``: DuckDB keeps the
+reader's order on insert (``preserve_insertion_order``), and unlike ``row_number() over ()``
+this keeps the read parallel. Timestamps parse as ``timestamptz`` in a UTC session (so
+``Z``, ``+02:00`` and no offset all work) and are stored as UTC without a zone.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import hashlib
+import json
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
@@ -36,6 +41,7 @@ from journeymap.contract import (
     ERASED_REASON,
     FUTURE_TOLERANCE_HOURS,
     LOAD_COLUMNS,
+    MALFORMED_REASON,
     QUARANTINE_REASONS,
     SOURCES,
     Column,
@@ -259,6 +265,14 @@ def ensure_raw_tables(warehouse: Warehouse, contracts: Mapping[str, Source] = SO
 
 
 STAGE_TABLE = "_journeymap_stage"  # temp table: the file being loaded, parsed and checked
+# Temp table: records of the file being loaded that its reader cannot parse (line, record,
+# error): a CSV row with too many or too few fields, an unterminated quote, a line over
+# DuckDB's maximum line size; a JSON line that is not a JSON object. Quarantined whole.
+MALFORMED_TABLE = "_journeymap_malformed"
+# DuckDB's rejects tables for CSV reads (see _scan_sql); dropped before each read.
+CSV_REJECTS = ("_journeymap_csv_rejects", "_journeymap_csv_reject_scans")
+# A header with more columns than this is refused (a broken or hostile file, not an export).
+MAX_COLUMNS = 10_000
 
 
 @dataclass(frozen=True)
@@ -313,47 +327,187 @@ def _leaf_columns(
     return leaves
 
 
+class _MalformedLines(Exception):
+    """A JSON lines file holds lines that are not JSON objects."""
+
+
 def _json_keys(connection: duckdb.DuckDBPyConnection, literal: str) -> list[str]:
     """Every key of a JSONL file (not only the first rows'): the first record's keys in
     their order, then the others alphabetically. Much cheaper than read_json's type
-    detection over the whole file."""
-    objects = f"read_ndjson_objects({literal})"
-    first = connection.execute(f"select json_keys(json) from {objects} limit 1").fetchone()
-    every = connection.execute(f"select distinct unnest(json_keys(json)) from {objects}").fetchall()
+    detection over the whole file. Raises _MalformedLines when a line is not a JSON object
+    (read without failing, so that a transaction around the read stays usable)."""
+    objects = f"read_ndjson_objects({literal}, ignore_errors = true)"
+    first = connection.execute(
+        f"select json_keys(json) from {objects} where json_type(json) = 'OBJECT' limit 1"
+    ).fetchone()
+    every = connection.execute(
+        "select distinct json_type(json) is distinct from 'OBJECT', unnest(case when "
+        f"json_type(json) = 'OBJECT' then json_keys(json) else [null] end) from {objects}"
+    ).fetchall()
+    if any(not_object for not_object, _ in every):
+        raise _MalformedLines
     first_keys = list(first[0]) if first else []
-    return first_keys + sorted({key for (key,) in every} - set(first_keys))
+    return first_keys + sorted({key for _, key in every} - set(first_keys))
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def _not_a_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_line_error(line: bytes) -> str | None:
+    """Why a JSON line is not a record (None when it is a JSON object). Python's parser, made
+    as strict as DuckDB's: NaN and Infinity are not JSON."""
+    try:
+        value = json.loads(line, parse_constant=_not_a_constant)
+    except (UnicodeDecodeError, ValueError) as error:
+        return f"not JSON: {error}"
+    return None if isinstance(value, dict) else f"a JSON {type(value).__name__}, not an object"
+
+
+def set_aside_malformed_json_lines(
+    connection: duckdb.DuckDBPyConnection, path: Path, folder: Path
+) -> Path:
+    """Copy a JSON lines file into ``folder`` without the lines that are not JSON objects;
+    those go to MALFORMED_TABLE as (line number, text, error). Blank lines are not records."""
+    copy = folder / path.name.removesuffix(".gz").removesuffix(".GZ")
+    malformed: list[tuple[int, str, str]] = []
+    with _open_binary(path) as source, copy.open("wb") as target:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            error = _json_line_error(line)
+            if error is None:
+                target.write(line if line.endswith(b"\n") else line + b"\n")
+            else:
+                text = line.decode("utf-8", "replace").rstrip("\r\n")
+                malformed.append((number, text, error))
+    connection.executemany(f"insert into {MALFORMED_TABLE} values (?, ?, ?)", malformed)
+    return copy
+
+
+@dataclass(frozen=True)
+class CsvProfile:
+    encoding: str
+    mixed_line_endings: bool  # more than one of \r\n, \n, \r ends lines (UTF-8, Latin-1)
+
+
+def csv_profile(path: Path) -> CsvProfile:
+    """The encoding of a CSV file: UTF-16 by its byte order mark, else UTF-8 (with or without
+    a BOM) when every byte sequence is valid UTF-8, else Latin-1 (the usual export of older
+    Windows tools: every byte is a character, so nothing is lost or rejected); and whether
+    it mixes line endings (files concatenated from Windows and Unix tools), which DuckDB's
+    reader refuses."""
+    with _open_binary(path) as handle:
+        head = handle.read(2)
+        if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return CsvProfile("utf-16", mixed_line_endings=False)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        encoding = "utf-8"
+        endings = Counter[str]()
+        block = head
+        while block:
+            crlf = block.count(b"\r\n")
+            endings.update(crlf=crlf, lf=block.count(b"\n") - crlf, cr=block.count(b"\r") - crlf)
+            if encoding == "utf-8":
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    encoding = "latin-1"
+            block = handle.read(1 << 20)
+        if encoding == "utf-8":
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                encoding = "latin-1"
+    return CsvProfile(encoding, mixed_line_endings=sum(n > 0 for n in endings.values()) > 1)
 
 
 def csv_encoding(path: Path) -> str:
-    """The encoding of a CSV file: UTF-16 by its byte order mark, else UTF-8 (with or without
-    a BOM) when every byte sequence is valid UTF-8, else Latin-1 (the usual export of older
-    Windows tools: every byte is a character, so nothing is lost or rejected)."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        head = handle.read(2)
-        if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            return "utf-16"
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        block = head
+    return csv_profile(path).encoding
+
+
+def with_unix_line_endings(path: Path, folder: Path) -> Path:
+    """A copy of the file in ``folder`` with every line ending (\r\n, \r) as \n, also
+    inside quoted text."""
+    copy = folder / path.name.removesuffix(".gz").removesuffix(".GZ")
+    with _open_binary(path) as source, copy.open("wb") as target:
+        carry = b""
+        for block in iter(lambda: source.read(1 << 20), b""):
+            block = carry + block
+            carry = b"\r" if block.endswith(b"\r") else b""
+            block = block.removesuffix(carry)
+            target.write(block.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        target.write(carry.replace(b"\r", b"\n"))
+    return copy
+
+
+def reader_names(header: Sequence[str]) -> list[str]:
+    """Column names as DuckDB's CSV reader gives them: trimmed; a blank name becomes
+    ``column<i>``; a name seen before (case-insensitively) gets ``_1``, ``_2``..."""
+    seen: Counter[str] = Counter()
+    names = []
+    for i, raw in enumerate(header):
+        name = raw.strip() or f"column{i}"
+        if seen[name.lower()]:
+            name = f"{name}_{seen[name.lower()]}"
+        seen[raw.strip().lower() or name.lower()] += 1
+        names.append(name)
+    return names
+
+
+def csv_header(path: Path, encoding: str) -> list[str]:
+    """The column names of a CSV file: its first record (quoted as the rest of the file),
+    named as DuckDB names them. Read here so that the reader need not guess the header from
+    a sample, which a malformed row can defeat."""
+    python_encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    with _open_binary(path) as handle:
+        text = codecs.getreader(python_encoding)(handle, errors="replace")
         try:
-            while block:
-                decoder.decode(block)
-                block = handle.read(1 << 20)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "latin-1"
-    return "utf-8"
+            header = next(csv.reader(text), [])
+        except csv.Error as error:
+            raise LoadError(f"{path.name}: the header row cannot be read: {error}") from error
+    if not header:
+        raise LoadError(f"{path.name}: the first line holds no column names")
+    if len(header) > MAX_COLUMNS:
+        raise LoadError(
+            f"{path.name}: the header has {len(header):,} columns; journeymap reads at most "
+            f"{MAX_COLUMNS:,}"
+        )
+    return reader_names(header)
 
 
-def _scan_sql(connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool) -> str:
+def _csv_scan(path: Path, set_aside: bool, encoding: str) -> str:
+    """read_csv with the header read here and every column as text. With ``set_aside``, rows
+    the reader cannot parse go to DuckDB's rejects tables (CSV_REJECTS) instead of failing it."""
+    columns = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in csv_header(path, encoding))
+    rejects = (
+        f", store_rejects = true, rejects_table = '{CSV_REJECTS[0]}', "
+        f"rejects_scan = '{CSV_REJECTS[1]}'"
+        if set_aside
+        else ""
+    )
+    return (
+        f"read_csv({quote_literal(str(path))}, header = true, auto_detect = false, "
+        f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', "
+        f"encoding = '{encoding}'{rejects})"
+    )
+
+
+def _scan_sql(
+    connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool, set_aside_in: Path | None
+) -> str:
     """The DuckDB reader for a landing file (varchar columns where the format allows)."""
     literal = quote_literal(str(path))
     reader = _require_landing_format(path)
     if reader == "csv":
-        return (
-            f"read_csv({literal}, header = true, all_varchar = true, "
-            f"delim = ',', quote = '\"', escape = '\"', encoding = '{csv_encoding(path)}')"
-        )
+        profile = csv_profile(path)
+        if profile.mixed_line_endings and set_aside_in is not None:
+            path = with_unix_line_endings(path, set_aside_in)
+        return _csv_scan(path, set_aside_in is not None, profile.encoding)
     if reader == "json":
         if flatten:  # types are needed to find nested objects: sample the whole file
             return f"read_json({literal}, format = 'newline_delimited', sample_size = -1)"
@@ -363,20 +517,71 @@ def _scan_sql(connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool) 
     return f"read_parquet({literal})"
 
 
+def _readable_json(
+    connection: duckdb.DuckDBPyConnection, path: Path, set_aside_in: Path | None
+) -> Path:
+    """The JSON lines file to read: the file itself, or (with ``set_aside_in``) a copy
+    without the lines that are not JSON objects when it holds any."""
+    if set_aside_in is None:
+        return path
+    try:
+        _json_keys(connection, quote_literal(str(path)))
+    except _MalformedLines:
+        return set_aside_malformed_json_lines(connection, path, set_aside_in)
+    return path
+
+
 def read_as_text(
-    connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool = False
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    flatten: bool = False,
+    set_aside_in: Path | None = None,
 ) -> TextRelation:
     """How to read a landing file (CSV, JSONL or Parquet) as text columns.
 
     With ``flatten``, nested objects (JSONL, Parquet) become dotted columns
-    (``context.page.url``); without it they stay one column holding JSON text."""
-    scan = _scan_sql(connection, path, flatten)
+    (``context.page.url``); without it they stay one column holding JSON text.
+
+    Without ``set_aside_in`` a record the reader cannot parse fails the read (a clear error
+    for the whole file). With it (a scratch folder that outlives the read), such records are
+    set aside into MALFORMED_TABLE and the rest is read: call ``malformed_records_sql`` once
+    the relation has been read."""
+    if set_aside_in is not None:
+        connection.execute(
+            f"create or replace temp table {MALFORMED_TABLE} "
+            "(line bigint, record varchar, error varchar)"
+        )
+        for table in CSV_REJECTS:
+            connection.execute(f"drop table if exists {table}")
+    if landing_format(path) == "json":
+        path = _readable_json(connection, path, set_aside_in)
+    scan = _scan_sql(connection, path, flatten, set_aside_in)
     relation = connection.sql(f"select * from {scan}")
     leaves: list[tuple[str, str]] = []
     for name, sql_type in zip(relation.columns, relation.types, strict=True):
         leaves.extend(_leaf_columns(name, quote_identifier(name), sql_type, flatten))
     selects = ", ".join(f"{expr} as _c{i}" for i, (_, expr) in enumerate(leaves))
     return TextRelation(f"select {selects} from {scan}", tuple(name for name, _ in leaves))
+
+
+def malformed_records_sql(connection: duckdb.DuckDBPyConnection) -> str:
+    """After a read with ``set_aside_in``: SQL for the records set aside, (line, record,
+    error) in line order. A CSV row the reader rejected is one record, whatever number of
+    its fields failed."""
+    rejects = connection.execute(
+        "select count(*) from duckdb_tables() where temporary and table_name = ?",
+        [CSV_REJECTS[0]],
+    ).fetchone()
+    if rejects and rejects[0]:
+        connection.execute(
+            f"insert into {MALFORMED_TABLE} select line, any_value(csv_line), "
+            "lower(arg_min(error_type, coalesce(column_idx, 0))) || ': ' || "
+            "arg_min(error_message, coalesce(column_idx, 0)) "
+            f"from {CSV_REJECTS[0]} group by line"
+        )
+        for table in CSV_REJECTS:
+            connection.execute(f"drop table {table}")
+    return f"select line, record, error from {MALFORMED_TABLE}"
 
 
 def materialize(connection: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> str:
@@ -689,10 +894,13 @@ def _check_file(
 ) -> _CheckedFile:
     """Read the file once, parse and check every row (the contract's rules, then the
     tombstones of ``erased`` people) into ``STAGE_TABLE``, and count what passes and what
-    fails by reason."""
-    relation = read_as_text(connection, load.path)
-    stage = stage_sql(load.source, relation, load.path, load.loaded_at)
-    row_number = materialize(connection, STAGE_TABLE, stage)
+    fails by reason. Records the reader cannot parse are quarantined whole (MALFORMED_REASON),
+    numbered after the file's parsed rows; their detail names the line."""
+    with tempfile.TemporaryDirectory(prefix="journeymap-") as scratch:
+        relation = read_as_text(connection, load.path, set_aside_in=Path(scratch))
+        stage = stage_sql(load.source, relation, load.path, load.loaded_at)
+        row_number = materialize(connection, STAGE_TABLE, stage)
+    malformed_sql = malformed_records_sql(connection)
     _quarantine_erased(connection, load.source, erased)
     load_values = load.values(row_number)
     raw_values = {name: quote_identifier(name) for name in source_table_columns(load.source)}
@@ -703,22 +911,46 @@ def _check_file(
         "reason_detail": "_failure.detail",
         "raw_record": "_raw_record",
     }
+    (parsed,) = connection.execute(f"select count(*) from {STAGE_TABLE}").fetchone()  # type: ignore[misc]
     passed = connection.execute(
         f"select count(*) from {STAGE_TABLE} where _failure is null"
     ).fetchone()
     by_reason = connection.execute(
-        f"select _failure.reason, count(*) from {STAGE_TABLE} "
-        "where _failure is not null group by 1 order by 1"
+        f"select reason, count(*) from (select _failure.reason as reason from {STAGE_TABLE} "
+        f"where _failure is not null union all select {quote_literal(MALFORMED_REASON)} "
+        f"from ({malformed_sql})) group by 1 order by 1"
     ).fetchall()
+    quarantine_rows_sql = " union all by name ".join(
+        [
+            _select_as(
+                {name: (load_values | quarantine_values)[name] for name in QUARANTINE_COLUMNS},
+                "_failure is not null",
+            ),
+            _malformed_rows_sql(load, malformed_sql, first_row=int(parsed) + 1),
+        ]
+    )
     return _CheckedFile(
         raw_rows_sql=_select_as(raw_values | load_values, "_failure is null"),
-        quarantine_rows_sql=_select_as(
-            {name: (load_values | quarantine_values)[name] for name in QUARANTINE_COLUMNS},
-            "_failure is not null",
-        ),
+        quarantine_rows_sql=quarantine_rows_sql,
         rows_loaded=int(passed[0]) if passed else 0,
         quarantined_by_reason={reason: int(count) for reason, count in by_reason},
     )
+
+
+def _malformed_rows_sql(load: _Load, malformed_sql: str, first_row: int) -> str:
+    """Quarantine rows for the records the reader could not parse: numbered from
+    ``first_row`` in line order, the record kept as ``{"line": n, "text": ...}``."""
+    values = load.values(f"({first_row - 1} + row_number() over (order by line))") | {
+        "source": quote_literal(load.source.name),
+        "reason": quote_literal(MALFORMED_REASON),
+        "reason_column": "null::varchar",
+        "reason_detail": f"'line ' || line || ': ' || left(error, {DETAIL_VALUE_CHARS})",
+        "raw_record": "json_object('line', line, 'text', record)::varchar",
+    }
+    columns = ", ".join(
+        f"{values[name]} as {quote_identifier(name)}" for name in QUARANTINE_COLUMNS
+    )
+    return f"select {columns} from ({malformed_sql})"
 
 
 def _select_as(values: dict[str, str], where: str) -> str:
@@ -849,6 +1081,7 @@ def _load_inside_duckdb(
         _insert_rows(connection, QUARANTINE_TABLE, checked.quarantine_rows_sql)
         _insert_ledger(warehouse, load, checked.rows_loaded, checked.rows_quarantined)
         connection.execute(f"drop table {STAGE_TABLE}")
+        connection.execute(f"drop table {MALFORMED_TABLE}")
     return checked
 
 

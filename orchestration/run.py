@@ -163,6 +163,7 @@ def plant_demo_experiment(settings: Settings) -> str:
     """Plant the demo's effect in the held-back days and land them; what was planted."""
     from journeymap.generator.planted_experiment import (
         PlantedEffect,
+        customer_ids_by_key,
         held_back_dir,
         plant_extra_orders,
         release,
@@ -175,9 +176,12 @@ def plant_demo_experiment(settings: Settings) -> str:
     held = held_back_dir(settings.data_dir)
     with open_warehouse(settings, read_only=True) as warehouse:
         assignments = read_assignments(warehouse)
+        customer_ids = customer_ids_by_key(warehouse)
     amounts = pd.concat([pd.read_csv(p)["amount"] for p in sorted(held.glob("orders/*.csv"))])
     effect = PlantedEffect(window_days=outcome_window_days(settings))
-    orders, truth = plant_extra_orders(assignments, amounts, experiment_config(settings), effect)
+    orders, truth = plant_extra_orders(
+        assignments, amounts, experiment_config(settings), effect, customer_ids
+    )
     first_day = pd.Timestamp(assignments["assigned_at"].max()).date()
     write_planted(held, orders, truth, settings.truth_dir, first_day)
     files = release(held, settings.landing_dir)

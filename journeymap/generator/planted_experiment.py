@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from journeymap.load import RAW_SCHEMA
 from journeymap.ml.actions import ActionConfig, is_held_out
+from journeymap.privacy import pseudonym_key, pseudonymize
+from journeymap.warehouse import Warehouse
 
 FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.[^.]+$")
 ORDER_COLUMNS = ("order_id", "customer_id", "occurred_at", "status", "amount", "currency")
@@ -95,21 +99,38 @@ def _order_id(experiment: str, customer: str) -> str:
     return f"O-{digest}"
 
 
+def customer_ids_by_key(warehouse: Warehouse) -> dict[str, str]:
+    """Customer key -> the clear customer id behind it, for every customer id of the raw CRM
+    contacts and orders: staging turns each id into its keyed pseudonym, the customer key
+    (journeymap.privacy), so a planted order must carry the clear id, as the shop's would."""
+    ids = warehouse.query_df(
+        f"select distinct trim(customer_id) as customer_id from {RAW_SCHEMA}.crm_contacts "
+        f"union select distinct trim(customer_id) from {RAW_SCHEMA}.orders"
+    )["customer_id"].dropna()
+    key = pseudonym_key()
+    return {pseudonymize(customer_id, key): customer_id for customer_id in ids}
+
+
 def plant_extra_orders(
     assignments: pd.DataFrame,
     amounts: pd.Series,
     config: ActionConfig,
     effect: PlantedEffect,
+    customer_ids: Mapping[str, str],
 ) -> tuple[pd.DataFrame, PlantedTruth]:
     """The extra orders of the treated customers of ``effect.action`` (landing-file rows of the
     orders source) and the truth. ``assignments``: the experiment's ``ml.action_assignments``
-    rows (customer_key, action, assigned_at); ``amounts``: order amounts to draw from."""
+    rows (customer_key, action, assigned_at); ``amounts``: order amounts to draw from;
+    ``customer_ids``: the clear customer id of each customer key (``customer_ids_by_key``)."""
     if amounts.empty:
         raise ValueError("no orders to draw the planted orders' amounts from")
     chosen = assignments[
         (assignments["experiment"] == config.experiment) & (assignments["action"] == effect.action)
     ].reset_index(drop=True)
     treated = chosen[~is_held_out(chosen["customer_key"], config)].reset_index(drop=True)
+    unknown = set(treated["customer_key"]) - set(customer_ids)
+    if unknown:
+        raise ValueError(f"{len(unknown)} treated customer keys have no clear customer id")
     rng = np.random.default_rng(effect.seed)
     buys = rng.random(len(treated)) < effect.extra_order_probability
     # Strictly inside the window: after the decision, before the window closes.
@@ -119,7 +140,7 @@ def plant_extra_orders(
     orders = pd.DataFrame(
         {
             "order_id": [_order_id(config.experiment, c) for c in treated["customer_key"]],
-            "customer_id": treated["customer_key"],
+            "customer_id": treated["customer_key"].map(customer_ids),
             "occurred_at": at.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "status": "completed",
             "amount": np.round(drawn, 2),

@@ -15,6 +15,7 @@ import pytest
 
 from journeymap.generator.planted_experiment import (
     PlantedEffect,
+    customer_ids_by_key,
     plant_extra_orders,
     write_planted,
 )
@@ -41,7 +42,8 @@ def measured(built_warehouse, tmp_path_factory):
         amounts = warehouse.query_df(
             f"select amount from raw.orders where occurred_at > '{decided_at}'"
         )["amount"]
-    orders, truth = plant_extra_orders(assignments, amounts, EXPERIMENT, EFFECT)
+        customer_ids = customer_ids_by_key(warehouse)
+    orders, truth = plant_extra_orders(assignments, amounts, EXPERIMENT, EFFECT, customer_ids)
     path = write_planted(settings.landing_dir, orders, truth, settings.truth_dir, decided_at.date())
     with DuckDBWarehouse(settings.duckdb_path) as warehouse:
         report = load_landing(warehouse, settings.landing_dir, contracts=settings.source_contracts)

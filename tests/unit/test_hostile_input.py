@@ -5,10 +5,15 @@ Hostile strings (SQL quotes, Jinja, HTML/JS) are data: stored as they came, neve
 from __future__ import annotations
 
 import codecs
+import json
+import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from journeymap.contract import MALFORMED_REASON
+from journeymap.erasure import needle_regex, rewrite_without
 from journeymap.load import LoadError, UnknownSourceError, csv_encoding, load_file, load_landing
 from tests.unit import test_load
 from tests.unit.test_load import ORDER_COLUMNS, assert_counts_reconcile, rows
@@ -111,23 +116,95 @@ def test_replayed_and_duplicated_files_are_counted_once(warehouse, landing):
     assert_counts_reconcile(warehouse)
 
 
+def json_order(order_id: str) -> str:
+    return json.dumps(dict(zip(ORDER_COLUMNS, order(order_id).strip().split(","), strict=True)))
+
+
+RAGGED = "o2,c1,2026-09-01T00:00:00Z,completed,1,EUR,x,y\n"
+
+
 @pytest.mark.parametrize(
-    ("name", "data"),
+    ("name", "body", "loaded", "malformed_lines"),
     [
-        ("ragged.csv", (HEADER + "o1,c1,2026-09-01T00:00:00Z,completed,1,EUR,x,y\n").encode()),
-        ("unterminated.csv", (HEADER + 'o1,"c1,2026-09-01T00:00:00Z,completed\n').encode()),
-        ("huge_field.csv", (HEADER + order("o1", "x" * 3_000_000)).encode()),
-        ("million_columns.csv", (",".join(f"c{i}" for i in range(1_000_000)) + "\n").encode()),
+        ("ragged.csv", HEADER + order("o1") + RAGGED + order("o3"), ["o1", "o3"], [3]),
+        ("short.csv", HEADER + "o1,c1\n" + order("o2"), ["o2"], [2]),
+        # An open quote runs to the end of the file: one record, the rest of the file.
+        (
+            "unterminated.csv",
+            HEADER + order("o1") + 'o2,"c1,2026-09-01T00:00:00Z,completed\n' + order("o3"),
+            ["o1"],
+            [3],
+        ),
+        (
+            "huge_field.csv",
+            HEADER + order("o1") + order("o2", "x" * 3_000_000) + order("o3"),
+            ["o1", "o3"],
+            [3],
+        ),
         (
             "mixed_endings.csv",
-            (HEADER + order("o1")).replace("\n", "\r\n").encode() + b"o2,c1\r",
+            (HEADER + order("o1")).replace("\n", "\r\n") + "o2,c1\r" + order("o3"),
+            ["o1", "o3"],
+            [3],
         ),
-        ("binary.csv", bytes(range(256)) * 64),
+        (
+            "orders.jsonl",
+            "\n".join(
+                [json_order("o1"), '{"order_id": "o2",', "not json", "[1, 2]", "NaN", ""]
+                + [json_order("o6")]
+            ),
+            ["o1", "o6"],
+            [2, 3, 4, 5],
+        ),
     ],
 )
-def test_broken_files_are_a_clear_error_and_leave_nothing_behind(warehouse, landing, name, data):
+def test_malformed_records_are_quarantined_and_the_rest_of_the_file_loads(
+    warehouse, landing, name, body, loaded, malformed_lines
+):
+    result = load_file(warehouse, "orders", write(landing, name, body.encode()))
+    assert result.quarantined_by_reason == {MALFORMED_REASON: len(malformed_lines)}
+    stored = rows(warehouse, "select order_id, _row_number from raw.orders order by 2")
+    assert stored == [{"order_id": o, "_row_number": i} for i, o in enumerate(loaded, start=1)]
+    quarantined = rows(
+        warehouse,
+        "select _row_number, reason, reason_detail, raw_record from raw.quarantine order by 1",
+    )
+    assert [q["_row_number"] for q in quarantined] == list(
+        range(len(loaded) + 1, len(loaded) + len(malformed_lines) + 1)
+    )  # numbered after the parsed rows, in line order
+    assert [json.loads(q["raw_record"])["line"] for q in quarantined] == malformed_lines
+    assert all(
+        q["reason_detail"].startswith(f"line {n}: ")
+        for q, n in zip(quarantined, malformed_lines, strict=True)
+    )
+    assert_counts_reconcile(warehouse)
+    assert result.rows_in_file == len(loaded) + len(malformed_lines)
+
+
+def test_a_malformed_record_keeps_its_text(warehouse, landing):
+    load_file(warehouse, "orders", write(landing, "ragged.csv", (HEADER + RAGGED).encode()))
+    [record] = rows(warehouse, "select raw_record from raw.quarantine")
+    assert json.loads(record["raw_record"]) == {"line": 2, "text": RAGGED.strip()}
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        (
+            "million_columns.csv",
+            (",".join(f"c{i}" for i in range(1_000_000)) + "\n").encode(),
+            "1,000,000 columns",
+        ),
+        ("binary.csv", bytes(range(256)) * 64, "required column"),
+        ("semicolons.csv", HEADER.replace(",", ";").encode(), "required column"),
+        ("blank_header.csv", b"\n" + order("o1").encode(), "no column names"),
+    ],
+)
+def test_unreadable_files_are_a_clear_error_and_leave_nothing_behind(
+    warehouse, landing, name, data, message
+):
     path = write(landing, name, data)
-    with pytest.raises(LoadError, match=name.replace(".", r"\.")):
+    with pytest.raises(LoadError, match=f"{re.escape(name)}.*{message}"):
         load_file(warehouse, "orders", path)
     assert rows(warehouse, "select count(*) as n from raw.orders") == [{"n": 0}]
     assert rows(warehouse, "select count(*) as n from raw.load_ledger") == [{"n": 0}]
@@ -139,3 +216,13 @@ def test_unknown_sources_are_refused_by_name(warehouse, landing):
         load_landing(warehouse, landing)
     with pytest.raises(UnknownSourceError, match="known sources"):
         load_file(warehouse, "orders; drop table raw.orders", landing / "orders" / "x.csv")
+
+
+def test_erasure_rewrites_a_file_holding_malformed_records(landing):
+    body = HEADER + order("o1", "keep1") + "o2,gone,broken\n" + order("o3", "gone") + order("o4")
+    path = write(landing, "orders.csv", body.encode())
+    with duckdb.connect() as connection:
+        removed = rewrite_without(connection, path, needle_regex({"gone"}))
+    assert removed == 2  # o3's row and the malformed record naming the person
+    text = path.read_text()
+    assert "gone" not in text and "o1" in text and "o4" in text

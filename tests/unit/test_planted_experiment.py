@@ -34,13 +34,26 @@ def _assignments(n: int = 2000) -> pd.DataFrame:
     )
 
 
+def clear_ids(assignments: pd.DataFrame) -> dict[str, str]:
+    return {key: f"clear-{key}" for key in assignments["customer_key"]}
+
+
+def test_a_treated_customer_without_a_clear_id_is_an_error():
+    assignments = _assignments(40)
+    with pytest.raises(ValueError, match="no clear customer id"):
+        plant_extra_orders(assignments, pd.Series([5.0]), CONFIG, PlantedEffect(), {})
+
+
 def test_only_treated_customers_of_the_planted_action_order_again():
     assignments = _assignments()
     effect = PlantedEffect(extra_order_probability=0.5, window_days=30, seed=1)
-    orders, truth = plant_extra_orders(assignments, pd.Series([10.0, 30.0]), CONFIG, effect)
+    orders, truth = plant_extra_orders(
+        assignments, pd.Series([10.0, 30.0]), CONFIG, effect, clear_ids(assignments)
+    )
     planted = assignments[assignments["action"].eq("referral_invite")]
     held = planted["customer_key"][is_held_out(planted["customer_key"], CONFIG)]
-    assert set(orders["customer_id"]) <= set(planted["customer_key"]) - set(held)
+    treated_ids = {clear_ids(assignments)[k] for k in set(planted["customer_key"]) - set(held)}
+    assert set(orders["customer_id"]) <= treated_ids  # clear ids, as the shop would send
     assert truth.holdout_customers == len(held)
     assert truth.treated_customers == len(planted) - len(held)
     assert truth.extra_orders == len(orders)
@@ -52,18 +65,21 @@ def test_only_treated_customers_of_the_planted_action_order_again():
     at = pd.to_datetime(orders["occurred_at"]).dt.tz_localize(None)
     assert (at > DECIDED).all() and (at < DECIDED + pd.Timedelta(days=30)).all()
     assert orders["order_id"].is_unique
-    again, _ = plant_extra_orders(assignments, pd.Series([10.0, 30.0]), CONFIG, effect)
+    again, _ = plant_extra_orders(
+        assignments, pd.Series([10.0, 30.0]), CONFIG, effect, clear_ids(assignments)
+    )
     pd.testing.assert_frame_equal(orders, again)
 
 
 def test_an_unknown_action_plants_nothing_and_no_amounts_is_an_error():
     assignments = _assignments(100)
+    ids = clear_ids(assignments)
     orders, truth = plant_extra_orders(
-        assignments, pd.Series([5.0]), CONFIG, PlantedEffect(action="nope")
+        assignments, pd.Series([5.0]), CONFIG, PlantedEffect(action="nope"), ids
     )
     assert orders.empty and truth.treated_customers == 0
     with pytest.raises(ValueError, match="no orders"):
-        plant_extra_orders(assignments, pd.Series([], dtype=float), CONFIG, PlantedEffect())
+        plant_extra_orders(assignments, pd.Series([], dtype=float), CONFIG, PlantedEffect(), ids)
 
 
 def test_hold_back_moves_the_last_days_and_release_lands_them(tmp_path):
