@@ -113,10 +113,11 @@ class PurgeResult:
         )
 
 
-def _loaded_tables(warehouse: Warehouse, settings: Settings) -> list[str]:
-    """The raw tables whose rows carry a load id: every source's, and quarantine."""
-    names = [*settings.source_contracts, QUARANTINE_TABLE]
-    return [name for name in names if table_exists(warehouse, RAW_SCHEMA, name)]
+def _loaded_tables(warehouse: Warehouse, result: PurgeResult) -> list[str]:
+    """The raw tables the expired loads wrote: their sources' (from the ledger, so also a
+    source the project no longer declares) and quarantine."""
+    sources = sorted({name.split("/", 1)[0] for name in result.files.values()})
+    return [t for t in (*sources, QUARANTINE_TABLE) if table_exists(warehouse, RAW_SCHEMA, t)]
 
 
 def _expired_loads_sql(warehouse: Warehouse) -> str:
@@ -126,7 +127,7 @@ def _expired_loads_sql(warehouse: Warehouse) -> str:
     )
 
 
-def _find_expired(warehouse: Warehouse, settings: Settings, result: PurgeResult) -> None:
+def _find_expired(warehouse: Warehouse, result: PurgeResult) -> None:
     """Fill ``result`` with the expired loads and their rows per table."""
     ledger = warehouse.relation(RAW_SCHEMA, LEDGER_TABLE)
     loads = warehouse.query_df(
@@ -137,7 +138,7 @@ def _find_expired(warehouse: Warehouse, settings: Settings, result: PurgeResult)
     result.files = {str(row.load_id): f"{row.source}/{row.file_name}" for row in loads.itertuples()}
     if not result.files:
         return
-    for table in _loaded_tables(warehouse, settings):
+    for table in _loaded_tables(warehouse, result):
         counts = warehouse.query_df(
             f"select _load_id as load_id, count(*) as n "
             f"from {warehouse.relation(RAW_SCHEMA, table)} "
@@ -148,7 +149,7 @@ def _find_expired(warehouse: Warehouse, settings: Settings, result: PurgeResult)
             result.rows[(f"{RAW_SCHEMA}.{table}", str(row.load_id))] = int(row.n)
 
 
-def _delete_expired(warehouse: Warehouse, settings: Settings, result: PurgeResult) -> None:
+def _delete_expired(warehouse: Warehouse, result: PurgeResult) -> None:
     """Delete the expired loads' rows and adjust their ledger rows, in one transaction."""
     removed: Counter[str] = Counter(dict.fromkeys(result.files, 0))
     quarantined: Counter[str] = Counter()
@@ -158,7 +159,7 @@ def _delete_expired(warehouse: Warehouse, settings: Settings, result: PurgeResul
             quarantined[load_id] += n
     with warehouse.transaction():
         # Rows first: the ledger's status still says which loads are expired.
-        for table in _loaded_tables(warehouse, settings):
+        for table in _loaded_tables(warehouse, result):
             warehouse.execute(
                 f"delete from {warehouse.relation(RAW_SCHEMA, table)} "
                 f"where _load_id in ({_expired_loads_sql(warehouse)})",
@@ -211,12 +212,12 @@ def purge_expired(
         if not table_exists(warehouse, RAW_SCHEMA, LEDGER_TABLE):
             say(result.summary())
             return result  # nothing loaded yet: nothing to purge or log
-        _find_expired(warehouse, settings, result)
+        _find_expired(warehouse, result)
         if not dry_run:
             if result.rows_purged and settings.warehouse_kind == "duckdb":
                 pending = compaction_pending(settings)
                 pending.touch()  # before the delete: a crash before compact leaves it behind
-            _delete_expired(warehouse, settings, result)
+            _delete_expired(warehouse, result)
     if not dry_run and compaction_pending(settings).exists():
         compact(settings.duckdb_path)
         compaction_pending(settings).unlink()
