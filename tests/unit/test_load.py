@@ -510,6 +510,27 @@ def test_a_failing_load_leaves_nothing_behind(
     assert load_file(warehouse, "orders", path).rows_in_file == 2  # and it loads later
 
 
+def test_a_malformed_record_is_quarantined_and_the_rest_of_the_file_loads(
+    warehouse: Warehouse, landing: Path
+) -> None:
+    path = write_csv(landing / "orders" / "broken.csv", [order_row("o1"), order_row("o3")])
+    lines = path.read_text().splitlines(keepends=True)
+    ragged = "o2,c1,2026-09-01T10:00:00Z,completed,1,EUR,extra,more\n"
+    path.write_text("".join([*lines[:2], ragged, *lines[2:]]))
+    result = load_file(warehouse, "orders", path)
+    assert (result.rows_loaded, result.quarantined_by_reason) == (2, {"malformed_record": 1})
+    assert rows(warehouse, "select order_id, _row_number from raw.orders order by 2") == [
+        {"order_id": "o1", "_row_number": 1},
+        {"order_id": "o3", "_row_number": 2},
+    ]
+    [quarantined] = rows(
+        warehouse, "select _row_number, reason, reason_column, reason_detail from raw.quarantine"
+    )
+    assert quarantined["_row_number"] == 3 and quarantined["reason_column"] is None
+    assert quarantined["reason_detail"].startswith("line 3: too many columns")
+    assert_counts_reconcile(warehouse)
+
+
 def test_loaded_at_is_the_load_time(warehouse: Warehouse, landing: Path) -> None:
     before = datetime.now(UTC).replace(tzinfo=None)
     write_csv(landing / "orders" / "o.csv", [order_row("o1")])
