@@ -13,8 +13,9 @@ import pandas as pd
 from journeymap.ml.action_messages import LLMMessageWriter, MessageCache, write_messages
 from journeymap.ml.actions import INPUT_COLUMNS, ActionConfig, assign_actions, keep_earlier
 from journeymap.ml.churn_io import WarehouseSchemas
-from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consenting, write_output
+from journeymap.ml.outputs import ACTION_ASSIGNMENTS, consented_tables, write_output
 from journeymap.ml.text.labelling import table_exists
+from journeymap.ml.warehouse_io import read_latest_event_at
 from journeymap.warehouse import Warehouse, query_frame, timestamp_literal
 
 ACTION_INPUT_MARTS = ("dim_customers", "fct_events", "fct_customer_texts")
@@ -27,11 +28,6 @@ def read_catalog(warehouse: Warehouse, seeds: str = "seeds") -> pd.DataFrame:
     return query_frame(warehouse, f"select * from {seeds}.actions")
 
 
-def read_latest_event_at(warehouse: Warehouse, s: WarehouseSchemas = SCHEMAS) -> pd.Timestamp:
-    frame = query_frame(warehouse, f"select max(occurred_at) as latest from {s.marts}.fct_events")
-    return pd.Timestamp(frame["latest"].iloc[0])
-
-
 def read_action_inputs(
     warehouse: Warehouse, as_of: pd.Timestamp, s: WarehouseSchemas = SCHEMAS
 ) -> pd.DataFrame:
@@ -39,12 +35,18 @@ def read_action_inputs(
     who refused analytics (profiling) are not decided for."""
     cutoff = timestamp_literal(as_of)
     week = timestamp_literal(as_of - pd.Timedelta(days=7))
+
+    consented = consented_tables(warehouse, s.marts)
+
+    def mart(table: str) -> str:
+        return consented(f"{s.marts}.{table}")
+
     customers = query_frame(
         warehouse,
         f"""
         select customer_key, current_stage, has_email_consent, has_sms_consent
-        from {s.marts}.dim_customers as customers
-        where is_known and ({consenting(warehouse, "customers", s.marts)})
+        from {mart("dim_customers")} as customers
+        where is_known
         """,
     )
     devices = query_frame(
@@ -53,7 +55,7 @@ def read_action_inputs(
         select customer_key, max(device_type) as device_type from (
             select customer_key, device_type,
                 row_number() over (partition by customer_key order by occurred_at desc) as rn
-            from {s.marts}.fct_events
+            from {mart("fct_events")} as events
             where device_type is not null and occurred_at < {cutoff}
         ) as latest where rn = 1 group by customer_key
         """,
@@ -61,7 +63,7 @@ def read_action_inputs(
     contacts = query_frame(
         warehouse,
         f"""
-        select customer_key, count(*) as contacts_last_week from {s.marts}.fct_events
+        select customer_key, count(*) as contacts_last_week from {mart("fct_events")} as events
         where canonical_event in ('{"', '".join(CONTACT_EVENTS)}')
             and occurred_at >= {week} and occurred_at < {cutoff}
         group by customer_key
@@ -70,7 +72,8 @@ def read_action_inputs(
     reviews = query_frame(
         warehouse,
         f"""
-        select customer_key, avg(score) as review_score from {s.marts}.fct_customer_texts
+        select customer_key, avg(score) as review_score
+        from {mart("fct_customer_texts")} as texts
         where source = 'reviews' and occurred_at < {cutoff} group by customer_key
         """,
     )
@@ -87,12 +90,18 @@ def read_action_inputs(
 def _ml_inputs(
     warehouse: Warehouse, as_of: pd.Timestamp, s: WarehouseSchemas
 ) -> list[pd.DataFrame]:
+    consented = consented_tables(warehouse, s.marts)
+
+    def ml(table: str) -> str:  # rows written before a refusal, if this runs first
+        return consented(f"{s.ml}.{table}")
+
     parts = []
     if table_exists(warehouse, s.ml, "churn_scores"):
         parts.append(
             query_frame(
                 warehouse,
-                f"select customer_key, risk_band as churn_risk_band from {s.ml}.churn_scores",
+                f"select customer_key, risk_band as churn_risk_band "
+                f"from {ml('churn_scores')} as scores",
             )
         )
     if table_exists(warehouse, s.ml, "text_labels"):
@@ -104,7 +113,7 @@ def _ml_inputs(
                 select customer_key, max(intent) as recent_intent from (
                     select customer_key, intent, row_number() over (
                         partition by customer_key order by occurred_at desc) as rn
-                    from {s.ml}.text_labels
+                    from {ml("text_labels")} as labels
                     where customer_key is not null and occurred_at >= {since}
                         and occurred_at < {timestamp_literal(as_of)}
                 ) as latest where rn = 1 group by customer_key
@@ -117,7 +126,7 @@ def _ml_inputs(
             query_frame(
                 warehouse,
                 f"select customer_key, lower(persona_name) as persona "
-                f"from {s.ml}.customer_segments",
+                f"from {ml('customer_segments')} as segments",
             )
         )
     if table_exists(warehouse, s.ml, "next_step_predictions"):
@@ -125,7 +134,7 @@ def _ml_inputs(
             query_frame(
                 warehouse,
                 f"select customer_key, last_step, drop_off_probability "
-                f"from {s.ml}.next_step_predictions",
+                f"from {ml('next_step_predictions')} as predictions",
             )
         )
     return parts

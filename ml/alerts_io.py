@@ -19,8 +19,9 @@ from journeymap.ml.alerts import (
     new_alerts,
 )
 from journeymap.ml.churn_io import WarehouseSchemas
-from journeymap.ml.outputs import RISK_ALERTS, write_output
+from journeymap.ml.outputs import RISK_ALERTS, consented_tables, write_output
 from journeymap.ml.text.labelling import table_exists
+from journeymap.ml.warehouse_io import read_latest_event_at
 from journeymap.warehouse import Warehouse, query_frame, quote_literals, timestamp_literal
 
 ALERT_INPUT_MARTS = ("fct_events", "dim_customers")
@@ -40,34 +41,40 @@ def find_alerts(
     s: WarehouseSchemas = SCHEMAS,
 ) -> pd.DataFrame:
     """Every alert the last ``lookback_hours`` of data holds."""
-    end = pd.Timestamp(
-        query_frame(warehouse, f"select max(occurred_at) as t from {s.marts}.fct_events")["t"].iloc[
-            0
-        ]
-    )
+    end = read_latest_event_at(warehouse, s)
     config = config or AlertConfig()
     since = end - pd.Timedelta(hours=config.lookback_hours)
+
+    rows = consented_tables(warehouse, s.marts)  # who refused analytics raises no alert
+
     parts = []
     if table_exists(warehouse, s.ml, "text_labels") and table_exists(
         warehouse, s.ml, "churn_scores"
     ):
         texts = query_frame(
             warehouse,
-            f"select customer_key, source_text_id, occurred_at, intent from {s.ml}.text_labels "
+            "select customer_key, source_text_id, occurred_at, intent "
+            f"from {rows(f'{s.ml}.text_labels')} as labels "
             f"where customer_key is not null and occurred_at >= {timestamp_literal(since)}",
         )
-        risk = query_frame(warehouse, f"select customer_key, risk_band from {s.ml}.churn_scores")
+        risk = query_frame(
+            warehouse,
+            f"select customer_key, risk_band from {rows(f'{s.ml}.churn_scores')} as scores",
+        )
         parts.append(message_alerts(texts, risk, since, created_at))
     events = query_frame(
         warehouse,
         f"""
-        select customer_key, event_key, occurred_at, canonical_event from {s.marts}.fct_events
+        select customer_key, event_key, occurred_at, canonical_event
+        from {rows(f"{s.marts}.fct_events")} as events
         where occurred_at >= {timestamp_literal(since)}
             and canonical_event in ({quote_literals((*CHECKOUT_STEPS, ORDER_STEP))})
         """,
     )
     revenue = query_frame(
-        warehouse, f"select customer_key, revenue from {s.marts}.dim_customers where is_known"
+        warehouse,
+        f"select customer_key, revenue from {rows(f'{s.marts}.dim_customers')} as customers "
+        "where is_known",
     )
     parts.append(checkout_alerts(events, revenue, since, end, created_at, config))
     return (

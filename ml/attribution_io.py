@@ -2,9 +2,9 @@
 two path marts, the models of journeymap.ml.attribution on their transformed channel paths,
 and the writes of ``ml.channel_attribution`` and ``ml.channel_transitions``.
 
-Every journey counts: paths to conversion (one conversion each, with its revenue) and paths to
-non-conversion (one null each), including journeys that may still convert; a conversion
-without touches is the channel ``(none)``.
+Every journey counts but those of customers who refused analytics: paths to conversion (one
+conversion each, with its revenue) and paths to non-conversion (one null each), including
+journeys that may still convert; a conversion without touches is the channel ``(none)``.
 """
 
 from __future__ import annotations
@@ -25,30 +25,42 @@ from journeymap.ml.attribution import (
     shapley_attribution,
 )
 from journeymap.ml.attribution_eval import evaluate_orders, path_table, split_journeys
-from journeymap.ml.outputs import CHANNEL_ATTRIBUTION, CHANNEL_TRANSITIONS, write_output
+from journeymap.ml.outputs import (
+    CHANNEL_ATTRIBUTION,
+    CHANNEL_TRANSITIONS,
+    CONSENT_MART,
+    consented_tables,
+    write_output,
+)
 from journeymap.warehouse import Warehouse
 
 MODEL_VERSION = "attribution-v1"
 # The marts the attribution asset reads (the Dagster asset depends on exactly these).
-ATTRIBUTION_INPUT_MARTS = ("mart_conversion_paths", "mart_non_conversion_paths")
+ATTRIBUTION_POPULATION = ("mart_conversion_paths", "mart_non_conversion_paths")
+ATTRIBUTION_INPUT_MARTS = (*ATTRIBUTION_POPULATION, CONSENT_MART)
 DEFAULT_ORDERS = tuple(range(1, MAX_MARKOV_ORDER + 1))
 DEFAULT_HOLDOUT_SHARE = 0.25
 
 
-def journeys_query(marts: str = "marts") -> str:
-    """One row per journey: customer, transformed channel path, conversions, nulls, revenue."""
+def journeys_query(warehouse: Warehouse, marts: str = "marts") -> str:
+    """One row per journey: customer, transformed channel path, conversions, nulls, revenue;
+    no journey of a customer who refused analytics (``consented``: their paths are in no
+    transition count, removal effect or Shapley value)."""
+    consented = consented_tables(warehouse, marts)
+    converted = consented(f"{marts}.mart_conversion_paths")
+    not_converted = consented(f"{marts}.mart_non_conversion_paths")
     return f"""
         select customer_key, channel_path as path, 1 as conversions, 0 as nulls,
             revenue
-        from {marts}.mart_conversion_paths
+        from {converted} as converted
         union all
         select customer_key, channel_path, 0, 1, 0
-        from {marts}.mart_non_conversion_paths
+        from {not_converted} as not_converted
     """
 
 
 def read_journeys(warehouse: Warehouse, marts: str = "marts") -> pd.DataFrame:
-    frame = warehouse.query_df(journeys_query(marts))
+    frame = warehouse.query_df(journeys_query(warehouse, marts))
     frame.columns = [str(c).lower() for c in frame.columns]  # Snowflake upper-cases names
     return frame
 

@@ -70,7 +70,7 @@ from journeymap.ml.features import (
     build_features,
     prepare_frames,
 )
-from journeymap.ml.outputs import CHURN_SCORES, without_analytics_opt_outs
+from journeymap.ml.outputs import CHURN_SCORES
 from journeymap.ml.warehouse_io import resolve_as_of
 from journeymap.warehouse import Warehouse
 
@@ -679,8 +679,6 @@ def run_churn_scoring(
             model_version=model_version,
             horizon_days=horizon_days,
         )
-    # The scores are what is written: not about customers who refused analytics.
-    run.scores = without_analytics_opt_outs(warehouse, run.scores, schemas.marts)
     write_churn_scores(warehouse, run.scores, schemas)
     run.runtime_seconds = time.perf_counter() - started
     return run

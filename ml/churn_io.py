@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from journeymap.ml.features import UNREAD_EVENTS, ChurnFrames
-from journeymap.ml.outputs import CHURN_SCORES, write_output
+from journeymap.ml.outputs import CHURN_SCORES, CONSENT_MART, consented_tables, write_output
 from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, read_latest_event_at
 from journeymap.warehouse import Warehouse, quote_literals
 
@@ -23,41 +23,49 @@ CHURN_INPUT_MARTS = (
     "fct_events",
     "fct_sessions",
     "fct_customer_texts",
+    CONSENT_MART,
 )
+# Whom the model is about (subscribers): its count of refusals left out is theirs.
+CHURN_POPULATION = ("fct_subscription_versions",)
 
 
-def _subscribers(s: WarehouseSchemas) -> str:
-    return f"select customer_key from {s.marts}.fct_subscription_versions"
+def churn_queries(warehouse: Warehouse, s: WarehouseSchemas = WarehouseSchemas()) -> dict[str, str]:
+    """The SQL behind each frame of ``ChurnFrames``: only subscribers' rows, and none of a
+    customer who refused analytics (``consented``), so the model neither trains on nor
+    scores them."""
 
+    consented = consented_tables(warehouse, s.marts)
 
-def churn_queries(s: WarehouseSchemas = WarehouseSchemas()) -> dict[str, str]:
-    """The SQL behind each frame of ``ChurnFrames`` (only subscribers' rows are read)."""
+    def mart(table: str) -> str:
+        return consented(f"{s.marts}.{table}")
+
+    subscribers = f"select customer_key from {mart('fct_subscription_versions')} as subscriptions"
     return {
         "subscriptions": f"""
             select subscription_id, customer_key as customer_id, plan, started_at,
                 cancelled_at, updated_at
-            from {s.marts}.fct_subscription_versions
+            from {mart("fct_subscription_versions")} as subscriptions
         """,
         "events": f"""
             select customer_key, occurred_at, canonical_event, journey_stage, is_conversion,
                 revenue
-            from {s.marts}.fct_events
-            where customer_key in ({_subscribers(s)})
+            from {mart("fct_events")} as events
+            where customer_key in ({subscribers})
                 and canonical_event not in ({quote_literals(UNREAD_EVENTS)})
         """,
         "sessions": f"""
             select customer_key, session_key, started_at
-            from {s.marts}.fct_sessions
-            where customer_key in ({_subscribers(s)})
+            from {mart("fct_sessions")} as sessions
+            where customer_key in ({subscribers})
         """,
         # Customer-written support messages, attributed to a customer by identity stitching
         # (many messages carry only an email address).
         "messages": f"""
             select customer_key, occurred_at, thread_id as ticket_id,
                 source_text_id as message_id, subject, body
-            from {s.marts}.fct_customer_texts
+            from {mart("fct_customer_texts")} as texts
             where source = 'support_messages'
-                and customer_key in ({_subscribers(s)})
+                and customer_key in ({subscribers})
         """,
     }
 
@@ -65,7 +73,8 @@ def churn_queries(s: WarehouseSchemas = WarehouseSchemas()) -> dict[str, str]:
 def read_churn_frames(
     warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> ChurnFrames:
-    frames = {name: query_frame(warehouse, sql) for name, sql in churn_queries(schemas).items()}
+    queries = churn_queries(warehouse, schemas)
+    frames = {name: query_frame(warehouse, sql) for name, sql in queries.items()}
     return ChurnFrames(**frames)
 
 

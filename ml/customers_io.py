@@ -17,13 +17,22 @@ from pathlib import Path
 import pandas as pd
 
 from journeymap.ml.features import naive_utc
-from journeymap.ml.outputs import CUSTOMER_SEGMENTS, PERSONA_SNAPSHOTS, consenting
+from journeymap.ml.outputs import (
+    CONSENT_MART,
+    CUSTOMER_SEGMENTS,
+    PERSONA_SNAPSHOTS,
+    consented,
+    consented_tables,
+    without_analytics_opt_outs,
+)
 from journeymap.ml.segment_features import SegmentFrames
 from journeymap.ml.warehouse_io import WarehouseSchemas, query_frame, table_exists
 from journeymap.warehouse import Warehouse
 
 # What each model reads (the Dagster assets depend on exactly these).
-VALUE_INPUT_MARTS = ("fct_events",)
+VALUE_INPUT_MARTS = ("fct_events", CONSENT_MART)
+# Whom the value model is about (customers with events): its count of refusals left out.
+VALUE_POPULATION = ("fct_events",)
 SEGMENT_INPUT_MARTS = (
     "dim_customers",
     "fct_events",
@@ -32,6 +41,9 @@ SEGMENT_INPUT_MARTS = (
     "fct_subscription_versions",
     "fct_journey_paths",
 )
+# Whom the segmentation is about (known customers with a web or app session): its count of
+# refusals left out is theirs.
+SEGMENT_POPULATION = ("fct_sessions",)
 CARD_INPUT_TABLES = ("churn_scores", "customer_value")
 TEXT_LABELS_TABLE = "text_labels"
 # Keys read as numbers are hashed into [0, this prime < 2^53).
@@ -45,8 +57,8 @@ def read_orders(
     not refuse analytics (their orders are not even fitted on)."""
     sql = f"""
         select customer_key, occurred_at as at, revenue as value
-        from {schemas.marts}.fct_events as events
-        where is_conversion and ({consenting(warehouse, "events", schemas.marts)})
+        from {consented(warehouse, f"{schemas.marts}.fct_events", schemas.marts)} as events
+        where is_conversion
     """
     return query_frame(warehouse, sql)
 
@@ -57,9 +69,10 @@ def _numbered(column: str) -> str:
     return f"case when {column} is null then -1 else hash({column}) % {KEY_NUMBERS} end"
 
 
-def _events_sql(m: str, known: str, column: str | None = None) -> str:
-    """The events the segmentation reads, with their customer's position and the canonical
-    event and source as codes (``column``: the names of that column's codes instead)."""
+def _events_sql(fct_events: str, known: str, column: str | None = None) -> str:
+    """The events the segmentation reads (of ``fct_events``, a relation), with their
+    customer's position and the canonical event and source as codes (``column``: the names of
+    that column's codes instead)."""
     names = {
         name: f"""
             select {name}, row_number() over (order by {name}) - 1 as code
@@ -69,7 +82,7 @@ def _events_sql(m: str, known: str, column: str | None = None) -> str:
     }
     head = f"""
         with events as (
-            select * from {m}.fct_events
+            select * from {fct_events} as fct_events
             where canonical_event not in ('email_sent', 'email_bounced')
         ),
         canonical_events as ({names["canonical_event"]}),
@@ -98,51 +111,56 @@ def read_segment_frames(
     sessions and devices by a number, not by key or name: millions of strings are slow to
     move and to compare, numbers are not."""
     m = schemas.marts
+    consented_table = consented_tables(warehouse, m)
+
+    def mart(table: str) -> str:
+        return consented_table(f"{m}.{table}")
+
     # Known customers who did not refuse analytics: every frame below is theirs only.
     known = f"""
         select customer_key,
             row_number() over (order by customer_key) - 1 as customer_position
-        from {m}.dim_customers as customers
-        where is_known and ({consenting(warehouse, "customers", m)})
+        from {mart("dim_customers")} as customers
+        where is_known
     """
     frames = {
         "customers": f"""
             select known.customer_key, customers.crm_created_at as signed_up_at
             from ({known}) as known
-            inner join {m}.dim_customers as customers
+            inner join {mart("dim_customers")} as customers
                 on customers.customer_key = known.customer_key
             order by known.customer_position
         """,
-        "events": _events_sql(m, known),
+        "events": _events_sql(mart("fct_events"), known),
         "sessions": f"""
             select known.customer_position as customer, sessions.started_at,
                 {_numbered("sessions.anonymous_id")} as anonymous_id,
                 sessions.channel as platform, sessions.device_type,
                 sessions.acquisition_channel
-            from {m}.fct_sessions as sessions
+            from {mart("fct_sessions")} as sessions
             inner join ({known}) as known on known.customer_key = sessions.customer_key
         """,
         "messages": f"""
             select texts.customer_key, texts.occurred_at, texts.subject, texts.body
-            from {m}.fct_customer_texts as texts
+            from {mart("fct_customer_texts")} as texts
             inner join ({known}) as known on known.customer_key = texts.customer_key
             where texts.source = 'support_messages'
         """,
         "reviews": f"""
             select texts.customer_key, texts.occurred_at, texts.text_type, texts.score
-            from {m}.fct_customer_texts as texts
+            from {mart("fct_customer_texts")} as texts
             inner join ({known}) as known on known.customer_key = texts.customer_key
             where texts.source = 'reviews'
         """,
         "subscriptions": f"""
             select customer_key, subscription_id, plan, started_at
-            from {m}.fct_subscription_versions
+            from {mart("fct_subscription_versions")} as subscriptions
         """,
     }
     read = {name: query_frame(warehouse, sql) for name, sql in frames.items()}
     events = read["events"]
     for column in ("canonical_event", "source"):
-        names = query_frame(warehouse, _events_sql(m, known, column))["name"]
+        names = query_frame(warehouse, _events_sql(mart("fct_events"), known, column))["name"]
         events[column] = pd.Categorical.from_codes(events[column].to_numpy(), names.to_numpy())
     return SegmentFrames(**read, text_labels=read_text_labels(warehouse, schemas))
 
@@ -156,13 +174,18 @@ def read_text_labels(
     customer and time of their text in fct_customer_texts."""
     if not table_exists(warehouse, schemas.ml, TEXT_LABELS_TABLE):
         return None
-    labels = query_frame(warehouse, f"select * from {schemas.ml}.{TEXT_LABELS_TABLE}")
+    labels = without_analytics_opt_outs(  # labels written before a refusal, if it ran first
+        warehouse,
+        query_frame(warehouse, f"select * from {schemas.ml}.{TEXT_LABELS_TABLE}"),
+        schemas.marts,
+    )
     if "customer_key" not in labels or "occurred_at" not in labels:
         if "text_key" not in labels:
             return None
         texts = query_frame(
             warehouse,
-            f"select text_key, customer_key, occurred_at from {schemas.marts}.fct_customer_texts",
+            "select text_key, customer_key, occurred_at from "
+            f"{consented(warehouse, f'{schemas.marts}.fct_customer_texts', schemas.marts)} as t",
         )
         labels = labels.drop(columns=["customer_key", "occurred_at"], errors="ignore")
         labels = labels.merge(texts, on="text_key", how="inner")
@@ -178,7 +201,8 @@ def read_text_labels(
 def _optional(warehouse: Warehouse, schemas: WarehouseSchemas, table: str, columns: str):
     if not table_exists(warehouse, schemas.ml, table):
         return pd.DataFrame(columns=["customer_key", *columns.split(", ")])
-    return query_frame(warehouse, f"select customer_key, {columns} from {schemas.ml}.{table}")
+    rows = consented(warehouse, f"{schemas.ml}.{table}", schemas.marts)
+    return query_frame(warehouse, f"select customer_key, {columns} from {rows} as model_rows")
 
 
 @dataclass(frozen=True)
@@ -197,7 +221,8 @@ def read_card_facts(
     paths = query_frame(
         warehouse,
         f"""
-        select customer_key, path from {schemas.marts}.fct_journey_paths
+        select customer_key, path
+        from {consented(warehouse, f"{schemas.marts}.fct_journey_paths", schemas.marts)} as paths
         where path_grain = 'customer'
         """,
     )
@@ -242,7 +267,7 @@ def read_previous_run(
             warehouse,
             f"""
             select customer_key, segment_id, loaded_through, cutoff_at
-            from {schemas.ml}.customer_segments
+            from {consented(warehouse, f"{schemas.ml}.customer_segments", schemas.marts)} as s
             """,
         )
         if len(frame):

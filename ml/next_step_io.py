@@ -17,20 +17,25 @@ import pandas as pd
 from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.features import PASSIVE_EVENTS
 from journeymap.ml.next_step import NextStepConfig, NextStepRun, score_next_steps
-from journeymap.ml.outputs import NEXT_STEP_PREDICTIONS, write_output
+from journeymap.ml.outputs import CONSENT_MART, NEXT_STEP_PREDICTIONS, consented, write_output
 from journeymap.ml.step_log import StepLog, log_from_batches, log_from_frame
 from journeymap.ml.text.labelling import table_exists
 from journeymap.warehouse import Warehouse, query_frame, quote_literals
 
 # The marts the next-step model reads (the Dagster asset depends on exactly these).
-NEXT_STEP_INPUT_MARTS = ("fct_events",)
+NEXT_STEP_INPUT_MARTS = ("fct_events", CONSENT_MART)
+# Whom the model is about (customers with steps): its count of refusals left out is theirs.
+NEXT_STEP_POPULATION = ("fct_events",)
 UNMAPPED = "unmapped"
 SCHEMAS = WarehouseSchemas()
 
 
-def events_query(schemas: WarehouseSchemas = SCHEMAS) -> str:
-    """Every step a customer did; the event key breaks ties between steps at the same
-    second (unsorted: sorting 10M rows in the warehouse costs more memory than the log)."""
+def events_query(warehouse: Warehouse, schemas: WarehouseSchemas = SCHEMAS) -> str:
+    """Every step a customer who did not refuse analytics did (``consented``: no training
+    prefix, held-out journey or prediction is theirs); the event key breaks ties between
+    steps at the same second (unsorted: sorting 10M rows in the warehouse costs more memory
+    than the log)."""
+    events = consented(warehouse, f"{schemas.marts}.fct_events", schemas.marts)
     return f"""
         select customer_key as journey_key, occurred_at,
             case when canonical_event is null or canonical_event = '{UNMAPPED}'
@@ -38,7 +43,7 @@ def events_query(schemas: WarehouseSchemas = SCHEMAS) -> str:
             case when journey_stage = '{UNMAPPED}' then null else journey_stage end
                 as journey_stage,
             channel, device_type, event_key as tie_breaker
-        from {schemas.marts}.fct_events
+        from {events} as events
         where customer_key is not null
             and coalesce(canonical_event, '') not in ({quote_literals(PASSIVE_EVENTS)})
     """
@@ -52,24 +57,28 @@ def read_stage_orders(warehouse: Warehouse, seeds: str = "seeds") -> dict[str, i
     return {str(r.journey_stage): int(r.stage_order) for r in frame.itertuples(index=False)}
 
 
-def read_text_intents(warehouse: Warehouse, ml: str = "ml") -> pd.DataFrame | None:
+def read_text_intents(
+    warehouse: Warehouse, schemas: WarehouseSchemas = SCHEMAS
+) -> pd.DataFrame | None:
     """When each customer wrote and the intent of what they wrote (None before text labels)."""
-    if not table_exists(warehouse, ml, "text_labels"):
+    if not table_exists(warehouse, schemas.ml, "text_labels"):
         return None
+    labels = consented(warehouse, f"{schemas.ml}.text_labels", schemas.marts)
     return query_frame(
         warehouse,
-        f"select customer_key as journey_key, occurred_at, intent from {ml}.text_labels "
+        f"select customer_key as journey_key, occurred_at, intent from {labels} as labels "
         "where customer_key is not null and intent is not null",
     )
 
 
 def read_step_log(warehouse: Warehouse, schemas: WarehouseSchemas = SCHEMAS) -> StepLog:
-    """The customers' steps, streamed in batches and coded to integers as they arrive (the
-    events are never one frame of strings: 10M of them would take several GB)."""
+    """The steps of customers who did not refuse analytics, streamed in batches and coded
+    to integers as they arrive (the events are never one frame of strings: 10M of them
+    would take several GB)."""
     log = log_from_batches(
-        warehouse.query_batches(events_query(schemas)),
+        warehouse.query_batches(events_query(warehouse, schemas)),
         read_stage_orders(warehouse),
-        read_text_intents(warehouse, schemas.ml),
+        read_text_intents(warehouse, schemas),
     )
     if len(log) == 0:
         raise ValueError(f"{schemas.marts}.fct_events holds no customer steps to learn from")
@@ -94,7 +103,13 @@ def run_next_step(
     cutoff = as_of or default_as_of(log)
     run = score_next_steps(log, cutoff, config or NextStepConfig())
     if write:
-        write_output(warehouse, NEXT_STEP_PREDICTIONS, run.predictions, schema=schemas.ml)
+        write_output(
+            warehouse,
+            NEXT_STEP_PREDICTIONS,
+            run.predictions,
+            schema=schemas.ml,
+            marts_schema=schemas.marts,
+        )
     return run
 
 

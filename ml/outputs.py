@@ -10,6 +10,7 @@ quality suites read it too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -267,7 +268,9 @@ def write_output(
 
 
 # Customers who refused analytics and profiling (the CRM's consent_analytics, as of the last
-# core build): no ML output row is about them. dim_customers counts them (has_analytics_consent).
+# core build): no ML output row is about them. dim_customers counts them (has_analytics_consent);
+# every model reads it (``consented``), so its asset depends on it.
+CONSENT_MART = "dim_customers"
 OPTED_OUT_SQL = "select customer_key from {marts}.dim_customers where not has_analytics_consent"
 _CONSENT_COLUMN_SQL = (
     "select count(*) from information_schema.columns where lower(table_schema) = '{marts}' "
@@ -283,12 +286,44 @@ def has_consent_column(warehouse, marts_schema: str = "marts") -> bool:
 
 def consenting(warehouse, alias: str, marts_schema: str = "marts") -> str:
     """A SQL condition: the row ``alias`` (with a customer_key) is not about a customer who
-    refused analytics (``true`` before dim_customers exists). Models that read texts or
-    events use it so they do not even process those customers' rows."""
+    refused analytics (``true`` before dim_customers exists). Rows about nobody (anonymous
+    visitors never tied to a customer) pass: they carry no consent to honour."""
     if not has_consent_column(warehouse, marts_schema):
         return "true"
     opted_out = OPTED_OUT_SQL.format(marts=marts_schema)
     return f"{alias}.customer_key is null or {alias}.customer_key not in ({opted_out})"
+
+
+def consented(warehouse, table: str, marts_schema: str = "marts") -> str:
+    """``table`` (schema-qualified, with a customer_key: a core mart or an ml table) as a
+    parenthesised subquery of the rows a model may read: none about a customer who refused
+    analytics (rows about nobody stay). Every model reads its customer rows through this, so
+    refusals are neither trained on nor scored (``write_output`` still drops them from what
+    is written: a table that keeps earlier rows, such as the actions or the alert outbox,
+    may hold a customer who refused since)."""
+    return consented_tables(warehouse, marts_schema)(table)
+
+
+def consented_tables(warehouse, marts_schema: str = "marts") -> Callable[[str], str]:
+    """``consented`` for a reader of several tables: the catalog is asked once (a query of
+    Snowflake's information schema takes a while)."""
+    condition = consenting(warehouse, "kept", marts_schema)
+    return lambda table: f"(select * from {table} as kept where {condition})"
+
+
+def refusals_in(warehouse, tables: tuple[str, ...], marts_schema: str = "marts") -> int:
+    """How many customers who refused analytics have rows in any of ``tables`` (core marts,
+    by name): the customers a model left out of its population, counted, not listed (0
+    before dim_customers exists)."""
+    if not has_consent_column(warehouse, marts_schema):
+        return 0
+    rows = " union all ".join(f"select customer_key from {marts_schema}.{t}" for t in tables)
+    opted_out = OPTED_OUT_SQL.format(marts=marts_schema)
+    found = warehouse.query_df(
+        f"select count(distinct customer_key) from ({rows}) as population "
+        f"where customer_key in ({opted_out})"
+    )
+    return int(found.iloc[0, 0])
 
 
 def without_analytics_opt_outs(

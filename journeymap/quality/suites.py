@@ -42,6 +42,7 @@ from journeymap.ml.outputs import (
     CHURN_SCORE_COLUMNS,
     CUSTOMER_SEGMENTS,
     CUSTOMER_VALUE,
+    OPTED_OUT_SQL,
     PERSONA_CARDS,
     RISK_BANDS,
     TEXT_LABELS,
@@ -1358,9 +1359,19 @@ def _within(a: str, b: str) -> str:
     return f"abs({a} - {b}) <= 1e-6 * (1 + abs({b}))"
 
 
-def _attribution_totals_sql(table: str, model: str, conversions: str, revenue: str) -> str:
-    """Per model of ``table``: attributed conversions and revenue beside the path mart's."""
+def _attribution_totals_sql(
+    table: str, model: str, conversions: str, revenue: str, consenting_only: bool = False
+) -> str:
+    """Per model of ``table``: attributed conversions and revenue beside the path mart's
+    (``consenting_only``: of customers who did not refuse analytics, all the data-driven
+    models are fitted on)."""
     reconcile = _within("attributed.attributed_conversions", "converted.conversions")
+    refused = (
+        "\n    where paths.customer_key is null or paths.customer_key not in "
+        f"({OPTED_OUT_SQL.format(marts=MARTS_SCHEMA)})"
+        if consenting_only
+        else ""
+    )
     return f"""
 with attributed as (
     select {model} as model, sum({conversions}) as attributed_conversions,
@@ -1370,7 +1381,7 @@ with attributed as (
 ),
 converted as (
     select count(*) as conversions, coalesce(sum(revenue), 0) as revenue
-    from {MARTS_SCHEMA}.mart_conversion_paths
+    from {MARTS_SCHEMA}.mart_conversion_paths as paths{refused}
 )
 select
     attributed.model,
@@ -1383,14 +1394,14 @@ cross join converted
 """.strip()
 
 
-def _attribution_reconciliation_checks(table: str) -> list[Check]:
+def _attribution_reconciliation_checks(table: str, whose: str = "") -> list[Check]:
     return [
         flag_is(
             "conversions_reconcile",
             True,
             RECONCILIATION,
             f"per model, the conversions attributed in {table} add up to the conversions of "
-            "mart_conversion_paths",
+            f"mart_conversion_paths{whose}",
         ),
         flag_is(
             "revenue_reconciles",
@@ -1463,7 +1474,7 @@ def channel_attribution_suite() -> SuiteDefinition:
         unique(key),
         between("removal_effect", 0, 1, why="a removal effect is a share of conversions (0-1)"),
         between("value_removal_effect", 0, 1),
-        *_attribution_reconciliation_checks(table),
+        *_attribution_reconciliation_checks(table, " (analytics consent given)"),
         Check(
             gxe.ExpectColumnValuesToBeBetween,
             {"column": "latest_computed_at", "min_value": RelativeTime("max_score_age")},
@@ -1480,7 +1491,10 @@ def channel_attribution_suite() -> SuiteDefinition:
             schema_relation(table),
             rows_relation(table, checks, key, key),
             Relation(
-                RECONCILIATION, _attribution_totals_sql(table, "model", "conversions", "revenue")
+                RECONCILIATION,
+                _attribution_totals_sql(
+                    table, "model", "conversions", "revenue", consenting_only=True
+                ),
             ),
             Relation(FRESHNESS, f"select max(computed_at) as latest_computed_at from {table}"),
         ),

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from journeymap.ml.outputs import TEXT_LABELS, consenting, write_output
+from journeymap.ml.outputs import TEXT_LABELS, consented, write_output
 from journeymap.ml.text.embedded import LABEL_COLUMNS, embedded_model
 from journeymap.ml.text.labels import polarity
 from journeymap.ml.text.normalise import prepare_text, text_hash
@@ -167,8 +167,8 @@ def read_texts(warehouse: Warehouse, marts: str = "marts") -> pd.DataFrame:
     """The texts to label: those of customers who did not refuse analytics."""
     return _query(
         warehouse,
-        f"select {', '.join(TEXT_COLUMNS)}, body from {marts}.fct_customer_texts as texts "
-        f"where {consenting(warehouse, 'texts', marts)}",
+        f"select {', '.join(TEXT_COLUMNS)}, body "
+        f"from {consented(warehouse, f'{marts}.fct_customer_texts', marts)} as texts",
     )
 
 

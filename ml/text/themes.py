@@ -82,7 +82,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF, non_negative_factorization
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from journeymap.ml.outputs import TEXT_THEMES, write_output
+from journeymap.ml.outputs import TEXT_THEMES, consented_tables, write_output
 from journeymap.ml.segments import hash_sample, jaccard_stability, stable_ids
 from journeymap.ml.text.labels import NEGATIVE_BELOW, STAGES
 from journeymap.ml.text.normalise import prepare_text
@@ -578,14 +578,16 @@ def read_previous_themes(warehouse: Warehouse, ml: str = "ml") -> pd.DataFrame |
 
 
 def read_labelled_texts(warehouse: Warehouse, marts: str = "marts", ml: str = "ml") -> pd.DataFrame:
-    """Every labelled text with its body: what ``friction_themes`` reads."""
+    """Every labelled text with its body: what ``friction_themes`` reads (none of a customer
+    who refused analytics: ``consented_tables``)."""
+    consented = consented_tables(warehouse, marts)
     return query_frame(
         warehouse,
         f"""
         select labels.source, labels.source_text_id, labels.journey_stage, labels.sentiment,
             texts.body
-        from {ml}.text_labels as labels
-        inner join {marts}.fct_customer_texts as texts
+        from {consented(f"{ml}.text_labels")} as labels
+        inner join {consented(f"{marts}.fct_customer_texts")} as texts
             on labels.source = texts.source and labels.source_text_id = texts.source_text_id
         """,
     )

@@ -15,7 +15,12 @@ from dagster import (
 )
 from pydantic import Field
 
-from journeymap.ml.attribution_io import ATTRIBUTION_INPUT_MARTS, DEFAULT_HOLDOUT_SHARE
+from journeymap.ml.attribution_io import (
+    ATTRIBUTION_INPUT_MARTS,
+    ATTRIBUTION_POPULATION,
+    DEFAULT_HOLDOUT_SHARE,
+)
+from journeymap.ml.outputs import refusals_in
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import CHANNEL_ATTRIBUTION_KEY, ML_GROUP, mart_key
 from journeymap.orchestration.metadata import markdown_table
@@ -55,6 +60,7 @@ def channel_attribution(
         run = run_channel_attribution(
             warehouse, orders=config.orders, holdout_share=config.holdout_share
         )
+        excluded = refusals_in(warehouse, ATTRIBUTION_POPULATION)
     metadata: dict[str, Any] = dict(run.metadata())
     shares = run.shares()
     rows = [
@@ -62,7 +68,14 @@ def channel_attribution(
         for channel in sorted({c for by_channel in shares.values() for c in by_channel})
     ]
     metadata["shares"] = MetadataValue.md(markdown_table(rows))
-    return model_result(context, settings, "channel_attribution", run.report_entry(), metadata)
+    return model_result(
+        context,
+        settings,
+        "channel_attribution",
+        run.report_entry(),
+        metadata,
+        excluded_no_consent=excluded,
+    )
 
 
 attribution_assets = [channel_attribution]

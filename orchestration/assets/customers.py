@@ -28,9 +28,12 @@ from pydantic import Field
 from journeymap.ml.customers_io import (
     CARD_INPUT_TABLES,
     SEGMENT_INPUT_MARTS,
+    SEGMENT_POPULATION,
     TEXT_LABELS_TABLE,
     VALUE_INPUT_MARTS,
+    VALUE_POPULATION,
 )
+from journeymap.ml.outputs import refusals_in
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import (
     CUSTOMER_SEGMENTS_KEY,
@@ -78,11 +81,19 @@ def customer_value(
     value_config = ValueConfig(horizon_days=config.horizon_days, holdout_days=config.holdout_days)
     with step_warehouse(context, settings) as warehouse:
         run = run_customer_value(warehouse, as_of=as_of, config=value_config)
+        excluded = refusals_in(warehouse, VALUE_POPULATION)
     metadata: dict[str, Any] = dict(run.metadata())
     table = (run.holdout or {}).get("by_calibration_frequency") or []
     if table:
         metadata["holdout_by_frequency"] = MetadataValue.md(markdown_table(table))
-    return model_result(context, settings, "customer_value", run.report_entry(), metadata)
+    return model_result(
+        context,
+        settings,
+        "customer_value",
+        run.report_entry(),
+        metadata,
+        excluded_no_consent=excluded,
+    )
 
 
 class SegmentationConfig(Config):
@@ -154,6 +165,7 @@ def customer_segments(
                 truth=truth,
                 config=RunConfig(backfill_weeks=config.backfill_weeks),
             )
+            excluded = refusals_in(warehouse, SEGMENT_POPULATION)
         except NotEnoughCustomersError as error:
             write_no_segmentation(warehouse)
             yield from _not_segmented(context, settings, str(error))
@@ -170,7 +182,13 @@ def customer_segments(
         )
     )
     yield model_result(
-        context, settings, "segments", run.report_entry(), metadata, CUSTOMER_SEGMENTS_KEY
+        context,
+        settings,
+        "segments",
+        run.report_entry(),
+        metadata,
+        CUSTOMER_SEGMENTS_KEY,
+        excluded_no_consent=excluded,
     )
     cards = run.cards[["segment_id", "persona_name", "customers", "share", "narrative_source"]]
     yield MaterializeResult(

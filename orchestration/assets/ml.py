@@ -3,9 +3,11 @@ journeymap.ml.outputs) and records how it did on held-out data in ``<build>/mode
 and in its materialization's metadata.
 
 To add a model: an ``@asset`` keyed ``ml_key(<table>)`` in ``ML_GROUP`` that depends on the
-marts it reads, writes through ``journeymap.ml.outputs.write_output`` and returns
-``model_result(...)``. The dbt translator maps ``source('ml', <table>)`` to that key, so the
-enriched marts that read the table run after it.
+marts it reads (``dim_customers`` among them), reads customer rows through
+``journeymap.ml.outputs.consented`` (no row of a customer who refused analytics), writes
+through ``journeymap.ml.outputs.write_output`` and returns ``model_result(...)`` (with
+``excluded_no_consent``, the refusals its population left out). The dbt translator maps
+``source('ml', <table>)`` to that key, so the enriched marts that read the table run after it.
 """
 
 from collections.abc import Mapping
@@ -23,8 +25,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from journeymap.ml.churn_io import CHURN_INPUT_MARTS
+from journeymap.ml.churn_io import CHURN_INPUT_MARTS, CHURN_POPULATION
 from journeymap.ml.model_report import record_model_report
+from journeymap.ml.outputs import refusals_in
 from journeymap.orchestration.keys import CHURN_SCORES_KEY, ML_GROUP, mart_key
 from journeymap.orchestration.metadata import jsonable, markdown_table, to_metadata
 from journeymap.orchestration.resources import step_warehouse
@@ -38,9 +41,15 @@ def model_result(
     entry: Mapping[str, Any],
     metadata: Mapping[str, Any],
     asset_key: AssetKey | None = None,
+    excluded_no_consent: int | None = None,
 ) -> MaterializeResult:
     """Record ``model``'s report entry and return the materialization with its metadata
-    (``asset_key``: which asset of a multi-asset it is)."""
+    (``asset_key``: which asset of a multi-asset it is; ``excluded_no_consent``: how many
+    customers who refused analytics the model's population left out, ``refusals_in``, as
+    ``customers_excluded_no_consent`` in both)."""
+    if excluded_no_consent is not None:
+        entry = {**entry, "customers_excluded_no_consent": excluded_no_consent}
+        metadata = {**metadata, "customers_excluded_no_consent": excluded_no_consent}
     path = record_model_report(settings.build_dir, model, entry)
     context.log.info(f"{model}: report entry in {path}")
     return MaterializeResult(
@@ -83,12 +92,15 @@ def churn_scores(
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
     with step_warehouse(context, settings) as warehouse:
         run = run_churn_scoring(warehouse, as_of=as_of, horizon_days=config.horizon_days)
+        excluded = refusals_in(warehouse, CHURN_POPULATION)
     metadata: dict[str, Any] = dict(run.metadata())
     metadata["feature_importances"] = MetadataValue.json(jsonable(run.feature_importances))
     calibration = run.metrics.get("calibration") or []
     if calibration:
         metadata["calibration"] = MetadataValue.md(markdown_table(calibration))
-    return model_result(context, settings, "churn", run.report_entry(), metadata)
+    return model_result(
+        context, settings, "churn", run.report_entry(), metadata, excluded_no_consent=excluded
+    )
 
 
 ml_assets = [churn_scores]

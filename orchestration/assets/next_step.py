@@ -16,7 +16,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from journeymap.ml.next_step_io import NEXT_STEP_INPUT_MARTS
+from journeymap.ml.next_step_io import NEXT_STEP_INPUT_MARTS, NEXT_STEP_POPULATION
+from journeymap.ml.outputs import refusals_in
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import (
     ML_GROUP,
@@ -68,10 +69,13 @@ def next_step_predictions(
     as_of = datetime.fromisoformat(config.as_of) if config.as_of else None
     with step_warehouse(context, settings) as warehouse:
         run = run_next_step(warehouse, ModelConfig(horizon_days=horizon), as_of=as_of)
+        excluded = refusals_in(warehouse, NEXT_STEP_POPULATION)
     context.log.info(run.metadata()["evaluation"])
     metadata: dict[str, Any] = dict(run.metadata())
     metadata["evaluation"] = MetadataValue.md(f"```\n{metadata['evaluation']}\n```")
-    return model_result(context, settings, "next_step", run.report_entry(), metadata)
+    return model_result(
+        context, settings, "next_step", run.report_entry(), metadata, excluded_no_consent=excluded
+    )
 
 
 next_step_assets = [next_step_predictions]

@@ -21,6 +21,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from journeymap.ml.outputs import CONSENT_MART, refusals_in
 from journeymap.orchestration.assets.ml import model_result
 from journeymap.orchestration.keys import ML_GROUP, TEXT_LABELS_KEY, TEXT_THEMES_KEY, mart_key
 from journeymap.orchestration.metadata import markdown_table
@@ -40,7 +41,7 @@ class TextLabellingConfig(Config):
 @asset(
     key=TEXT_LABELS_KEY,
     group_name=ML_GROUP,
-    deps=[mart_key(TEXT_INPUT_MART)],
+    deps=[mart_key(TEXT_INPUT_MART), mart_key(CONSENT_MART)],
     kinds={"scikit-learn"},
     description=(
         "Intent, journey stage, sentiment and emotion of every text a customer wrote, with "
@@ -60,6 +61,7 @@ def text_labels(
     with step_warehouse(context, settings) as warehouse:
         backend = make_backend(config.backend, warehouse)
         run = run_text_labelling(warehouse, backend)
+        excluded = refusals_in(warehouse, (TEXT_INPUT_MART,))
     context.log.info(
         f"text labels: {run.labelled_now} labelled by {run.backend}, {run.reused} kept, "
         f"{run.fallbacks} fell back to the embedded model"
@@ -73,13 +75,15 @@ def text_labels(
     metadata["intent_counts"] = MetadataValue.json(
         run.labels["intent"].value_counts().to_dict() if len(run.labels) else {}
     )
-    return model_result(context, settings, "text_labels", entry, metadata)
+    return model_result(
+        context, settings, "text_labels", entry, metadata, excluded_no_consent=excluded
+    )
 
 
 @asset(
     key=TEXT_THEMES_KEY,
     group_name=ML_GROUP,
-    deps=[TEXT_LABELS_KEY, mart_key(TEXT_INPUT_MART)],
+    deps=[TEXT_LABELS_KEY, mart_key(TEXT_INPUT_MART), mart_key(CONSENT_MART)],
     kinds={"scikit-learn"},
     description=(
         "Friction themes: the negative texts of each journey stage clustered into themes "
@@ -96,6 +100,7 @@ def text_themes(
 
     with step_warehouse(context, settings) as warehouse:
         built = run_friction_themes(warehouse)
+        excluded = refusals_in(warehouse, (TEXT_INPUT_MART,))
     themes = built.themes
     summary = theme_summary(themes)
     entry = {
@@ -114,7 +119,9 @@ def text_themes(
     metadata: dict[str, Any] = {"themes": len(summary), "texts_in_themes": len(themes)}
     if len(summary):
         metadata["themes_table"] = MetadataValue.md(markdown_table(summary.to_dict("records")))
-    return model_result(context, settings, "text_themes", entry, metadata)
+    return model_result(
+        context, settings, "text_themes", entry, metadata, excluded_no_consent=excluded
+    )
 
 
 text_assets = [text_labels, text_themes]

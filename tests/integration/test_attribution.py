@@ -16,6 +16,11 @@ from tests.integration.marts import query, scalar
 
 pytestmark = pytest.mark.integration
 
+# A journey the data-driven models read: not of a customer who refused analytics.
+CONSENTING = (
+    "(customer_key is null or customer_key not in "
+    "(select customer_key from marts.dim_customers where not has_analytics_consent))"
+)
 HEURISTICS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 DATA_DRIVEN = ("markov_1", "markov_2", "markov_3", "shapley")
 
@@ -52,9 +57,15 @@ def test_every_conversion_is_credited_once_in_full_by_every_model(built_warehous
     assert len(totals) == conversions * len(HEURISTICS)
     assert (totals["credit"] - 1).abs().max() < 1e-9
     assert (totals["revenue"] - totals["conversion_revenue"]).abs().max() < 1e-6
+    # The data-driven models credit every conversion but those of customers who refused
+    # analytics (they are not trained on).
+    consenting = scalar(
+        path, f"select count(*) from marts.mart_conversion_paths where {CONSENTING}"
+    )
     ml = query(path, "select model, sum(conversions) as c from ml.channel_attribution group by 1")
     assert set(ml["model"]) == set(DATA_DRIVEN)
-    assert ml["c"].to_numpy() == pytest.approx([conversions] * len(DATA_DRIVEN))
+    assert 0 < consenting < conversions
+    assert ml["c"].to_numpy() == pytest.approx([consenting] * len(DATA_DRIVEN))
 
 
 def test_position_based_is_40_20_40_and_50_50_on_the_warehouse_paths(built_warehouse):
@@ -162,16 +173,18 @@ def test_the_chains_tell_held_out_converting_journeys_apart(built_warehouse):
 
 def test_the_cli_attributes_the_exported_path_table_as_the_asset_did(built_warehouse, tmp_path):
     path = built_warehouse.duckdb_path
+    # The paths the asset read: those of customers who did not refuse analytics.
     table = query(
         path,
-        """
+        f"""
         select coalesce(path, '') as path, sum(conversions) as conversions,
             sum(nulls) as nulls, sum(revenue) as revenue
         from (
             select channel_path as path, 1 as conversions, 0 as nulls, revenue
-            from marts.mart_conversion_paths
+            from marts.mart_conversion_paths where {CONSENTING}
             union all
             select channel_path, 0, 1, 0 from marts.mart_non_conversion_paths
+            where {CONSENTING}
         ) as journeys
         group by 1
         """,

@@ -128,8 +128,13 @@ def test_model_is_evaluated_on_held_out_customers_at_a_later_cutoff(scored):
     metrics = run.metrics
     cutoffs = run.cutoffs
     assert max(cutoffs.train) < cutoffs.evaluation < cutoffs.score
-    evaluated = set(query(scored.path, _active_subscribers_sql(cutoffs.evaluation))["customer_id"])
-    assert metrics["n_test"] == len(evaluated) == len(run.held_out)
+    # Held out: the subscribers active at the evaluation cutoff but those who refused
+    # analytics (the model reads none of their rows).
+    active = set(query(scored.path, _active_subscribers_sql(cutoffs.evaluation))["customer_id"])
+    refused = set(query(scored.path, OPTED_OUT_SQL.format(marts="marts"))["customer_key"])
+    evaluated = active - refused
+    assert active & refused and metrics["n_test"] == len(evaluated) == len(run.held_out)
+    assert set(run.held_out["customer_key"]) == evaluated
     assert metrics["n_train"] > metrics["n_test"]
     assert 0 < metrics["positive_rate_train"] < 0.5 and 0 < metrics["positive_rate_test"] < 0.5
     # The target on the planted driver (measured on this fixture: 0.92).

@@ -128,15 +128,21 @@ def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
     assert parents("staging/stg_ml__churn_scores") == {"ml/churn_scores"}
     # The loader's ledger and quarantine are written by every raw load.
     assert parents("staging/stg_loader__load_ledger") == {f"raw/{name}" for name in SOURCES}
-    # Python models read core marts only; the enriched layer reads their output.
+    # Python models read core marts only (dim_customers too: who refused analytics); the
+    # enriched layer reads their output.
     assert parents("ml/churn_scores") == {
         "marts/fct_events",
         "marts/fct_sessions",
         "marts/fct_subscription_versions",
         "marts/fct_customer_texts",
+        "marts/dim_customers",
     }
-    assert parents("ml/text_labels") == {"marts/fct_customer_texts"}
-    assert parents("ml/text_themes") == {"ml/text_labels", "marts/fct_customer_texts"}
+    assert parents("ml/text_labels") == {"marts/fct_customer_texts", "marts/dim_customers"}
+    assert parents("ml/text_themes") == {
+        "ml/text_labels",
+        "marts/fct_customer_texts",
+        "marts/dim_customers",
+    }
     assert parents("staging/stg_ml__text_labels") == {"ml/text_labels"}
     assert parents("enriched/dim_customer_360") == {
         "marts/dim_customers",
@@ -146,7 +152,7 @@ def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):
         "enriched/int_customer_text_stages",
         "seeds/journey_stages",
     }
-    assert parents("ml/customer_value") == {"marts/fct_events"}
+    assert parents("ml/customer_value") == {"marts/fct_events", "marts/dim_customers"}
     # The persona cards quote churn risk and value: the segmentation runs after both models.
     assert parents("ml/customer_segments") == {
         "marts/dim_customers",

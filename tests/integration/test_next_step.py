@@ -48,8 +48,9 @@ def test_report_entry_has_the_documented_shape(entry):
 
 
 def test_every_open_journey_is_predicted_once(built_warehouse, predictions, entry):
-    """Open journeys counted independently: customers whose latest own step (not an email
-    sent, delivered or bounced) is less than the horizon before the cutoff."""
+    """Open journeys counted independently: customers who did not refuse analytics whose
+    latest own step (not an email sent, delivered or bounced) is less than the horizon before
+    the cutoff."""
     cutoff = predictions["cutoff_at"].iloc[0]
     horizon = int(entry["horizon_days"])
     with DuckDBWarehouse(built_warehouse.duckdb_path, read_only=True) as warehouse:
@@ -57,6 +58,9 @@ def test_every_open_journey_is_predicted_once(built_warehouse, predictions, entr
             f"""
             select customer_key from marts.fct_events
             where canonical_event not in ('email_sent', 'email_delivered', 'email_bounced')
+                and customer_key not in (
+                    select customer_key from marts.dim_customers where not has_analytics_consent
+                )
             group by customer_key
             having max(occurred_at) > timestamp '{cutoff}' - interval {horizon} day
             """

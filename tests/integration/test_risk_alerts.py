@@ -39,10 +39,11 @@ def test_checkout_alerts_are_high_value_drop_offs(built_warehouse, outbox):
             where c.event_key in ({keys})
             """
         )
-        ranks = warehouse.query_df(
+        ranks = warehouse.query_df(  # among customers who did not refuse analytics (read)
             """
             select customer_key, percent_rank() over (order by revenue) as revenue_rank
-            from marts.dim_customers where is_known and revenue > 0
+            from marts.dim_customers
+            where is_known and revenue > 0 and has_analytics_consent
             """
         ).set_index("customer_key")["revenue_rank"]
     assert ordered.empty  # no alerted checkout was followed by an order within the hour
