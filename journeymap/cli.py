@@ -1,5 +1,5 @@
 """journeymap's command line: init, import-events, load, build, summary, dbt, demo, generate,
-attribute, classify-text, clv, predict-next, forget.
+attribute, classify-text, clv, predict-next, forget, purge.
 
 Every command works on one project (``journeymap init``): the folder given with ``--project``,
 else ``$JOURNEYMAP_PROJECT``, else the nearest folder with a journeymap.yml from the working
@@ -253,6 +253,13 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> None:
     forget(settings, customer_id=args.customer, email=args.email, say=_say)
 
 
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> None:
+    """Purge raw and quarantine rows older than the retention period (journeymap.retention)."""
+    from journeymap.retention import purge
+
+    purge(settings, dry_run=args.dry_run, say=_say)
+
+
 def cmd_predict_next(args: argparse.Namespace, settings: Settings) -> None:
     """Next step and drop-off: evaluate on held-out time (and predict) from the warehouse's
     fct_events, or from a case/activity/timestamp process log (--log)."""
@@ -445,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("--customer", help="the person's customer id (as the CRM has it)")
     forget.add_argument("--email", help="the person's email address")
+    purge = command(
+        "purge",
+        cmd_purge,
+        help="purge raw and quarantine rows older than the retention period (retention.raw_days)",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only print what would be purged")
     predict = command(
         "predict-next",
         cmd_predict_next,

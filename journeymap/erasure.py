@@ -43,6 +43,7 @@ from journeymap.load import (
     QUARANTINE_TABLE,
     RAW_SCHEMA,
     TOMBSTONE_TABLE,
+    adjust_ledger,
     file_sha256,
     landing_format,
     malformed_records_sql,
@@ -238,27 +239,6 @@ def _erase_rows(
     return by_table, by_load, text_hashes
 
 
-def _adjust_ledger(
-    connection: duckdb.DuckDBPyConnection, by_load: Counter[str], quarantined: Counter[str]
-) -> None:
-    """The ledger keeps reconciling: a file's rows in file, loaded and quarantined drop by the
-    rows erased (also for re-deliveries of the same content, whose load id extends it)."""
-    ledger = f"{RAW_SCHEMA}.{LEDGER_TABLE}"
-    for load_id, erased in by_load.items():
-        in_quarantine = quarantined.get(load_id, 0)
-        connection.execute(
-            f"update {ledger} set rows_in_file = rows_in_file - ?, "
-            "rows_loaded = rows_loaded - ?, rows_quarantined = rows_quarantined - ? "
-            "where _load_id = ?",
-            [erased, erased - in_quarantine, in_quarantine, load_id],
-        )
-        connection.execute(
-            f"update {ledger} set rows_in_file = rows_in_file - ? "
-            "where starts_with(_load_id, ? || '-') and status = 'duplicate_file'",
-            [erased, load_id],
-        )
-
-
 def _quarantined_by_load(connection: duckdb.DuckDBPyConnection, regex: str) -> Counter[str]:
     rows = connection.execute(
         f"select _load_id, count(*) from {RAW_SCHEMA}.{QUARANTINE_TABLE} "
@@ -398,7 +378,7 @@ def _forget(
         with warehouse.transaction():
             quarantined = _quarantined_by_load(connection, regex)
             by_table, by_load, _ = _erase_rows(connection, regex)
-            _adjust_ledger(connection, by_load, quarantined)
+            adjust_ledger(warehouse, by_load, quarantined)
             connection.executemany(
                 f"insert into {RAW_SCHEMA}.{TOMBSTONE_TABLE} values (?, ?, ?, ?)",
                 [(request_id, kind, p, at) for kind, p in person.tombstones(key)],

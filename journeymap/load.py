@@ -123,6 +123,10 @@ STATUS_SKIPPED = "skipped"
 # The same content as an earlier load, under another file name: nothing reaches raw, but the
 # ledger counts its rows, so reconciliation accounts for every delivered row.
 STATUS_DUPLICATE_FILE = "duplicate_file"
+# A load whose rows the retention period purged (journeymap.retention), and the re-deliveries
+# of its content counted with it: the row stays, with its counts down to what raw still holds,
+# so the same content delivered again is recognised and not loaded again.
+STATUS_PURGED = "purged"
 
 # Erasure (journeymap.erasure): pseudonyms of people who asked to be forgotten. A later
 # delivery of their rows is quarantined with this reason and without a copy of the record.
@@ -162,7 +166,9 @@ class FileLoadResult:
     file_name: str
     file_path: str
     load_id: str
-    status: str  # loaded; skipped (this file was loaded before); duplicate_file (its content was)
+    # loaded; skipped (this file was loaded before); duplicate_file (its content was); purged
+    # (its content was, and the retention period purged it: counted with it, not loaded)
+    status: str
     rows_in_file: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -177,6 +183,11 @@ class FileLoadResult:
             return (
                 f"skipped {name}: {self.rows_in_file:,} rows, the same content as an earlier "
                 f"load (counted in the ledger as {self.load_id})"
+            )
+        if self.status == STATUS_PURGED:
+            return (
+                f"skipped {name}: the same content as a load the retention period purged "
+                f"(kept out, counted in the ledger as {self.load_id})"
             )
         reasons = ", ".join(f"{r}: {n:,}" for r, n in self.quarantined_by_reason.items())
         return (
@@ -196,8 +207,10 @@ class LoadReport:
 
     @property
     def skipped(self) -> list[FileLoadResult]:
-        """Files not loaded: loaded before, or the same content as an earlier file."""
-        return [f for f in self.files if f.status in (STATUS_SKIPPED, STATUS_DUPLICATE_FILE)]
+        """Files not loaded: loaded before, or the same content as an earlier file (purged
+        since or not)."""
+        skipped = (STATUS_SKIPPED, STATUS_DUPLICATE_FILE, STATUS_PURGED)
+        return [f for f in self.files if f.status in skipped]
 
     @property
     def rows_in_file(self) -> int:
@@ -816,6 +829,7 @@ class _PreviousLoad:
     load_id: str
     rows_in_file: int
     same_file_name: bool
+    status: str
 
 
 def _previous_load(
@@ -823,7 +837,7 @@ def _previous_load(
 ) -> _PreviousLoad | None:
     """The earlier load of this content, preferring a ledger row of this very file name."""
     rows = warehouse.query_df(
-        "select _load_id, rows_in_file, file_name = ? as same_file_name "
+        "select _load_id, rows_in_file, file_name = ? as same_file_name, status "
         f"from {warehouse.relation(RAW_SCHEMA, LEDGER_TABLE)} "
         "where source = ? and file_sha256 = ? "
         "order by file_name = ? desc, status = ? desc, loaded_at limit 1",
@@ -833,7 +847,10 @@ def _previous_load(
         return None
     row = rows.iloc[0]
     return _PreviousLoad(
-        str(row["_load_id"]), int(row["rows_in_file"]), bool(row["same_file_name"])
+        str(row["_load_id"]),
+        int(row["rows_in_file"]),
+        bool(row["same_file_name"]),
+        str(row["status"]),
     )
 
 
@@ -971,6 +988,37 @@ def _insert_ledger(
         f"({', '.join(map(warehouse.quote, row))}) values ({', '.join('?' for _ in row)})",
         list(row.values()),
     )
+
+
+def adjust_ledger(
+    warehouse: Warehouse,
+    removed_by_load: Mapping[str, int],
+    quarantined_by_load: Mapping[str, int],
+    status: str | None = None,
+) -> None:
+    """Keep the ledger reconciling after rows of loads were deleted from raw and quarantine
+    (erasure, retention): a load's rows in file, loaded and quarantined drop by the rows
+    removed (``removed_by_load``: raw and quarantine rows, ``quarantined_by_load``: of them in
+    quarantine), and so do the rows in file of the re-deliveries of the same content under
+    another name (``duplicate_file`` rows, whose load id extends the load's). ``status``, when
+    given, replaces the status of those ledger rows."""
+    ledger = warehouse.relation(RAW_SCHEMA, LEDGER_TABLE)
+    new_status = ", status = ?" if status else ""
+    for load_id, removed in removed_by_load.items():
+        in_quarantine = quarantined_by_load.get(load_id, 0)
+        extra = [status] if status else []
+        warehouse.execute(
+            f"update {ledger} set rows_in_file = rows_in_file - ?, "
+            f"rows_loaded = rows_loaded - ?, rows_quarantined = rows_quarantined - ?{new_status} "
+            "where _load_id = ?",
+            [removed, removed - in_quarantine, in_quarantine, *extra, load_id],
+        )
+        # left(...) rather than starts_with: the same SQL on DuckDB and Snowflake.
+        warehouse.execute(
+            f"update {ledger} set rows_in_file = rows_in_file - ?{new_status} "
+            "where left(_load_id, ?) = ? and status = ?",
+            [removed, *extra, len(load_id) + 1, f"{load_id}-", STATUS_DUPLICATE_FILE],
+        )
 
 
 def erased_pseudonyms(warehouse: Warehouse) -> list[str]:
@@ -1122,7 +1170,9 @@ def _record_duplicate_file(
     previous: _PreviousLoad,
     started: float,
 ) -> FileLoadResult:
-    """A re-delivery of loaded content under a new name: a ledger row, no raw rows."""
+    """A re-delivery of loaded content under a new name: a ledger row, no raw rows (status
+    purged, zero rows, when the retention period purged that content)."""
+    status = STATUS_PURGED if previous.status == STATUS_PURGED else STATUS_DUPLICATE_FILE
     name_digest = hashlib.sha256(path.name.encode()).hexdigest()[:8]
     load = _Load(
         source=source,
@@ -1137,7 +1187,7 @@ def _record_duplicate_file(
             load,
             loaded=0,
             quarantined=0,
-            status=STATUS_DUPLICATE_FILE,
+            status=status,
             rows_in_file=previous.rows_in_file,
         )
     return FileLoadResult(
@@ -1145,7 +1195,7 @@ def _record_duplicate_file(
         file_name=path.name,
         file_path=str(path),
         load_id=load.load_id,
-        status=STATUS_DUPLICATE_FILE,
+        status=status,
         rows_in_file=previous.rows_in_file,
         seconds=time.perf_counter() - started,
     )

@@ -18,6 +18,8 @@ project (the repository's own ``journeymap.yml``).
       dbt_target: target
     vars:                                   # dbt vars (README, Configuration)
       session_timeout_minutes: 30
+    retention:                              # off unless set (journeymap.retention)
+      raw_days: 400                         # purge raw rows of files loaded 400+ days ago
     sources:                                # event sources of your own
       helpdesk:
         channel: support                    # the channel of its events (taxonomy fallback)
@@ -54,7 +56,8 @@ PACKAGE_SEEDS_DIR = PACKAGE_DBT_DIR / SEEDS_FOLDER / "defaults"
 EDITABLE_SEEDS = ("event_taxonomy", "journey_stages", "funnel_definitions", "actions")
 
 SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-TOP_LEVEL_KEYS = ("warehouse", "paths", "vars", "sources")
+TOP_LEVEL_KEYS = ("warehouse", "paths", "vars", "retention", "sources")
+RETENTION_KEYS = ("raw_days",)
 SOURCE_KEYS = ("channel", "session_based", "description", "table", "columns", "loaded_at")
 
 
@@ -101,6 +104,7 @@ class Project:
     dbt_target_dir: Path | None = None
     vars: Mapping[str, Any] = field(default_factory=dict, hash=False)
     sources: tuple[EventSource, ...] = ()
+    retention_raw_days: int | None = None  # journeymap.retention; None: off
 
     @property
     def seeds_dir(self) -> Path:
@@ -185,6 +189,17 @@ def _event_source(name: str, values: Any, where: str, builtin: tuple[str, ...]) 
     )
 
 
+def retention_days(value: Any, where: str) -> int | None:
+    """A retention period in whole days (None, empty or 0: off); anything else is an error."""
+    if value in (None, "", 0, "0"):
+        return None
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise ProjectError(
+            f"{where} must be a whole number of days (0 or empty: off), not {value!r}"
+        )
+    return int(str(value).strip())
+
+
 def load_project(root: Path) -> Project:
     """Read ``<root>/journeymap.yml``; a clear ProjectError for anything it cannot use."""
     from journeymap.contract import SOURCES
@@ -208,6 +223,8 @@ def load_project(root: Path) -> Project:
         return (root / str(value)).resolve() if value else None
 
     sources = _mapping(config.get("sources"), f"{path}: sources")
+    retention = _mapping(config.get("retention"), f"{path}: retention")
+    _check_keys(retention, RETENTION_KEYS, f"{path}: retention")
     return Project(
         root=root,
         warehouse_kind=warehouse.get("kind"),
@@ -216,6 +233,7 @@ def load_project(root: Path) -> Project:
         build_dir=resolve(paths.get("build")),
         dbt_target_dir=resolve(paths.get("dbt_target")),
         vars=_mapping(config.get("vars"), f"{path}: vars"),
+        retention_raw_days=retention_days(retention.get("raw_days"), f"{path}: retention.raw_days"),
         sources=tuple(
             _event_source(str(name), values, str(path), tuple(SOURCES))
             for name, values in sources.items()
@@ -237,6 +255,10 @@ vars:                                   # dbt vars; the README lists them all
   session_timeout_minutes: 30
   max_path_steps: 12
   primary_funnel: purchase
+# Retention period: raw and quarantine rows of files loaded more than raw_days days ago are
+# purged at the start of every run (`journeymap purge --dry-run` shows what would go).
+retention: {}
+#  raw_days: 400
 # Event sources of your own besides web_events, app_events and the other built-in ones.
 # Import an export with `journeymap import-events FILE --source helpdesk`.
 sources: {}

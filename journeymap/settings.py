@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from journeymap.contract import SOURCES, Source, event_source
-from journeymap.project import PACKAGE_DBT_DIR, EventSource, Project, find_project, load_project
+from journeymap.project import (
+    PACKAGE_DBT_DIR,
+    EventSource,
+    Project,
+    find_project,
+    load_project,
+    retention_days,
+)
 
 PROJECT_DIR = PACKAGE_DBT_DIR
 WAREHOUSE_KINDS = ("duckdb", "snowflake")
@@ -21,6 +28,14 @@ WAREHOUSE_KINDS = ("duckdb", "snowflake")
 def _path(var: str, default: Path) -> Path:
     value = os.environ.get(var)
     return Path(value).resolve() if value else default
+
+
+RETENTION_ENV_VAR = "JOURNEYMAP_RETENTION_RAW_DAYS"
+
+
+def _retention_raw_days(configured: int | None = None) -> int | None:
+    value = os.environ.get(RETENTION_ENV_VAR)
+    return retention_days(value, RETENTION_ENV_VAR) if value is not None else configured
 
 
 def _warehouse_kind(configured: str | None = None) -> str:
@@ -47,6 +62,8 @@ class Settings:
     JOURNEYMAP_DBT_TARGET   dbt's target folder (default <project>/target)
     JOURNEYMAP_TARGET       the warehouse: duckdb (default) or snowflake (SNOWFLAKE_* env vars)
     JOURNEYMAP_ALERT_WEBHOOK_URL  where risk alerts are POSTed (default: none, outbox only)
+    JOURNEYMAP_RETENTION_RAW_DAYS  retention period of raw and quarantine rows in days
+                            (journeymap.yml ``retention: raw_days``; default: off, 0 turns it off)
     """
 
     project_dir: Path = PROJECT_DIR
@@ -68,6 +85,7 @@ class Settings:
     alert_webhook_url: str | None = field(
         default_factory=lambda: os.environ.get("JOURNEYMAP_ALERT_WEBHOOK_URL") or None
     )
+    retention_raw_days: int | None = field(default_factory=_retention_raw_days)
     project: Project | None = field(default=None, hash=False)
 
     @property
@@ -114,6 +132,7 @@ class Settings:
             duckdb_path=root / "warehouse" / "journeymap.duckdb",
             build_dir=root / "build",
             dbt_target_dir=root / "target",
+            retention_raw_days=_retention_raw_days(project and project.retention_raw_days),
             project=project,
         )
 
@@ -141,6 +160,7 @@ class Settings:
                 "JOURNEYMAP_DBT_TARGET", project and project.dbt_target_dir, "target"
             ),
             warehouse_kind=_warehouse_kind(project and project.warehouse_kind),
+            retention_raw_days=_retention_raw_days(project and project.retention_raw_days),
             project=project,
         )
 

@@ -4,9 +4,10 @@
     An incremental model's rows depend on more than its input rows: the seeds it reads
     (directly or through any model upstream: the taxonomy, stages, funnels), the vars it and
     the models upstream of it declare (`incremental_config(..., settings=[...])`: the session
-    timeout, the path length, ...) and its own SQL. After every run of an incremental model a
-    post-hook records a fingerprint of each of them in `<target schema>.journeymap_model_settings`
-    (one row per model and setting); before the next run, `should_full_refresh` (dbt's own
+    timeout, the path length, ...), its own SQL and the retention period's purges of raw
+    (`raw purges`). After every run of an incremental model a post-hook records a fingerprint
+    of each of them in `<target schema>.journeymap_model_settings` (one row per model and
+    setting); before the next run, `should_full_refresh` (dbt's own
     macro, overridden for the project) compares them. When one differs, or none was recorded
     for a table that exists:
 
@@ -47,7 +48,27 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- do settings.update({'raw purges': journeymap.raw_purges_fingerprint()}) -%}
     {{ return(settings) }}
+{%- endmacro %}
+
+{#- The retention period's purges (journeymap.retention) as a setting of every incremental
+    model: how many purges deleted rows (raw.retention_log, next to the loader's ledger). Each
+    such purge changes it, so the next build rebuilds the incremental models from scratch and
+    no row built from a purged raw row survives (their rows cannot be traced back to loads;
+    erasure, which can trace a person's rows, deletes them instead). 'none' before any purge. -#}
+{% macro raw_purges_fingerprint() -%}
+    {%- if not execute -%}{{ return('none') }}{%- endif -%}
+    {%- set log = [] -%}
+    {%- for node in graph.sources.values()
+        if node.source_name == 'loader' and node.name == 'load_ledger' -%}
+        {%- do log.append(adapter.get_relation(node.database, node.schema, 'retention_log')) -%}
+    {%- endfor -%}
+    {%- if not log or log[0] is none -%}{{ return('none') }}{%- endif -%}
+    {%- set rows = run_query(
+        "select count(distinct purge_id) from " ~ log[0] ~ " where rows_purged > 0"
+    ) -%}
+    {{ return('purges ' ~ rows[0][0]) }}
 {%- endmacro %}
 
 {#- The settings whose fingerprint differs from the one recorded when this model was last built

@@ -3,7 +3,8 @@
 Composed from modules by domain:
 
     keys.py           asset keys and groups (one place; modules never import each other for keys)
-    assets/raw.py     demo/sample_data, raw/<source> x 10 (landing files -> raw schema)
+    assets/raw.py     demo/sample_data, raw/retention_log (the retention period's purge),
+                      raw/<source> x 10 (landing files -> raw schema)
     assets/dbt.py     every dbt seed and model (<schema>/<name>) in two steps around the Python
                       models (dbt_core, dbt_enriched), dbt tests as asset checks
     assets/ml.py      the Python models: read core marts, write ml/<table>, model report
@@ -40,7 +41,12 @@ from journeymap.orchestration.assets.customers import customer_assets
 from journeymap.orchestration.assets.dbt import build_dbt_assets
 from journeymap.orchestration.assets.ml import ml_assets
 from journeymap.orchestration.assets.next_step import next_step_assets
-from journeymap.orchestration.assets.raw import project_raw_assets, raw_assets, sample_data
+from journeymap.orchestration.assets.raw import (
+    project_raw_assets,
+    raw_assets,
+    raw_retention,
+    sample_data,
+)
 from journeymap.orchestration.assets.report import report_assets
 from journeymap.orchestration.assets.text import text_assets
 from journeymap.orchestration.checks import expectation_checks
@@ -60,6 +66,7 @@ def build_definitions(settings: Settings) -> Definitions:
     return Definitions(
         assets=[
             sample_data,
+            raw_retention,
             *raw_assets,
             *project_raw_assets(settings),
             *dbt_assets,

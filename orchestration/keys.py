@@ -18,6 +18,8 @@ ML_GROUP = "ml"
 REPORT_GROUP = "report"
 
 SAMPLE_DATA_KEY = AssetKey(["demo", "sample_data"])
+# A run's first warehouse step: the retention period's purge (journeymap.retention).
+RETENTION_KEY = AssetKey(["raw", "retention_log"])
 
 
 def raw_key(source: str) -> AssetKey:

@@ -19,8 +19,14 @@ from dagster import (
 from pydantic import Field
 
 from journeymap.contract import SOURCES, Source
-from journeymap.orchestration.keys import DEMO_GROUP, RAW_GROUP, SAMPLE_DATA_KEY, raw_key
-from journeymap.orchestration.resources import step_warehouse
+from journeymap.orchestration.keys import (
+    DEMO_GROUP,
+    RAW_GROUP,
+    RETENTION_KEY,
+    SAMPLE_DATA_KEY,
+    raw_key,
+)
+from journeymap.orchestration.resources import run_query_tag, step_warehouse
 from journeymap.settings import Settings
 
 
@@ -82,6 +88,42 @@ def sample_data(
     )
 
 
+@asset(
+    key=RETENTION_KEY,
+    group_name=RAW_GROUP,
+    deps=[SAMPLE_DATA_KEY],
+    kinds={"python"},
+    description=(
+        "The retention period (journeymap.yml retention.raw_days, default off): before any "
+        "load, the raw and quarantine rows of files loaded longer ago are purged, their ledger "
+        "rows kept as `purged`, each purge logged in raw.retention_log and the DuckDB file "
+        "compacted (journeymap.retention)."
+    ),
+    metadata={"dagster/table_name": "raw.retention_log"},
+)
+def raw_retention(
+    context: AssetExecutionContext, settings: ResourceParam[Settings]
+) -> MaterializeResult:
+    from journeymap.retention import purge_expired
+
+    # Runs inside the run: `journeymap build` holds the run lock, the daemon's queue starts
+    # one run at a time, and the raw loads wait for this step.
+    result = purge_expired(
+        settings, say=context.log.info, tag=run_query_tag(context), run_id=context.run_id
+    )
+    if result is None:
+        return MaterializeResult(metadata={"retention": "off", "rows_purged": 0})
+    return MaterializeResult(
+        metadata={
+            "retention_days": result.raw_days,
+            "cutoff": result.cutoff.isoformat(sep=" "),
+            "files_purged": len(result.files),
+            "rows_purged": result.rows_purged,
+            "rows_by_table": MetadataValue.json(result.rows_by_table),
+        }
+    )
+
+
 def _files_table(report) -> str:
     lines = ["| file | status | loaded | quarantined |", "|---|---|---:|---:|"]
     for f in report.files:
@@ -95,7 +137,7 @@ def raw_load_asset(source: Source) -> AssetsDefinition:
     @asset(
         key=raw_key(source.name),
         group_name=RAW_GROUP,
-        deps=[SAMPLE_DATA_KEY],
+        deps=[SAMPLE_DATA_KEY, RETENTION_KEY],  # expired rows go before new ones come
         kinds={"python"},
         description=(
             f"{source.description} Loaded from <data>/landing/{source.name}/ by the raw loader: "

@@ -69,7 +69,7 @@ def test_definitions_load_and_asset_keys_match_snapshot(defs, asset_graph):
     type(defs).validate_loadable(defs)
     keys = sorted(key.to_user_string() for key in asset_graph.get_all_asset_keys())
     _compare_with_snapshot(ASSET_KEYS_SNAPSHOT, keys)
-    assert len(keys) == 107
+    assert len(keys) == 108
 
 
 def test_asset_check_keys_match_snapshot(asset_graph):
@@ -113,7 +113,8 @@ def test_project_sources_get_raw_assets_that_feed_dbt(tmp_path):
 
     assert parents("staging/stg_project__events") == {"raw/helpdesk"}
     assert "raw/helpdesk" in parents("staging/stg_loader__load_ledger")
-    assert parents("raw/helpdesk") == {"demo/sample_data"}
+    # Every raw load waits for the retention period's purge.
+    assert parents("raw/helpdesk") == {"demo/sample_data", "raw/retention_log"}
 
 
 def test_dbt_sources_map_to_the_assets_that_write_them(asset_graph):

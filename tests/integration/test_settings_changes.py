@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,10 +17,12 @@ import pytest
 from journeymap.generator import generate
 from journeymap.load import load_landing
 from journeymap.project import EventSource, init_project, load_project
+from journeymap.retention import purge
 from journeymap.settings import Settings
 from journeymap.transform import DbtError, run_dbt
 from journeymap.warehouse import DuckDBWarehouse
 from tests.integration.marts import assert_same_marts, mart_snapshot, query, scalar
+from tests.integration.test_retention import age_loads
 
 pytestmark = pytest.mark.integration
 # Seeds and models without the tests (they pass on these builds; they cost most of the time).
@@ -100,6 +104,17 @@ def kiosk_table(workspace: Workspace) -> EventSource:
     )
 
 
+def purge_first_days(workspace: Workspace) -> None:
+    """A retention period that purges the loads of the first three days' landing files
+    (made 500 days old): the incremental models must not keep rows built from them."""
+    days = sorted({p.stem.rsplit("_", 1)[-1] for p in workspace.settings.landing_dir.glob("*/*")})
+    workspace.settings = replace(workspace.settings, retention_raw_days=400)
+    with duckdb.connect(str(workspace.settings.duckdb_path)) as connection:
+        age_loads(connection, days[2], datetime.now(UTC).replace(tzinfo=None) - timedelta(500))
+    result = purge(workspace.settings, say=lambda _: None)
+    assert result is not None and result.rows_purged > 0
+
+
 # Each change is applied on top of the ones before, to the same warehouse.
 SETTINGS = {
     "session_timeout_minutes": lambda w: w.with_vars(session_timeout_minutes=2),
@@ -122,6 +137,7 @@ SETTINGS = {
         "purchase,2,Compared products,products_compared",
     ),
     "event_sources": lambda w: w.with_source(kiosk_table(w)),
+    "retention_purge": purge_first_days,
 }
 # Settings changed together rebuild disjoint sets of incremental models (each model only
 # inherits what is upstream of it), so one that failed to rebuild its models could not be
@@ -134,6 +150,7 @@ CHANGES = (
     ("path_excluded_events", "funnel_definitions"),
     ("event_taxonomy",),
     ("event_sources",),
+    ("retention_purge",),  # not a setting but a change of raw all the same
 )
 
 
