@@ -340,14 +340,14 @@ def _json_keys(connection: duckdb.DuckDBPyConnection, literal: str) -> list[str]
     first = connection.execute(
         f"select json_keys(json) from {objects} where json_type(json) = 'OBJECT' limit 1"
     ).fetchone()
-    every = connection.execute(
-        "select distinct json_type(json) is distinct from 'OBJECT', unnest(case when "
-        f"json_type(json) = 'OBJECT' then json_keys(json) else [null] end) from {objects}"
-    ).fetchall()
-    if any(not_object for not_object, _ in every):
-        raise _MalformedLines
+    shapes = connection.execute(f"select distinct json_type(json), json_keys(json) from {objects}")
+    every: set[str] = set()
+    for json_type, keys in shapes.fetchall():
+        if json_type != "OBJECT":  # null: not JSON at all
+            raise _MalformedLines
+        every.update(keys)
     first_keys = list(first[0]) if first else []
-    return first_keys + sorted({key for _, key in every} - set(first_keys))
+    return first_keys + sorted(every - set(first_keys))
 
 
 def _open_binary(path: Path) -> BinaryIO:
@@ -498,9 +498,14 @@ def _csv_scan(path: Path, set_aside: bool, encoding: str) -> str:
 
 
 def _scan_sql(
-    connection: duckdb.DuckDBPyConnection, path: Path, flatten: bool, set_aside_in: Path | None
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    flatten: bool,
+    set_aside_in: Path | None,
+    json_keys: list[str] | None = None,
 ) -> str:
-    """The DuckDB reader for a landing file (varchar columns where the format allows)."""
+    """The DuckDB reader for a landing file (varchar columns where the format allows);
+    ``json_keys``: a JSON lines file's keys when they are known already."""
     literal = quote_literal(str(path))
     reader = _require_landing_format(path)
     if reader == "csv":
@@ -511,24 +516,22 @@ def _scan_sql(
     if reader == "json":
         if flatten:  # types are needed to find nested objects: sample the whole file
             return f"read_json({literal}, format = 'newline_delimited', sample_size = -1)"
-        names = _json_keys(connection, literal)
+        names = json_keys if json_keys is not None else _json_keys(connection, literal)
         as_varchar = ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in names)
         return f"read_json({literal}, format = 'newline_delimited', columns = {{{as_varchar}}})"
     return f"read_parquet({literal})"
 
 
 def _readable_json(
-    connection: duckdb.DuckDBPyConnection, path: Path, set_aside_in: Path | None
-) -> Path:
-    """The JSON lines file to read: the file itself, or (with ``set_aside_in``) a copy
-    without the lines that are not JSON objects when it holds any."""
-    if set_aside_in is None:
-        return path
+    connection: duckdb.DuckDBPyConnection, path: Path, set_aside_in: Path
+) -> tuple[Path, list[str]]:
+    """The JSON lines file to read and its keys: the file itself, or a copy without the
+    lines that are not JSON objects when it holds any."""
     try:
-        _json_keys(connection, quote_literal(str(path)))
+        return path, _json_keys(connection, quote_literal(str(path)))
     except _MalformedLines:
-        return set_aside_malformed_json_lines(connection, path, set_aside_in)
-    return path
+        copy = set_aside_malformed_json_lines(connection, path, set_aside_in)
+        return copy, _json_keys(connection, quote_literal(str(copy)))
 
 
 def read_as_text(
@@ -553,9 +556,10 @@ def read_as_text(
         )
         for table in CSV_REJECTS:
             connection.execute(f"drop table if exists {table}")
-    if landing_format(path) == "json":
-        path = _readable_json(connection, path, set_aside_in)
-    scan = _scan_sql(connection, path, flatten, set_aside_in)
+    keys = None
+    if landing_format(path) == "json" and set_aside_in is not None and not flatten:
+        path, keys = _readable_json(connection, path, set_aside_in)
+    scan = _scan_sql(connection, path, flatten, set_aside_in, keys)
     relation = connection.sql(f"select * from {scan}")
     leaves: list[tuple[str, str]] = []
     for name, sql_type in zip(relation.columns, relation.types, strict=True):
