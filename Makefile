@@ -49,6 +49,7 @@ dev: $(STAMP)  ## Dagster UI on http://127.0.0.1:3000: assets, checks, runs, sch
 bench: $(STAMP)  ## benchmarks: see bench/README.md
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.text_labels
+	$(BIN)/python -m bench.load_formats
 	$(BIN)/python -m bench.customers --customers 100000 --json bench/results/customers.json
 
 clean:
