@@ -235,8 +235,11 @@ def build(settings: Settings, full_refresh: bool = False, select: str | None = N
 
 
 def dbt_var(settings: Settings, name: str, default: object = None) -> object:
-    """A var of dbt_project.yml, so the Python models read the same settings dbt does."""
+    """A dbt var as dbt sees it, so the Python models read the same settings dbt does: the
+    project's (journeymap.yml ``vars``, which dbt gets as ``--vars``), else dbt_project.yml's."""
     import yaml
 
+    if name in settings.dbt_vars:
+        return settings.dbt_vars[name]
     project = yaml.safe_load((settings.project_dir / "dbt_project.yml").read_text())
     return (project.get("vars") or {}).get(name, default)

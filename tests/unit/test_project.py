@@ -19,7 +19,7 @@ from journeymap.project import (
     load_project,
 )
 from journeymap.settings import Settings
-from journeymap.transform import dbt_project_dir, merge_vars, prepare_dbt_dir
+from journeymap.transform import dbt_project_dir, dbt_var, merge_vars, prepare_dbt_dir
 
 
 def write_config(root: Path, config: dict) -> Path:
@@ -66,6 +66,9 @@ def test_settings_come_from_the_project_and_env_vars_override(
         "event_sources": {"helpdesk": {"channel": "support", "session_based": False}},
     }
     assert "helpdesk" in settings.source_contracts
+    # The Python models read a var as dbt gets it: the project's over dbt_project.yml's.
+    assert dbt_var(settings, "session_timeout_minutes") == 45
+    assert dbt_var(settings, "action_holdout_share") == 0.1
     monkeypatch.setenv("JOURNEYMAP_DUCKDB_PATH", str(tmp_path / "elsewhere.duckdb"))
     assert Settings.load(root).duckdb_path == tmp_path / "elsewhere.duckdb"
 
