@@ -204,15 +204,18 @@ def ensure_erasure_tables(connection: duckdb.DuckDBPyConnection) -> None:
 
 def _erase_rows(
     connection: duckdb.DuckDBPyConnection, regex: str
-) -> tuple[dict[str, int], Counter[str], set[str]]:
-    """Delete the person's rows from every base table; returns rows per table, rows per load
-    (raw tables and quarantine, for the ledger) and the text hashes of their texts."""
+) -> tuple[dict[str, int], Counter[str]]:
+    """Delete the person's rows from every base table; returns rows per table and rows per
+    load (raw tables and quarantine, for the ledger)."""
     by_table: dict[str, int] = {}
     by_load: Counter[str] = Counter()
     text_hashes: set[str] = set()
-    tables = [t for t in _base_tables(connection) if t not in _KEPT_TABLES]
-    for schema, table in tables:
-        columns = _varchar_columns(connection, schema, table)
+    tables = {
+        t: _varchar_columns(connection, *t)
+        for t in _base_tables(connection)
+        if t not in _KEPT_TABLES
+    }
+    for (schema, table), columns in tables.items():
         relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
         where = _row_matches(columns, regex)
         if "text_hash" in columns:
@@ -226,8 +229,8 @@ def _erase_rows(
         if is_loaded:
             by_load.update(load_id for (load_id,) in deleted)
     if text_hashes:  # caches keyed by the hash of a text: the person's texts' entries
-        for schema, table in tables:
-            if "text_hash" in _varchar_columns(connection, schema, table):
+        for (schema, table), columns in tables.items():
+            if "text_hash" in columns:
                 relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
                 deleted = connection.execute(
                     f"delete from {relation} where text_hash in ({quote_literals(text_hashes)}) "
@@ -236,7 +239,7 @@ def _erase_rows(
                 if deleted:
                     name = f"{schema}.{table}"
                     by_table[name] = by_table.get(name, 0) + len(deleted)
-    return by_table, by_load, text_hashes
+    return by_table, by_load
 
 
 def _quarantined_by_load(connection: duckdb.DuckDBPyConnection, regex: str) -> Counter[str]:
@@ -377,7 +380,7 @@ def _forget(
         regex = needle_regex(needles)
         with warehouse.transaction():
             quarantined = _quarantined_by_load(connection, regex)
-            by_table, by_load, _ = _erase_rows(connection, regex)
+            by_table, by_load = _erase_rows(connection, regex)
             adjust_ledger(warehouse, by_load, quarantined)
             connection.executemany(
                 f"insert into {RAW_SCHEMA}.{TOMBSTONE_TABLE} values (?, ?, ?, ?)",
