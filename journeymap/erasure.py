@@ -204,11 +204,12 @@ def ensure_erasure_tables(connection: duckdb.DuckDBPyConnection) -> None:
 
 def _erase_rows(
     connection: duckdb.DuckDBPyConnection, regex: str
-) -> tuple[dict[str, int], Counter[str]]:
-    """Delete the person's rows from every base table; returns rows per table and rows per
-    load (raw tables and quarantine, for the ledger)."""
+) -> tuple[dict[str, int], Counter[str], Counter[str]]:
+    """Delete the person's rows from every base table; returns rows per table, and for the
+    ledger rows per load (raw tables and quarantine) and of them those in quarantine."""
     by_table: dict[str, int] = {}
     by_load: Counter[str] = Counter()
+    quarantined: Counter[str] = Counter()
     text_hashes: set[str] = set()
     tables = {
         t: _varchar_columns(connection, *t)
@@ -228,6 +229,8 @@ def _erase_rows(
             by_table[f"{schema}.{table}"] = len(deleted)
         if is_loaded:
             by_load.update(load_id for (load_id,) in deleted)
+            if table == QUARANTINE_TABLE:
+                quarantined.update(load_id for (load_id,) in deleted)
     if text_hashes:  # caches keyed by the hash of a text: the person's texts' entries
         for (schema, table), columns in tables.items():
             if "text_hash" in columns:
@@ -239,15 +242,7 @@ def _erase_rows(
                 if deleted:
                     name = f"{schema}.{table}"
                     by_table[name] = by_table.get(name, 0) + len(deleted)
-    return by_table, by_load
-
-
-def _quarantined_by_load(connection: duckdb.DuckDBPyConnection, regex: str) -> Counter[str]:
-    rows = connection.execute(
-        f"select _load_id, count(*) from {RAW_SCHEMA}.{QUARANTINE_TABLE} "
-        f"where {_row_matches(['raw_record'], regex)} group by _load_id"
-    ).fetchall()
-    return Counter({load_id: int(n) for load_id, n in rows})
+    return by_table, by_load, quarantined
 
 
 def _copy_format(path: Path) -> str:
@@ -379,8 +374,7 @@ def _forget(
         needles = person.needles(key)
         regex = needle_regex(needles)
         with warehouse.transaction():
-            quarantined = _quarantined_by_load(connection, regex)
-            by_table, by_load = _erase_rows(connection, regex)
+            by_table, by_load, quarantined = _erase_rows(connection, regex)
             adjust_ledger(warehouse, by_load, quarantined)
             connection.executemany(
                 f"insert into {RAW_SCHEMA}.{TOMBSTONE_TABLE} values (?, ?, ?, ?)",
