@@ -47,7 +47,6 @@ from journeymap.contract import (
     Column,
     Source,
 )
-from journeymap.privacy import register_privacy_functions
 from journeymap.warehouse import (
     DuckDBWarehouse,
     Warehouse,
@@ -1042,7 +1041,7 @@ def _quarantine_erased(
     columns = [c for c in source.column_names if c in IDENTIFIER_COLUMNS]
     if not columns or not erased:
         return
-    register_privacy_functions(connection)
+    # journeymap_pseudonym: configure_session registered it on every connection that checks.
     connection.execute(
         "create or replace temp table _journeymap_erased as "
         "select unnest(?::varchar[]) as pseudonym",

@@ -109,7 +109,8 @@ SQL_FUNCTIONS = (PSEUDONYM_FUNCTION, MASK_FUNCTION)
 
 def register_privacy_functions(connection) -> None:
     """Add ``journeymap_pseudonym(text)`` and ``journeymap_mask(text)`` to a DuckDB connection
-    (the dbt plugin does it for dbt; the loader for tombstones). The key is read from the
+    (the dbt plugin does it for dbt; journeymap.warehouse.configure_session for journeymap's
+    own sessions, e.g. the loader's tombstone check). The key is read from the
     environment when a value is hashed, so it never appears in SQL."""
     registered = {
         name
