@@ -120,20 +120,20 @@ def _loaded_tables(warehouse: Warehouse, result: PurgeResult) -> list[str]:
     return [t for t in (*sources, QUARANTINE_TABLE) if table_exists(warehouse, RAW_SCHEMA, t)]
 
 
-def _expired_loads_sql(warehouse: Warehouse) -> str:
+def _expired_loads_sql(warehouse: Warehouse, columns: str = "_load_id") -> str:
+    """The ledger rows of the expired loads (parameter: the cutoff)."""
     return (
-        f"select _load_id from {warehouse.relation(RAW_SCHEMA, LEDGER_TABLE)} "
+        f"select {columns} from {warehouse.relation(RAW_SCHEMA, LEDGER_TABLE)} "
         f"where status = '{STATUS_LOADED}' and loaded_at < ?"
     )
 
 
 def _find_expired(warehouse: Warehouse, result: PurgeResult) -> None:
     """Fill ``result`` with the expired loads and their rows per table."""
-    ledger = warehouse.relation(RAW_SCHEMA, LEDGER_TABLE)
     loads = warehouse.query_df(
-        f"select _load_id as load_id, source, file_name from {ledger} "
-        f"where status = ? and loaded_at < ? order by _load_id",
-        [STATUS_LOADED, result.cutoff],
+        _expired_loads_sql(warehouse, "_load_id as load_id, source, file_name")
+        + " order by _load_id",
+        [result.cutoff],
     )
     result.files = {str(row.load_id): f"{row.source}/{row.file_name}" for row in loads.itertuples()}
     if not result.files:
