@@ -49,7 +49,14 @@ from journeymap.load import (
     malformed_records_sql,
     read_as_text,
 )
-from journeymap.pii_scan import Hit, files_under, scan_files, scan_tables, table_columns
+from journeymap.pii_scan import (
+    Hit,
+    files_under,
+    scan_files,
+    scan_tables,
+    scanned_tables,
+    table_columns,
+)
 from journeymap.privacy import normalize_email, pseudonym_key, pseudonymize
 from journeymap.settings import Settings
 from journeymap.warehouse import (
@@ -183,13 +190,6 @@ def _row_matches(columns: Iterable[str], regex: str) -> str:
     return " or ".join(tests) or "false"
 
 
-def _base_tables(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    return connection.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_type = 'BASE TABLE' and table_catalog = current_database() order by all"
-    ).fetchall()
-
-
 def ensure_erasure_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"create schema if not exists {RAW_SCHEMA}")
     connection.execute(
@@ -213,7 +213,7 @@ def _erase_rows(
     text_hashes: set[str] = set()
     tables = {
         t: _varchar_columns(connection, *t)
-        for t in _base_tables(connection)
+        for t in scanned_tables(connection, skip_schemas=(), base_tables_only=True)
         if t not in _KEPT_TABLES
     }
     for (schema, table), columns in tables.items():

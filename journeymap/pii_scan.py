@@ -50,12 +50,16 @@ def _needles(values: Iterable[str]) -> set[str]:
 
 
 def scanned_tables(
-    connection: duckdb.DuckDBPyConnection, skip_schemas: Iterable[str] = PRIVATE_SCHEMAS
+    connection: duckdb.DuckDBPyConnection,
+    skip_schemas: Iterable[str] = PRIVATE_SCHEMAS,
+    base_tables_only: bool = False,
 ) -> list[tuple[str, str]]:
-    """(schema, table) of every table and view of the database but those in ``skip_schemas``."""
+    """(schema, table) of every table and view (``base_tables_only``: table) of the database
+    but those in ``skip_schemas``."""
+    base = "and table_type = 'BASE TABLE' " if base_tables_only else ""
     return connection.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_catalog = current_database() "
+        f"where table_catalog = current_database() {base}"
         f"and table_schema not in ({quote_literals([*skip_schemas, 'information_schema'])}) "
         "order by all"
     ).fetchall()
