@@ -45,6 +45,7 @@ from journeymap.load import (
     TOMBSTONE_TABLE,
     adjust_ledger,
     file_sha256,
+    identifier_sql,
     landing_format,
     malformed_records_sql,
     read_as_text,
@@ -147,15 +148,18 @@ def find_person(
 def _collect(
     connection: duckdb.DuckDBPyConnection, table: str, columns: set[str], person: Person
 ) -> None:
+    def value(column: str) -> str:
+        return identifier_sql(column) if column in columns else "null"
+
     id_column = "customer_id" if "customer_id" in columns else "user_id"
-    matches = [f"trim({id_column}) in ({quote_literals(person.ids) or 'null'})"]
+    matches = [f"{value(id_column)} in ({quote_literals(person.ids) or 'null'})"]
     if "email" in columns and person.emails:
-        matches.append(f"lower(trim(email)) in ({quote_literals(person.emails)})")
+        matches.append(f"{value('email')} in ({quote_literals(person.emails)})")
     wanted = {
-        "id": f"trim({id_column})",
-        "email": "lower(trim(email))" if "email" in columns else "null",
-        "phone": "trim(phone)" if "phone" in columns else "null",
-        "device": "trim(anonymous_id)" if "anonymous_id" in columns else "null",
+        "id": value(id_column),
+        "email": value("email"),
+        "phone": value("phone"),
+        "device": value("anonymous_id"),
     }
     rows = connection.execute(
         f"select distinct {', '.join(wanted.values())} "

@@ -139,6 +139,14 @@ IDENTIFIER_COLUMNS = {
     "anonymous_id": "device",
 }
 
+
+def identifier_sql(column: str) -> str:
+    """SQL for an identifier column's value as it is pseudonymized: trimmed, blank as null,
+    an email in lower case (journeymap.privacy.normalize_email)."""
+    value = f"nullif(trim({quote_identifier(column)}), '')"
+    return f"lower({value})" if IDENTIFIER_COLUMNS[column] == "email" else value
+
+
 # Quarantine details quote at most this many characters of the offending value.
 DETAIL_VALUE_CHARS = 200
 
@@ -1048,12 +1056,7 @@ def _quarantine_erased(
         [list(erased)],
     )
     tombstones = "(select pseudonym from _journeymap_erased)"
-    matches = []
-    for column in columns:
-        value = f"nullif(trim({quote_identifier(column)}), '')"
-        if IDENTIFIER_COLUMNS[column] == "email":
-            value = f"lower({value})"
-        matches.append((column, f"journeymap_pseudonym({value}) in {tombstones}"))
+    matches = [(c, f"journeymap_pseudonym({identifier_sql(c)}) in {tombstones}") for c in columns]
     which = " ".join(f"when {test} then {quote_literal(c)}" for c, test in matches)
     connection.execute(
         f"update {STAGE_TABLE} set _raw_record = null, _failure = {{'reason': "
