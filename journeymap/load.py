@@ -922,9 +922,8 @@ def _check_file(
         "reason_detail": "_failure.detail",
         "raw_record": "_raw_record",
     }
-    (parsed,) = connection.execute(f"select count(*) from {STAGE_TABLE}").fetchone()  # type: ignore[misc]
-    passed = connection.execute(
-        f"select count(*) from {STAGE_TABLE} where _failure is null"
+    parsed, passed = connection.execute(  # type: ignore[misc]
+        f"select count(*), count(*) filter (where _failure is null) from {STAGE_TABLE}"
     ).fetchone()
     by_reason = connection.execute(
         f"select reason, count(*) from (select _failure.reason as reason from {STAGE_TABLE} "
@@ -943,7 +942,7 @@ def _check_file(
     return _CheckedFile(
         raw_rows_sql=_select_as(raw_values | load_values, "_failure is null"),
         quarantine_rows_sql=quarantine_rows_sql,
-        rows_loaded=int(passed[0]) if passed else 0,
+        rows_loaded=int(passed),
         quarantined_by_reason={reason: int(count) for reason, count in by_reason},
     )
 
