@@ -14,7 +14,9 @@ One request removes a person from everything journeymap keeps:
    outputs under the build folder that mention them (the page, data docs) are deleted and
    come back without them on the next build.
 4. **the file's bytes**: deleted rows survive in DuckDB's free blocks, so the database is
-   copied into a fresh file (``COPY FROM DATABASE``) that replaces it.
+   copied into a fresh file (``COPY FROM DATABASE``) that replaces it; a marker written
+   before the delete (``compaction_pending``) makes the next request or purge compact first
+   if this one is killed before its compaction.
 5. **never again**: tombstones (pseudonyms only) make the loader quarantine a re-delivery of
    the person's rows with reason ``erased`` and no copy of the record.
 
@@ -330,6 +332,23 @@ def compact(path: Path) -> None:
     Path(f"{path}.wal").unlink(missing_ok=True)
 
 
+def compaction_pending(settings: Settings) -> Path:
+    """A marker next to the DuckDB file while deleted rows may still be in its free blocks:
+    written before a delete (erasure, retention purge), removed by the compaction after it.
+    A process killed in between leaves it, and the next erasure or purge compacts first."""
+    return settings.duckdb_path.with_name(f"{settings.duckdb_path.name}.compact-pending")
+
+
+def compact_if_pending(settings: Settings) -> bool:
+    """Compact the DuckDB file when a marker says deleted rows may survive in it."""
+    marker = compaction_pending(settings)
+    if not marker.exists():
+        return False
+    compact(settings.duckdb_path)
+    marker.unlink()
+    return True
+
+
 def _log(
     connection: duckdb.DuckDBPyConnection,
     request_id: str,
@@ -371,6 +390,8 @@ def _forget(
 ) -> ErasureResult:
     request_id = uuid.uuid4().hex
     at = datetime.now(UTC).replace(tzinfo=None)
+    compact_if_pending(settings)  # an earlier request or purge killed before its compaction
+    compaction_pending(settings).touch()
     with DuckDBWarehouse(settings.duckdb_path) as warehouse:
         connection = warehouse.connection
         ensure_erasure_tables(connection)
@@ -390,7 +411,7 @@ def _forget(
     deleted = [hit.where for hit in scan_files(outputs, needles)]
     for name in deleted:
         Path(name).unlink()
-    compact(settings.duckdb_path)
+    compact_if_pending(settings)
     remaining = verify_forgotten(settings, needles, person.clear_values())
     result = ErasureResult(request_id, at, by_table, files, deleted, remaining)
     say(

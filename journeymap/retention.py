@@ -22,9 +22,9 @@ backfill of old events is therefore kept ``raw_days`` from its load, not from th
 3. logs to ``raw.retention_log``: purge id, Dagster run id, time, cutoff, period, rows purged
    per table and file (no personal data), one row ``(nothing expired)`` when nothing was;
 4. on DuckDB, compacts the file (``journeymap.erasure.compact``) so purged rows do not
-   survive in free blocks (a purge killed before that leaves a marker, and the next purge
-   compacts first: ``compaction_pending``). On Snowflake the rows are deleted by the same
-   SQL; Time Travel and Fail-safe keep them for the raw tables'
+   survive in free blocks (a purge killed before that leaves a marker, and the next purge or
+   erasure compacts first: ``journeymap.erasure.compaction_pending``). On Snowflake the rows
+   are deleted by the same SQL; Time Travel and Fail-safe keep them for the raw tables'
    ``DATA_RETENTION_TIME_IN_DAYS`` plus 7 days.
 
 Downstream: dbt's incremental models record the number of purges that removed rows as one of
@@ -41,10 +41,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from journeymap.erasure import compact
+from journeymap.erasure import compact_if_pending, compaction_pending
 from journeymap.load import (
     LEDGER_TABLE,
     QUARANTINE_TABLE,
@@ -218,19 +217,10 @@ def purge_expired(
                 pending = compaction_pending(settings)
                 pending.touch()  # before the delete: a crash before compact leaves it behind
             _delete_expired(warehouse, result)
-    if not dry_run and compaction_pending(settings).exists():
-        compact(settings.duckdb_path)
-        compaction_pending(settings).unlink()
+    if not dry_run and compact_if_pending(settings):
         result.compacted = True
     say(result.summary())
     return result
-
-
-def compaction_pending(settings: Settings) -> Path:
-    """A marker next to the DuckDB file while a purge's deleted rows may still be in its free
-    blocks: a purge killed before its compaction leaves it, and the next purge compacts first
-    of all, even if it finds nothing to delete."""
-    return settings.duckdb_path.with_name(f"{settings.duckdb_path.name}.compact-pending")
 
 
 def purge(

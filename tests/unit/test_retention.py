@@ -270,12 +270,13 @@ def test_the_purge_speaks_snowflake_sql(workspace, monkeypatch) -> None:
 def test_a_purge_killed_before_its_compaction_is_compacted_by_the_next(
     workspace, monkeypatch
 ) -> None:
+    import journeymap.erasure as erasure
     import journeymap.retention as retention
 
     def killed(path: Path) -> None:
         raise KeyboardInterrupt("killed before the compaction")
 
-    monkeypatch.setattr(retention, "compact", killed)
+    monkeypatch.setattr(erasure, "compact", killed)  # the compaction purge and forget share
     with pytest.raises(KeyboardInterrupt):
         purge_expired(workspace, now=NOW, say=lambda _: None)
     assert retention.compaction_pending(workspace).exists()
