@@ -6,6 +6,7 @@ and ``ml.action_assignments`` (earlier assignments kept, new decisions added).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -78,7 +79,7 @@ def read_action_inputs(
         """,
     )
     frame = customers
-    for part in (devices, contacts, reviews, *_ml_inputs(warehouse, as_of, s)):
+    for part in (devices, contacts, reviews, *_ml_inputs(warehouse, as_of, s, consented)):
         frame = frame.merge(part, on="customer_key", how="left")
     frame["contacts_last_week"] = frame["contacts_last_week"].fillna(0)
     for column in INPUT_COLUMNS:
@@ -88,9 +89,13 @@ def read_action_inputs(
 
 
 def _ml_inputs(
-    warehouse: Warehouse, as_of: pd.Timestamp, s: WarehouseSchemas
+    warehouse: Warehouse,
+    as_of: pd.Timestamp,
+    s: WarehouseSchemas,
+    consented: Callable[[str], str],
 ) -> list[pd.DataFrame]:
-    consented = consented_tables(warehouse, s.marts)
+    """The ML outputs' columns of the action inputs, read through ``consented`` (the
+    caller's ``consented_tables``: the catalog is asked once per run)."""
 
     def ml(table: str) -> str:  # rows written before a refusal, if this runs first
         return consented(f"{s.ml}.{table}")

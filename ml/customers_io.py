@@ -11,6 +11,7 @@ intents and emotions on the cards). The SQL is plain ANSI, for DuckDB and Snowfl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -198,10 +199,16 @@ def read_text_labels(
     return labels[keep] if {"intent", "sentiment", "emotion"} & set(keep) else None
 
 
-def _optional(warehouse: Warehouse, schemas: WarehouseSchemas, table: str, columns: str):
+def _optional(
+    warehouse: Warehouse,
+    schemas: WarehouseSchemas,
+    table: str,
+    columns: str,
+    consented: Callable[[str], str],
+):
     if not table_exists(warehouse, schemas.ml, table):
         return pd.DataFrame(columns=["customer_key", *columns.split(", ")])
-    rows = consented(warehouse, f"{schemas.ml}.{table}", schemas.marts)
+    rows = consented(f"{schemas.ml}.{table}")
     return query_frame(warehouse, f"select customer_key, {columns} from {rows} as model_rows")
 
 
@@ -218,17 +225,22 @@ class CardFacts:
 def read_card_facts(
     warehouse: Warehouse, schemas: WarehouseSchemas = WarehouseSchemas()
 ) -> CardFacts:
+    consented = consented_tables(warehouse, schemas.marts)  # the catalog asked once
     paths = query_frame(
         warehouse,
         f"""
         select customer_key, path
-        from {consented(warehouse, f"{schemas.marts}.fct_journey_paths", schemas.marts)} as paths
+        from {consented(f"{schemas.marts}.fct_journey_paths")} as paths
         where path_grain = 'customer'
         """,
     )
-    churn = _optional(warehouse, schemas, "churn_scores", "churn_score, risk_band")
+    churn = _optional(warehouse, schemas, "churn_scores", "churn_score, risk_band", consented)
     value = _optional(
-        warehouse, schemas, "customer_value", "predicted_value, probability_alive, horizon_days"
+        warehouse,
+        schemas,
+        "customer_value",
+        "predicted_value, probability_alive, horizon_days",
+        consented,
     )
     horizon = value["horizon_days"].dropna()
     return CardFacts(

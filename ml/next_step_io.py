@@ -9,6 +9,7 @@ column names are lower-cased on the way in (Snowflake hands them back upper case
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +18,12 @@ import pandas as pd
 from journeymap.ml.churn_io import WarehouseSchemas
 from journeymap.ml.features import PASSIVE_EVENTS
 from journeymap.ml.next_step import NextStepConfig, NextStepRun, score_next_steps
-from journeymap.ml.outputs import CONSENT_MART, NEXT_STEP_PREDICTIONS, consented, write_output
+from journeymap.ml.outputs import (
+    CONSENT_MART,
+    NEXT_STEP_PREDICTIONS,
+    consented_tables,
+    write_output,
+)
 from journeymap.ml.step_log import StepLog, log_from_batches, log_from_frame
 from journeymap.ml.text.labelling import table_exists
 from journeymap.warehouse import Warehouse, query_frame, quote_literals
@@ -30,12 +36,12 @@ UNMAPPED = "unmapped"
 SCHEMAS = WarehouseSchemas()
 
 
-def events_query(warehouse: Warehouse, schemas: WarehouseSchemas = SCHEMAS) -> str:
-    """Every step a customer who did not refuse analytics did (``consented``: no training
-    prefix, held-out journey or prediction is theirs); the event key breaks ties between
-    steps at the same second (unsorted: sorting 10M rows in the warehouse costs more memory
-    than the log)."""
-    events = consented(warehouse, f"{schemas.marts}.fct_events", schemas.marts)
+def events_query(consented: Callable[[str], str], schemas: WarehouseSchemas = SCHEMAS) -> str:
+    """Every step a customer who did not refuse analytics did (``consented``, of
+    ``consented_tables``: no training prefix, held-out journey or prediction is theirs); the
+    event key breaks ties between steps at the same second (unsorted: sorting 10M rows in the
+    warehouse costs more memory than the log)."""
+    events = consented(f"{schemas.marts}.fct_events")
     return f"""
         select customer_key as journey_key, occurred_at,
             case when canonical_event is null or canonical_event = '{UNMAPPED}'
@@ -58,12 +64,13 @@ def read_stage_orders(warehouse: Warehouse, seeds: str = "seeds") -> dict[str, i
 
 
 def read_text_intents(
-    warehouse: Warehouse, schemas: WarehouseSchemas = SCHEMAS
+    warehouse: Warehouse, consented: Callable[[str], str], schemas: WarehouseSchemas = SCHEMAS
 ) -> pd.DataFrame | None:
-    """When each customer wrote and the intent of what they wrote (None before text labels)."""
+    """When each customer wrote and the intent of what they wrote (None before text labels),
+    read through ``consented`` (of ``consented_tables``)."""
     if not table_exists(warehouse, schemas.ml, "text_labels"):
         return None
-    labels = consented(warehouse, f"{schemas.ml}.text_labels", schemas.marts)
+    labels = consented(f"{schemas.ml}.text_labels")
     return query_frame(
         warehouse,
         f"select customer_key as journey_key, occurred_at, intent from {labels} as labels "
@@ -75,10 +82,11 @@ def read_step_log(warehouse: Warehouse, schemas: WarehouseSchemas = SCHEMAS) -> 
     """The steps of customers who did not refuse analytics, streamed in batches and coded
     to integers as they arrive (the events are never one frame of strings: 10M of them
     would take several GB)."""
+    consented = consented_tables(warehouse, schemas.marts)  # the catalog asked once
     log = log_from_batches(
-        warehouse.query_batches(events_query(warehouse, schemas)),
+        warehouse.query_batches(events_query(consented, schemas)),
         read_stage_orders(warehouse),
-        read_text_intents(warehouse, schemas),
+        read_text_intents(warehouse, consented, schemas),
     )
     if len(log) == 0:
         raise ValueError(f"{schemas.marts}.fct_events holds no customer steps to learn from")

@@ -290,6 +290,12 @@ def consenting(warehouse, alias: str, marts_schema: str = "marts") -> str:
     visitors never tied to a customer) pass: they carry no consent to honour."""
     if not has_consent_column(warehouse, marts_schema):
         return "true"
+    return consenting_sql(alias, marts_schema)
+
+
+def consenting_sql(alias: str, marts_schema: str = "marts") -> str:
+    """``consenting``'s condition on a warehouse known to have the consent column (the
+    quality suites, which run after the core build)."""
     opted_out = OPTED_OUT_SQL.format(marts=marts_schema)
     return f"{alias}.customer_key is null or {alias}.customer_key not in ({opted_out})"
 

@@ -35,6 +35,13 @@ from journeymap.warehouse import run_lock, run_lock_path
 # The tag of the runs run_job starts: the run lock of their installation (one per warehouse
 # on this machine), so a later run of the same installation finds those it outlived.
 INSTALLATION_TAG = "journeymap/run_lock"
+
+
+def installation_tags(settings: Settings) -> dict[str, str]:
+    """The tags that mark a run as run_job's for the installation of ``settings``."""
+    return {INSTALLATION_TAG: str(run_lock_path(settings))}
+
+
 # A run still in one of these when no process of its installation runs was killed.
 _UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
@@ -99,8 +106,9 @@ def fail_abandoned_runs(instance: DagsterInstance, settings: Settings) -> list[s
     installation runs, so their process was killed (SIGKILL records nothing). Left STARTED,
     they would count against the run queue's limit of ``make dev`` (one run at a time) and
     hold it forever."""
-    tags = {INSTALLATION_TAG: str(run_lock_path(settings))}
-    abandoned = instance.get_runs(RunsFilter(statuses=_UNFINISHED, tags=tags))
+    abandoned = instance.get_runs(
+        RunsFilter(statuses=_UNFINISHED, tags=installation_tags(settings))
+    )
     for run in abandoned:
         instance.report_engine_event(
             "the process running this run ended without finishing it (killed); the next run "
@@ -141,7 +149,7 @@ def _run_job(
             run_config=run_config,
             instance=instance,
             raise_on_error=False,
-            tags={INSTALLATION_TAG: str(run_lock_path(settings))},
+            tags=installation_tags(settings),
         )
     failed_steps = [
         event.step_key

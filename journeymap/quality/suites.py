@@ -42,10 +42,10 @@ from journeymap.ml.outputs import (
     CHURN_SCORE_COLUMNS,
     CUSTOMER_SEGMENTS,
     CUSTOMER_VALUE,
-    OPTED_OUT_SQL,
     PERSONA_CARDS,
     RISK_BANDS,
     TEXT_LABELS,
+    consenting_sql,
 )
 from journeymap.ml.text.labels import BACKENDS, LABEL_SETS, POLARITIES
 from journeymap.privacy import PRIVATE_SCHEMAS
@@ -1021,10 +1021,7 @@ def text_labels_suite() -> SuiteDefinition:
     reconciliation_sql = f"""
 with analysed_texts as (
     select * from {MARTS_SCHEMA}.fct_customer_texts as texts
-    where not exists (
-        select 1 from {MARTS_SCHEMA}.dim_customers as customers
-        where customers.customer_key = texts.customer_key and not customers.has_analytics_consent
-    )
+    where {consenting_sql("texts", MARTS_SCHEMA)}
 )
 select
     (select count(*) from analysed_texts) as texts,
@@ -1366,12 +1363,7 @@ def _attribution_totals_sql(
     (``consenting_only``: of customers who did not refuse analytics, all the data-driven
     models are fitted on)."""
     reconcile = _within("attributed.attributed_conversions", "converted.conversions")
-    refused = (
-        "\n    where paths.customer_key is null or paths.customer_key not in "
-        f"({OPTED_OUT_SQL.format(marts=MARTS_SCHEMA)})"
-        if consenting_only
-        else ""
-    )
+    refused = f"\n    where {consenting_sql('paths', MARTS_SCHEMA)}" if consenting_only else ""
     return f"""
 with attributed as (
     select {model} as model, sum({conversions}) as attributed_conversions,
