@@ -42,6 +42,8 @@ def find_alerts(
 ) -> pd.DataFrame:
     """Every alert the last ``lookback_hours`` of data holds."""
     end = read_latest_event_at(warehouse, s)
+    if end is None:  # no events yet: nothing to alert on
+        return RISK_ALERTS.empty()
     config = config or AlertConfig()
     since = end - pd.Timedelta(hours=config.lookback_hours)
 

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from journeymap.ml import alerts as al
+from journeymap.ml.alerts_io import find_alerts
 from journeymap.ml.outputs import RISK_ALERTS
+from journeymap.warehouse import DuckDBWarehouse
 
 NOW = pd.Timestamp("2026-10-31 12:00")
 FAST = al.RetryPolicy(attempts=3, first_wait_s=0.01, timeout_s=2.0)
@@ -190,3 +192,11 @@ def test_a_refused_alert_is_not_retried(status, monkeypatch):
     out = al.deliver(_outbox(1), "http://unused", lambda: NOW, FAST, post=post)
     assert len(calls) == 1 and out["delivered_at"].isna().all()
     assert out["last_error"].iloc[0] == f"HTTP {status}"
+
+
+def test_no_events_yet_is_no_alerts(tmp_path):
+    with DuckDBWarehouse(tmp_path / "w.duckdb") as warehouse:
+        warehouse.execute("create schema marts")
+        warehouse.execute("create table marts.fct_events (occurred_at timestamp)")
+        alerts = find_alerts(warehouse, pd.Timestamp("2026-12-01"))
+    assert alerts.empty and list(alerts.columns) == list(RISK_ALERTS.column_names)
