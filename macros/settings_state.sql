@@ -59,14 +59,15 @@
     erasure, which can trace a person's rows, deletes them instead). 'none' before any purge. -#}
 {% macro raw_purges_fingerprint() -%}
     {%- if not execute -%}{{ return('none') }}{%- endif -%}
-    {%- set log = [] -%}
-    {%- for node in graph.sources.values()
-        if node.source_name == 'loader' and node.name == 'load_ledger' -%}
-        {%- do log.append(adapter.get_relation(node.database, node.schema, 'retention_log')) -%}
-    {%- endfor -%}
-    {%- if not log or log[0] is none -%}{{ return('none') }}{%- endif -%}
+    {%- set ledger = graph.sources.values()
+        | selectattr('source_name', 'equalto', 'loader')
+        | selectattr('name', 'equalto', 'load_ledger')
+        | first -%}
+    {%- set log = adapter.get_relation(ledger.database, ledger.schema, 'retention_log')
+        if ledger is defined else none -%}
+    {%- if log is none -%}{{ return('none') }}{%- endif -%}
     {%- set rows = run_query(
-        "select count(distinct purge_id) from " ~ log[0] ~ " where rows_purged > 0"
+        "select count(distinct purge_id) from " ~ log ~ " where rows_purged > 0"
     ) -%}
     {{ return('purges ' ~ rows[0][0]) }}
 {%- endmacro %}

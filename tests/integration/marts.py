@@ -35,6 +35,10 @@ MARTS = (
     "mart_campaign_attribution",
 )
 BOOKKEEPING_COLUMNS = ("processed_at", "loaded_at", "identity_loaded_at")
+# The customers who refused analytics (README, consent), and the rows an ML model may read:
+# not about one of them (rows without a customer too).
+REFUSED = "select customer_key from marts.dim_customers where not has_analytics_consent"
+CONSENTING = f"(customer_key is null or customer_key not in ({REFUSED}))"
 
 
 def query(duckdb_path: Path, sql: str) -> pd.DataFrame:

@@ -12,15 +12,10 @@ import pytest
 
 from journeymap.cli import main
 from journeymap.ml.attribution import PathTable, attribute
-from tests.integration.marts import query, scalar
+from tests.integration.marts import CONSENTING, query, scalar
 
 pytestmark = pytest.mark.integration
 
-# A journey the data-driven models read: not of a customer who refused analytics.
-CONSENTING = (
-    "(customer_key is null or customer_key not in "
-    "(select customer_key from marts.dim_customers where not has_analytics_consent))"
-)
 HEURISTICS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 DATA_DRIVEN = ("markov_1", "markov_2", "markov_3", "shapley")
 

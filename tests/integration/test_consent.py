@@ -9,6 +9,7 @@ import pytest
 
 from journeymap.generator.customer import analytics_consent
 from tests.helpers.pseudonyms import pseudonym
+from tests.integration.marts import REFUSED
 
 pytestmark = pytest.mark.integration
 
@@ -46,14 +47,12 @@ def test_no_ml_output_is_about_an_opted_out_customer(con):
     assert {"ml.churn_scores", "ml.text_labels"} <= set(tables)
     for table in tables:
         (listed,) = con.execute(
-            f"select count(*) from {table} where customer_key in ("
-            "select customer_key from marts.dim_customers where not has_analytics_consent)"
+            f"select count(*) from {table} where customer_key in ({REFUSED})"
         ).fetchone()
         assert listed == 0, table
     # They would have been there: opted-out customers wrote texts and are active subscribers.
     (texts,) = con.execute(
-        "select count(*) from marts.fct_customer_texts where customer_key in ("
-        "select customer_key from marts.dim_customers where not has_analytics_consent)"
+        f"select count(*) from marts.fct_customer_texts where customer_key in ({REFUSED})"
     ).fetchone()
     assert texts > 0
 

@@ -36,10 +36,9 @@ from journeymap.transform import build
 from journeymap.warehouse import DuckDBWarehouse
 from tests.conftest import copy_workspace
 from tests.helpers.pseudonyms import clear_identifiers
+from tests.integration.marts import REFUSED
 
 pytestmark = pytest.mark.integration
-
-REFUSED = "select customer_key from marts.dim_customers where not has_analytics_consent"
 
 
 def _keys(*columns: pd.Series) -> set[str]:

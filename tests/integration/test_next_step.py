@@ -12,6 +12,7 @@ import pytest
 from journeymap.cli import main
 from journeymap.ml.next_step import BASELINE, DROP_OFF_MODELS, NEXT_STEP_MODELS
 from journeymap.warehouse import DuckDBWarehouse
+from tests.integration.marts import REFUSED
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +59,7 @@ def test_every_open_journey_is_predicted_once(built_warehouse, predictions, entr
             f"""
             select customer_key from marts.fct_events
             where canonical_event not in ('email_sent', 'email_delivered', 'email_bounced')
-                and customer_key not in (
-                    select customer_key from marts.dim_customers where not has_analytics_consent
-                )
+                and customer_key not in ({REFUSED})
             group by customer_key
             having max(occurred_at) > timestamp '{cutoff}' - interval {horizon} day
             """

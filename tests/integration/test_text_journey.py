@@ -20,7 +20,7 @@ from journeymap.ml.text.themes import (
     run_friction_themes,
 )
 from journeymap.warehouse import DuckDBWarehouse
-from tests.integration.marts import query, scalar
+from tests.integration.marts import CONSENTING, query, scalar
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +28,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def truth(built_warehouse) -> pd.DataFrame:
     return pd.read_csv(built_warehouse.truth_dir / "texts.csv", dtype=str, keep_default_na=False)
-
-
-CONSENTING = (
-    "(customer_key is null or customer_key not in "
-    "(select customer_key from marts.dim_customers where not has_analytics_consent))"
-)
 
 
 def test_every_customer_text_is_labelled_once(built_warehouse):

@@ -13,16 +13,26 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from journeymap import load as load_module
-from journeymap.contract import FUTURE_TOLERANCE_HOURS, QUARANTINE_REASONS
+from journeymap.contract import (
+    ERASED_REASON,
+    FUTURE_TOLERANCE_HOURS,
+    MALFORMED_REASON,
+    QUARANTINE_REASONS,
+)
 from journeymap.load import (
+    STATUS_DUPLICATE_FILE,
+    STATUS_LOADED,
+    STATUS_PURGED,
     MissingColumnError,
     UnknownSourceError,
     ensure_raw_tables,
     load_file,
     load_landing,
 )
+from journeymap.settings import PROJECT_DIR
 from journeymap.warehouse import DuckDBWarehouse, Warehouse
 from tests.helpers.rows import fetch_rows
 
@@ -554,3 +564,29 @@ def test_an_existing_raw_table_gains_the_columns_the_contract_added(
     assert [
         (r["order_id"], r["currency"]) for r in rows(warehouse, "select * from raw.orders")
     ] == [("o1", "EUR")]
+
+
+def test_the_staging_yaml_accepts_the_loaders_reasons_and_statuses():
+    """The accepted values of stg_loader__quarantine.reason and stg_loader__load_ledger's
+    load_status are the loader's own (journeymap.contract, journeymap.load): the YAML cannot
+    import them, so this keeps the two lists one."""
+    spec = yaml.safe_load((PROJECT_DIR / "models/staging/loader/_loader__models.yml").read_text())
+    accepted = {
+        (model["name"], column["name"]): test["accepted_values"]["arguments"]["values"]
+        for model in spec["models"]
+        for column in model["columns"]
+        for test in column.get("data_tests", [])
+        if isinstance(test, dict) and "accepted_values" in test
+    }
+    assert accepted == {
+        ("stg_loader__quarantine", "reason"): [
+            *QUARANTINE_REASONS,
+            MALFORMED_REASON,
+            ERASED_REASON,
+        ],
+        ("stg_loader__load_ledger", "load_status"): [
+            STATUS_LOADED,
+            STATUS_DUPLICATE_FILE,
+            STATUS_PURGED,
+        ],
+    }
