@@ -7,7 +7,6 @@ to 127.0.0.1."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from dagster import DagsterInstance
 
 from journeymap.generator import generate
 from journeymap.settings import PROJECT_DIR
+from tests.helpers.processes import descendants, running
 from tests.integration.marts import MARTS, differing_tables, scalar, table_fingerprints
 from tests.integration.test_incremental import _hold_back, _release
 
@@ -178,7 +178,7 @@ class Build:
         children: set[int] = set()
         while build.poll() is None:
             if written.exists() and re.search(pattern, written.read_text(errors="replace")):
-                children = _descendants(build.pid)
+                children = descendants(build.pid)
                 build.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.05)
@@ -186,7 +186,7 @@ class Build:
             f"the build ended before {pattern!r}:\n{self.console.read_text()[-3000:]}"
         )
         guard = time.monotonic() + BUILD_TIMEOUT
-        while any(_running(pid) for pid in children) and time.monotonic() < guard:
+        while any(running(pid) for pid in children) and time.monotonic() < guard:
             time.sleep(0.05)
         return self.console.read_text(), children
 
@@ -195,33 +195,6 @@ class Build:
             self.duckdb_path,
             "select count(*) > 0 and bool_and(is_reconciled) from marts.mart_data_reconciliation",
         )
-
-
-def _stat(pid: int) -> list[str]:
-    """The fields of /proc/<pid>/stat after the command name (state, parent, ...)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _descendants(pid: int) -> set[int]:
-    """The processes ``pid`` started, and theirs (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        return _stat(pid)[0] != "Z"
-    except OSError:
-        return False
 
 
 def _last_day(landing: Path) -> str:

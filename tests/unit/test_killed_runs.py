@@ -16,6 +16,7 @@ from journeymap.orchestration.run import INSTALLATION_TAG, fail_abandoned_runs
 from journeymap.settings import Settings
 from journeymap.transform import dbt_executable
 from journeymap.warehouse import run_lock_path
+from tests.helpers.processes import running
 
 # A parent that starts a child calling die_with_parent (then idling as a long dbt build
 # would), prints the child's pid and waits.
@@ -30,24 +31,16 @@ time.sleep(600)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_the_child_dies_when_its_parent_is_killed():
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE)
     child = int(parent.stdout.readline())
-    assert _alive(child)
+    assert running(child)
     parent.send_signal(signal.SIGKILL)
     assert parent.wait(timeout=60) == -signal.SIGKILL
     guard = time.monotonic() + 60  # a hang guard, not a timing assertion
-    while _alive(child) and time.monotonic() < guard:
+    while running(child) and time.monotonic() < guard:
         time.sleep(0.05)
-    assert not _alive(child)
+    assert not running(child)
 
 
 def test_dbt_runs_through_the_launcher():
